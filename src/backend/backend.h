@@ -1,0 +1,296 @@
+/* The backend interface: one vtable that the CPU, OpenCL and Vulkan backends implement.
+ *
+ * The core (src/core) owns tensors, autograd and the caching allocator; a backend only knows
+ * buffers and kernels. Every compute entry takes device buffers as porta_ref (buffer + offset in
+ * 4-byte elements: CLBlast's style) and plain shapes. Outputs are written in full unless the
+ * entry says "accumulates" (+=). Work is queued in order on one queue; only download and
+ * synchronize wait.
+ *
+ * Shapes: "row-major, contiguous" unless strides are given. 4-D shape/stride arrays use
+ * PORTA_MAX_DIMS (4) entries; unused leading dims have size 1.
+ */
+#ifndef PORTA_BACKEND_H
+#define PORTA_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "porta/porta.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct porta_backend porta_backend;
+
+/* A buffer (opaque backend handle) and an offset in elements (every dtype is 4 bytes). */
+typedef struct porta_ref {
+  void *buf;
+  size_t off;
+} porta_ref;
+
+typedef enum porta_op {
+  PORTA_OP_GEMM,
+  PORTA_OP_BINARY,
+  PORTA_OP_UNARY,
+  PORTA_OP_UNARY_BWD,
+  PORTA_OP_REDUCE,
+  PORTA_OP_COPY_STRIDED,
+  PORTA_OP_SOFTMAX,
+  PORTA_OP_SOFTMAX_BWD,
+  PORTA_OP_LAYERNORM,
+  PORTA_OP_LAYERNORM_BWD,
+  PORTA_OP_EMBEDDING,
+  PORTA_OP_EMBEDDING_BWD,
+  PORTA_OP_DROPOUT,
+  PORTA_OP_CROSS_ENTROPY,
+  PORTA_OP_CROSS_ENTROPY_BWD,
+  PORTA_OP_ADAMW,
+  PORTA_OP_SUMSQ,
+  PORTA_OP_COUNT
+} porta_op;
+
+/* Name of an op ("gemm", "softmax_bwd"), for messages and profiles. */
+const char *porta_op_name(porta_op op);
+
+/* C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] for b in [0, batch), row-major.
+ * op(A) is m×k: A is m×k (lda ≥ k) or, with trans_a, k×m (lda ≥ m). op(B) is k×n likewise.
+ * C is m×n with ldc ≥ n. stride_* = elements between consecutive batch matrices (0 = shared).
+ * beta == 0 means C is not read (it may hold garbage/NaN). */
+typedef struct porta_gemm_args {
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+  float alpha, beta;
+  porta_ref a, b, c;
+  int64_t lda, ldb, ldc;
+  int64_t stride_a, stride_b, stride_c;
+  int64_t batch;
+} porta_gemm_args;
+
+typedef enum porta_binary_op {
+  PORTA_BINARY_ADD,
+  PORTA_BINARY_SUB,
+  PORTA_BINARY_MUL,
+  PORTA_BINARY_DIV,
+} porta_binary_op;
+
+/* out[i0,i1,i2,i3] = a[Σ i·a_stride] op b[Σ i·b_stride], out contiguous with `shape`.
+ * A stride of 0 broadcasts. out may alias a or b exactly (same buffer and offset, same layout). */
+typedef struct porta_binary_args {
+  porta_binary_op op;
+  porta_ref out, a, b;
+  int64_t shape[PORTA_MAX_DIMS];
+  int64_t a_stride[PORTA_MAX_DIMS], b_stride[PORTA_MAX_DIMS];
+} porta_binary_args;
+
+typedef enum porta_unary_op {
+  PORTA_UNARY_SCALE, /* out = alpha · x + beta */
+  PORTA_UNARY_GELU,  /* x/2 · (1 + erf(x/√2)) */
+  PORTA_UNARY_TANH,
+  PORTA_UNARY_RELU,
+} porta_unary_op;
+
+/* out[i] = f(x[i]) for i < n (contiguous). out may alias x exactly. */
+typedef struct porta_unary_args {
+  porta_unary_op op;
+  porta_ref out, x;
+  int64_t n;
+  float alpha, beta;
+} porta_unary_args;
+
+/* dx[i] = dy[i] · f'(·) for i < n. The saved value `x` is the op's input for GELU and RELU and
+ * its output y for TANH (dy·(1 - y²)). SCALE: dx = alpha · dy (x unused). dx may alias dy. */
+typedef struct porta_unary_bwd_args {
+  porta_unary_op op;
+  porta_ref dx, x, dy;
+  int64_t n;
+  float alpha;
+} porta_unary_bwd_args;
+
+/* Sum over the dims where out_stride is 0:
+ * out[Σ i·out_stride] = beta · out[...] + alpha · Σ_{reduced} x[Σ i·x_stride]
+ * `shape` is x's (4-D). x_stride lets x be non-contiguous. beta == 0: out not read. */
+typedef struct porta_reduce_args {
+  porta_ref out, x;
+  int64_t shape[PORTA_MAX_DIMS];
+  int64_t x_stride[PORTA_MAX_DIMS], out_stride[PORTA_MAX_DIMS];
+  float alpha, beta;
+} porta_reduce_args;
+
+/* out[Σ i·out_stride] = (accumulate ? out[...] : 0) + x[Σ i·x_stride] over the 4-D `shape`.
+ * Used for permute, select, slice and their backward passes. Works for f32 and i32 alike when
+ * accumulate is false (a bit copy). out positions are distinct (no two i map to one out). */
+typedef struct porta_copy_args {
+  porta_ref out, x;
+  int64_t shape[PORTA_MAX_DIMS];
+  int64_t out_stride[PORTA_MAX_DIMS], x_stride[PORTA_MAX_DIMS];
+  bool accumulate;
+} porta_copy_args;
+
+/* y[r, :] = softmax(scale · x[r, :] + mask[r / mask_div, :]) for r < rows, over n columns.
+ * mask.buf == NULL means no mask. Rows that are all -inf after masking give zeros, not NaN. */
+typedef struct porta_softmax_args {
+  porta_ref y, x, mask;
+  int64_t rows, n;
+  int64_t mask_div;
+  float scale;
+} porta_softmax_args;
+
+/* dx[r, :] = scale · y ⊙ (dy - Σ_j dy_j y_j). dx may alias dy. */
+typedef struct porta_softmax_bwd_args {
+  porta_ref dx, y, dy;
+  int64_t rows, n;
+  float scale;
+} porta_softmax_bwd_args;
+
+/* Per row r of x [rows, n]: mean[r], rstd[r] = 1/sqrt(var + eps) (biased variance, two-pass),
+ * y = (x - mean) · rstd · gamma + beta. */
+typedef struct porta_layernorm_args {
+  porta_ref y, mean, rstd, x, gamma, beta;
+  int64_t rows, n;
+  float eps;
+} porta_layernorm_args;
+
+/* dx written (full); dgamma and dbeta accumulate (+=) over rows. */
+typedef struct porta_layernorm_bwd_args {
+  porta_ref dx, dgamma, dbeta, dy, x, mean, rstd, gamma;
+  int64_t rows, n;
+} porta_layernorm_bwd_args;
+
+/* out[t, :] = table[ids[t], :] for t < n_ids; ids (i32) outside [0, vocab) give zeros. */
+typedef struct porta_embedding_args {
+  porta_ref out, table, ids;
+  int64_t n_ids, dim, vocab;
+} porta_embedding_args;
+
+/* dtable[ids[t], :] += dout[t, :] (accumulates; ids outside [0, vocab) skipped). Deterministic:
+ * the same result on every run (no float atomics in arbitrary order). */
+typedef struct porta_embedding_bwd_args {
+  porta_ref dtable, dout, ids;
+  int64_t n_ids, dim, vocab;
+} porta_embedding_bwd_args;
+
+/* out[i] = x[i] · (u_i ≥ p ? 1/(1-p) : 0), u_i = porta_philox_uniform(seed, stream, i).
+ * The backward pass is this same op applied to dy. out may alias x. */
+typedef struct porta_dropout_args {
+  porta_ref out, x;
+  int64_t n;
+  float p;
+  uint64_t seed, stream;
+} porta_dropout_args;
+
+/* probs = softmax(logits) [B, C]; loss[0] = Σ_valid -log probs[b, labels[b]] / n_valid
+ * (labels i32; valid = 0 ≤ label < C; loss = 0 when none is valid). */
+typedef struct porta_cross_entropy_args {
+  porta_ref loss, probs, logits, labels;
+  int64_t batch, classes;
+} porta_cross_entropy_args;
+
+/* dlogits[b, c] = dloss[0] · (probs[b, c] - [c == label_b]) / n_valid for valid rows, 0 for
+ * invalid rows (written in full). dloss is a 1-element device buffer. */
+typedef struct porta_cross_entropy_bwd_args {
+  porta_ref dlogits, probs, labels, dloss;
+  int64_t batch, classes;
+} porta_cross_entropy_bwd_args;
+
+/* torch.optim.AdamW, one tensor:
+ *   p -= lr · weight_decay · p
+ *   m = beta1 · m + (1 - beta1) · g;   v = beta2 · v + (1 - beta2) · g²
+ *   p -= (lr / bias_correction1) · m / (sqrt(v) / sqrt(bias_correction2) + eps)
+ * where bias_correction_i = 1 - beta_i^step (computed by the caller). */
+typedef struct porta_adamw_args {
+  porta_ref param, grad, m, v;
+  int64_t n;
+  float lr, beta1, beta2, eps, weight_decay;
+  float bias_correction1, bias_correction2;
+} porta_adamw_args;
+
+/* out[0] = (accumulate ? out[0] : 0) + Σ_i x[i]² for i < n. */
+typedef struct porta_sumsq_args {
+  porta_ref out, x;
+  int64_t n;
+  bool accumulate;
+} porta_sumsq_args;
+
+typedef struct porta_backend_ops {
+  void (*destroy)(porta_backend *be);
+
+  /* Buffers. alloc returns PORTA_ERR_DEVICE_MEMORY when the driver is out of memory. Offsets
+   * and sizes here are in bytes. */
+  porta_status (*alloc)(porta_backend *be, size_t bytes, void **out);
+  void (*free)(porta_backend *be, void *buf);
+  porta_status (*upload)(porta_backend *be, void *buf, size_t offset, const void *src,
+                         size_t bytes);
+  porta_status (*download)(porta_backend *be, void *buf, size_t offset, void *dst, size_t bytes);
+  porta_status (*copy)(porta_backend *be, void *dst, size_t dst_offset, void *src,
+                       size_t src_offset, size_t bytes);
+  /* out[0..n) = value (f32 bit pattern; value 0 also zeroes i32 data). */
+  porta_status (*fill)(porta_backend *be, porta_ref out, int64_t n, float value);
+  porta_status (*synchronize)(porta_backend *be);
+
+  /* Whether this backend runs op with these arguments (args points to the op's struct, or NULL
+   * for "in general"). The core never falls back silently. */
+  bool (*supports)(porta_backend *be, porta_op op, const void *args);
+
+  porta_status (*gemm)(porta_backend *be, const porta_gemm_args *a);
+  porta_status (*binary)(porta_backend *be, const porta_binary_args *a);
+  porta_status (*unary)(porta_backend *be, const porta_unary_args *a);
+  porta_status (*unary_bwd)(porta_backend *be, const porta_unary_bwd_args *a);
+  porta_status (*reduce)(porta_backend *be, const porta_reduce_args *a);
+  porta_status (*copy_strided)(porta_backend *be, const porta_copy_args *a);
+  porta_status (*softmax)(porta_backend *be, const porta_softmax_args *a);
+  porta_status (*softmax_bwd)(porta_backend *be, const porta_softmax_bwd_args *a);
+  porta_status (*layernorm)(porta_backend *be, const porta_layernorm_args *a);
+  porta_status (*layernorm_bwd)(porta_backend *be, const porta_layernorm_bwd_args *a);
+  porta_status (*embedding)(porta_backend *be, const porta_embedding_args *a);
+  porta_status (*embedding_bwd)(porta_backend *be, const porta_embedding_bwd_args *a);
+  porta_status (*dropout)(porta_backend *be, const porta_dropout_args *a);
+  porta_status (*cross_entropy)(porta_backend *be, const porta_cross_entropy_args *a);
+  porta_status (*cross_entropy_bwd)(porta_backend *be, const porta_cross_entropy_bwd_args *a);
+  porta_status (*adamw)(porta_backend *be, const porta_adamw_args *a);
+  porta_status (*sumsq)(porta_backend *be, const porta_sumsq_args *a);
+
+  /* Optional profiling (may be NULL): when enabled, the backend times each op with its own
+   * timers (OpenCL events, Vulkan timestamps, clock on CPU) and adds nanoseconds per op. */
+  void (*profile_enable)(porta_backend *be, bool on);
+  porta_status (*profile_read)(porta_backend *be, uint64_t ns_per_op[PORTA_OP_COUNT],
+                               uint64_t calls_per_op[PORTA_OP_COUNT]);
+} porta_backend_ops;
+
+/* Every backend struct starts with this. err holds the message of the last failure (with the
+ * driver's error code / build log); the core copies it into the context. */
+struct porta_backend {
+  const porta_backend_ops *ops;
+  porta_backend_kind kind;
+  porta_device_info info;
+  char err[4096];
+};
+
+/* Formats into be->err and returns status (printf-style). */
+porta_status porta_backend_fail(porta_backend *be, porta_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Constructors and device lists, one pair per backend (the GPU ones exist when compiled in:
+ * PORTA_HAVE_OPENCL / PORTA_HAVE_VULKAN). On failure *out is NULL and err holds the message. */
+porta_status porta_cpu_backend_create(porta_backend **out, int device, int num_threads, char *err,
+                                      size_t err_size);
+porta_status porta_cpu_list_devices(porta_device_info *infos, int capacity, int *count, char *err,
+                                    size_t err_size);
+porta_status porta_opencl_backend_create(porta_backend **out, int device, char *err,
+                                         size_t err_size);
+porta_status porta_opencl_list_devices(porta_device_info *infos, int capacity, int *count,
+                                       char *err, size_t err_size);
+porta_status porta_vulkan_backend_create(porta_backend **out, int device, char *err,
+                                         size_t err_size);
+porta_status porta_vulkan_list_devices(porta_device_info *infos, int capacity, int *count,
+                                       char *err, size_t err_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PORTA_BACKEND_H */
