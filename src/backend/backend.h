@@ -256,6 +256,12 @@ typedef struct porta_backend_ops {
   void (*profile_enable)(porta_backend *be, bool on);
   porta_status (*profile_read)(porta_backend *be, uint64_t ns_per_op[PORTA_OP_COUNT],
                                uint64_t calls_per_op[PORTA_OP_COUNT]);
+
+  /* Optional (may be NULL), for `porta bench`'s peak figure: a compute-bound kernel. Each of n
+   * items runs `iters` iterations of 8 independent fused multiply-adds (16 flops per iteration
+   * per item) on values derived from its index and writes their sum to out[i] (so nothing is
+   * optimised away). Queued like any op. */
+  porta_status (*bench_fma)(porta_backend *be, porta_ref out, int64_t n, int iters);
 } porta_backend_ops;
 
 /* Every backend struct starts with this. err holds the message of the last failure (with the
