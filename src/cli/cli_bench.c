@@ -1,0 +1,262 @@
+/* porta bench: device peaks, GEMM over the shapes a BERT / MiniLM step issues, attention, and
+ * whole training / eval steps, per backend; a table on stdout and, with --json, a file that
+ * tools/bench_compare.py merges with other machines' and with bench/pytorch_ref.py's. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+    "usage: porta bench [--backend all|cpu|opencl|vulkan] [--sections peak,gemm,attention,train,eval]\n"
+    "                   [--model DIR] [--batch N] [--seqs 64,128] [--repeat N] [--max-square N]\n"
+    "                   [--quick] [--json FILE]\n\n"
+    "Measures each backend's device after warm-up (median of --repeat runs; device timers where the\n"
+    "backend has them). GEMM shapes: the projections of a MiniLM (hidden 384) and a BERT-base\n"
+    "(hidden 768) step at M = batch x seq, forward (NT), input grad (NN) and weight grad (TN), the\n"
+    "batched attention products, and a square sweep 128..--max-square. train/eval: the model of\n"
+    "--model's config.json (default: all-MiniLM-L6-v2) with random weights + the seed's head.";
+
+typedef struct bench_run {
+  FILE *json;
+  bool first_backend;
+  int rows;
+} bench_run;
+
+static bool section_on(const char *sections, const char *name) {
+  if (!sections || !strcmp(sections, "all")) return true;
+  size_t n = strlen(name);
+  for (const char *p = sections; (p = strstr(p, name)); p += n)
+    if ((p == sections || p[-1] == ',') && (p[n] == '\0' || p[n] == ',')) return true;
+  return false;
+}
+
+static void print_row(const porta_bench_result *r) {
+  char peak[32] = "";
+  if (r->fraction_of_peak >= 0)
+    snprintf(peak, sizeof peak, "%5.1f%% %s", 100 * r->fraction_of_peak,
+             strcmp(r->section, "train_step") && strcmp(r->section, "eval_forward") ? "of peak" : "MFU");
+  printf("  %-44s %10.3f ms %10.1f %-8s %s%s\n", r->name, r->median_ms, r->value, r->unit, peak,
+         r->device_timer ? "" : " (host clock)");
+  if (r->tokens_per_s > 0)
+    printf("  %-44s %10s    %10.0f tok/s    peak device memory %.0f MiB\n", "", "", r->tokens_per_s,
+           r->peak_device_mb);
+  fflush(stdout);
+}
+
+static void json_row(bench_run *run, const porta_bench_result *r) {
+  if (!run->json) return;
+  fprintf(run->json, "%s\n    {\"section\": ", run->rows++ ? "," : "");
+  cli_json_string(run->json, r->section);
+  fprintf(run->json, ", \"name\": ");
+  cli_json_string(run->json, r->name);
+  fprintf(run->json,
+          ", \"m\": %lld, \"n\": %lld, \"k\": %lld, \"batch\": %lld, \"seq\": %lld, "
+          "\"median_ms\": %.6g, \"value\": %.6g, \"unit\": \"%s\", \"tokens_per_s\": %.6g, "
+          "\"fraction_of_peak\": %.6g, \"peak_device_mb\": %.6g, \"device_timer\": %s, "
+          "\"repeat\": %d",
+          (long long)r->m, (long long)r->n, (long long)r->k, (long long)r->batch, (long long)r->seq,
+          r->median_ms, r->value, r->unit, r->tokens_per_s, r->fraction_of_peak, r->peak_device_mb,
+          r->device_timer ? "true" : "false", r->repeat);
+  if (!strcmp(r->section, "train_step") || !strcmp(r->section, "eval_forward"))
+    fprintf(run->json, ", \"kind\": \"%s\", \"seq_per_s\": %.6g", r->section, r->value);
+  fprintf(run->json, "}");
+}
+
+static void report(bench_run *run, porta_context *ctx, porta_status st, porta_bench_result *r,
+                   const char *what) {
+  if (st == PORTA_OK) {
+    print_row(r);
+    json_row(run, r);
+  } else {
+    printf("  %-44s %s: %s\n", what, st == PORTA_ERR_UNSUPPORTED ? "unsupported" : "failed",
+           porta_last_error(ctx));
+  }
+}
+
+static void bench_backend(bench_run *run, porta_backend_kind kind, int device, int threads,
+                          const char *sections, const porta_model_config *cfg, int batch,
+                          const char *seqs, int repeat, int max_square, bool quick) {
+  porta_context_options o;
+  porta_context_options_init(&o);
+  o.backend = kind;
+  o.device = device;
+  o.num_threads = threads;
+  o.profile = true;
+  porta_context *ctx = NULL;
+  char err[1024] = "";
+  if (porta_context_create(&ctx, &o, err, sizeof err) != PORTA_OK) {
+    printf("%s: skipped: %s\n", porta_backend_name(kind), err);
+    return;
+  }
+  const porta_device_info *d = porta_context_device(ctx);
+  printf("%s: %s (%s, driver %s)\n", porta_backend_name(kind), d->name, d->vendor, d->driver);
+  if (run->json) {
+    fprintf(run->json, "%s\n  {\"backend\": \"%s\", \"device\": ", run->first_backend ? "" : ",",
+            porta_backend_name(kind));
+    cli_json_string(run->json, d->name);
+    fprintf(run->json, ", \"vendor\": ");
+    cli_json_string(run->json, d->vendor);
+    fprintf(run->json, ", \"driver\": ");
+    cli_json_string(run->json, d->driver);
+    fprintf(run->json, ", \"api_version\": ");
+    cli_json_string(run->json, d->api_version);
+    fprintf(run->json, ", \"results\": [");
+    run->first_backend = false;
+    run->rows = 0;
+  }
+  porta_bench_result r, r2;
+  porta_status st;
+  double peak = 0;
+  if (section_on(sections, "peak")) {
+    printf(" peak\n");
+    st = porta_bench_peak(ctx, repeat, &r, &r2);
+    if (st == PORTA_OK) {
+      peak = strcmp(r.unit, "n/a") ? r.value : 0;
+      print_row(&r);
+      json_row(run, &r);
+      print_row(&r2);
+      json_row(run, &r2);
+    } else {
+      report(run, ctx, st, &r, "peak");
+    }
+  }
+  if (section_on(sections, "gemm")) {
+    printf(" gemm (M = batch x seq = %d x 128)\n", batch);
+    int64_t m = (int64_t)batch * 128;
+    static const int64_t hidden[2] = {384, 768};
+    for (int h = 0; h < (quick ? 1 : 2); h++) {
+      int64_t H = hidden[h], I = 4 * H;
+      int64_t shapes[6][3] = {{m, H, H}, {m, I, H}, {m, H, I}}; /* qkv/out, ffn up, ffn down */
+      for (int s = 0; s < 3; s++) {
+        int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        st = porta_bench_gemm(ctx, M, N, K, 1, false, true, repeat, &r); /* y = x Wᵀ */
+        report(run, ctx, st, &r, "gemm");
+        if (quick) continue;
+        st = porta_bench_gemm(ctx, M, K, N, 1, false, false, repeat, &r); /* dx = dy W */
+        report(run, ctx, st, &r, "gemm");
+        st = porta_bench_gemm(ctx, N, K, M, 1, true, false, repeat, &r); /* dW = dyᵀ x */
+        report(run, ctx, st, &r, "gemm");
+      }
+    }
+    /* Attention products of a MiniLM step: B·H = batch·12 matrices, S = 128, D = 32. */
+    st = porta_bench_gemm(ctx, 128, 128, 32, (int64_t)batch * 12, false, true, repeat, &r);
+    report(run, ctx, st, &r, "gemm");
+    st = porta_bench_gemm(ctx, 128, 32, 128, (int64_t)batch * 12, false, false, repeat, &r);
+    report(run, ctx, st, &r, "gemm");
+    for (int64_t n = 128; n <= max_square; n *= 2) {
+      st = porta_bench_gemm(ctx, n, n, n, 1, false, false, repeat, &r);
+      report(run, ctx, st, &r, "gemm");
+    }
+  }
+  if (section_on(sections, "attention")) {
+    printf(" attention\n");
+    static const int64_t cfgs[3][4] = {{32, 12, 64, 32}, {32, 12, 128, 32}, {8, 12, 128, 64}};
+    for (int c = 0; c < (quick ? 1 : 3); c++)
+      for (int bwd = 0; bwd < 2; bwd++) {
+        st = porta_bench_attention(ctx, cfgs[c][0], cfgs[c][1], cfgs[c][2], cfgs[c][3], bwd,
+                                   repeat, &r);
+        report(run, ctx, st, &r, "attention");
+      }
+  }
+  bool train = section_on(sections, "train"), eval = section_on(sections, "eval");
+  if ((train || eval) && cfg) {
+    printf(" model steps (%s, %lld layers, hidden %lld)\n", cfg->model_type,
+           (long long)cfg->num_hidden_layers, (long long)cfg->hidden_size);
+    char *list = strdup(seqs);
+    for (char *tok = strtok(list, ","); tok && train; tok = strtok(NULL, ",")) {
+      st = porta_bench_model_step(ctx, cfg, batch, atoi(tok), true, repeat, peak, &r);
+      report(run, ctx, st, &r, "train step");
+    }
+    free(list);
+    if (eval) {
+      st = porta_bench_model_step(ctx, cfg, batch, 32, false, repeat, peak, &r);
+      report(run, ctx, st, &r, "eval forward");
+    }
+  }
+  if (run->json) fprintf(run->json, "\n  ]}");
+  porta_context_destroy(ctx);
+}
+
+int cli_bench(int argc, char **argv) {
+  const char *backend = "all", *sections = "all", *model = NULL, *json = NULL, *seqs = "64,128";
+  int device = -1, threads = 0, batch = 32, repeat = 5, max_square = 2048;
+  bool quick = false;
+  cli_flag flags[] = {
+      {"backend", CLI_STRING, &backend, "all (default) | cpu | opencl | vulkan"},
+      {"device", CLI_INT, &device, "device index within the backend"},
+      {"threads", CLI_INT, &threads, "CPU threads (default: all cores)"},
+      {"sections", CLI_STRING, &sections, "comma list of peak,gemm,attention,train,eval (default all)"},
+      {"model", CLI_STRING, &model, "model folder whose config.json sizes the train/eval steps"},
+      {"batch", CLI_INT, &batch, "batch size of GEMM shapes and steps (default 32)"},
+      {"seqs", CLI_STRING, &seqs, "sequence lengths of the training steps (default 64,128)"},
+      {"repeat", CLI_INT, &repeat, "timed runs per figure, after 2 warm-up runs (default 5)"},
+      {"max-square", CLI_INT, &max_square, "largest square GEMM of the sweep (default 2048)"},
+      {"quick", CLI_BOOL, &quick, "fewer shapes (a smoke run)"},
+      {"json", CLI_STRING, &json, "also write every figure to this JSON file"},
+      {NULL, 0, NULL, NULL},
+  };
+  char *positional[1];
+  int n_positional;
+  bool help;
+  int rc = cli_parse(argc, argv, flags, usage, positional, 0, &n_positional, &help);
+  if (rc != CLI_OK || help) return rc;
+  if (batch < 1 || repeat < 1) {
+    fprintf(stderr, "porta bench: --batch and --repeat must be positive\n");
+    return CLI_USAGE;
+  }
+  porta_backend_kind only = PORTA_BACKEND_AUTO;
+  if (strcmp(backend, "all") && cli_parse_backend(backend, &only) != CLI_OK) return CLI_USAGE;
+
+  porta_model_config cfg;
+  bool have_cfg = false;
+  char buf[4096], err[1024] = "";
+  if (!model) model = cli_default_model(buf, sizeof buf);
+  if (model && porta_config_load(&cfg, model, err, sizeof err) == PORTA_OK) {
+    have_cfg = true;
+  } else if (porta_config_init(&cfg, "bert", err, sizeof err) == PORTA_OK) {
+    /* all-MiniLM-L6-v2's sizes, so the steps run without the model folder. */
+    cfg.hidden_size = 384, cfg.num_hidden_layers = 6, cfg.num_attention_heads = 12;
+    cfg.intermediate_size = 1536, cfg.vocab_size = 30522;
+    have_cfg = true;
+  }
+
+  bench_run run = {NULL, true, 0};
+  if (json) {
+    run.json = fopen(json, "w");
+    if (!run.json) {
+      fprintf(stderr, "porta bench: cannot write %s\n", json);
+      if (have_cfg) porta_config_free(&cfg);
+      return CLI_FAILED;
+    }
+    char date[32];
+    time_t t = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    fprintf(run.json,
+            "{\"tool\": \"porta\", \"version\": \"%s\", \"commit\": \"%s\", \"date\": \"%s\", "
+            "\"host\": ",
+            PORTA_VERSION, PORTA_GIT_COMMIT, date);
+    cli_json_string(run.json, host);
+    fprintf(run.json, ", \"batch\": %d, \"repeat\": %d, \"backends\": [", batch, repeat);
+  }
+  porta_backend_kind kinds[3] = {PORTA_BACKEND_CPU, PORTA_BACKEND_OPENCL, PORTA_BACKEND_VULKAN};
+  for (int k = 0; k < 3; k++) {
+    if (only != PORTA_BACKEND_AUTO && only != kinds[k]) continue;
+    if (!porta_backend_compiled(kinds[k])) {
+      printf("%s: not built into this porta\n", porta_backend_name(kinds[k]));
+      continue;
+    }
+    bench_backend(&run, kinds[k], device, threads, sections, have_cfg ? &cfg : NULL, batch, seqs,
+                  repeat, max_square, quick);
+  }
+  if (run.json) {
+    fprintf(run.json, "\n]}\n");
+    fclose(run.json);
+    printf("wrote %s\n", json);
+  }
+  if (have_cfg) porta_config_free(&cfg);
+  return CLI_OK;
+}
