@@ -1,0 +1,175 @@
+/* Small helpers of the checkpoint readers and writers: error messages, memory-mapped files,
+ * atomic file replacement. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model/weights_internal.h"
+
+porta_status porta_io_fail(porta_status status, char *err, size_t err_size, const char *fmt, ...) {
+  if (err != NULL && err_size > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_size, fmt, ap);
+    va_end(ap);
+  }
+  return status;
+}
+
+porta_status porta_map_file(porta_mapped_file *out, const char *path, char *err, size_t err_size) {
+  memset(out, 0, sizeof(*out));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return porta_io_fail(errno == ENOENT ? PORTA_ERR_NOT_FOUND : PORTA_ERR_IO, err, err_size,
+                         "cannot open %s: %s", path, strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return porta_io_fail(PORTA_ERR_IO, err, err_size, "%s is not a regular file", path);
+  }
+  const uint8_t *data = NULL;
+  if (st.st_size > 0) {
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      close(fd);
+      return porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot map %s: %s", path, strerror(e));
+    }
+    data = p;
+  }
+  close(fd); // the mapping stays valid
+  out->path = strdup(path);
+  if (out->path == NULL) {
+    if (data != NULL) munmap((void *)data, (size_t)st.st_size);
+    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory mapping %s", path);
+  }
+  out->data = data;
+  out->size = (size_t)st.st_size;
+  return PORTA_OK;
+}
+
+void porta_unmap_file(porta_mapped_file *f) {
+  if (f->data != NULL && !f->borrowed) munmap((void *)f->data, f->size);
+  free(f->path);
+  memset(f, 0, sizeof(*f));
+}
+
+porta_status porta_read_small_file(char **out, size_t *size, const char *path, size_t max_bytes,
+                                   char *err, size_t err_size) {
+  *out = NULL;
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL) {
+    return porta_io_fail(errno == ENOENT ? PORTA_ERR_NOT_FOUND : PORTA_ERR_IO, err, err_size,
+                         "cannot open %s: %s", path, strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+    fclose(fp);
+    return porta_io_fail(PORTA_ERR_IO, err, err_size, "%s is not a regular file", path);
+  }
+  if ((uint64_t)st.st_size > max_bytes) {
+    fclose(fp);
+    return porta_io_fail(PORTA_ERR_LIMIT, err, err_size, "%s is %lld bytes, over the limit of %zu",
+                         path, (long long)st.st_size, max_bytes);
+  }
+  size_t n = (size_t)st.st_size;
+  char *buf = malloc(n + 1);
+  if (buf == NULL) {
+    fclose(fp);
+    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory reading %s", path);
+  }
+  size_t got = fread(buf, 1, n, fp);
+  fclose(fp);
+  if (got != n) {
+    free(buf);
+    return porta_io_fail(PORTA_ERR_IO, err, err_size, "short read of %s", path);
+  }
+  buf[n] = '\0';
+  *out = buf;
+  if (size != NULL) *size = n;
+  return PORTA_OK;
+}
+
+// ---- atomic replacement -------------------------------------------------------------------------
+
+porta_status porta_atomic_open(porta_atomic_file *f, const char *path, char *err, size_t err_size) {
+  memset(f, 0, sizeof(*f));
+  size_t len = strlen(path);
+  f->path = strdup(path);
+  f->tmp_path = malloc(len + 16);
+  if (f->path == NULL || f->tmp_path == NULL) {
+    free(f->path);
+    free(f->tmp_path);
+    memset(f, 0, sizeof(*f));
+    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory writing %s", path);
+  }
+  snprintf(f->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
+  int fd = mkstemp(f->tmp_path);
+  if (fd < 0) {
+    porta_status s = porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot create %s: %s",
+                                   f->tmp_path, strerror(errno));
+    free(f->path);
+    free(f->tmp_path);
+    memset(f, 0, sizeof(*f));
+    return s;
+  }
+  (void)fchmod(fd, 0644); // mkstemp makes 0600; a checkpoint is an ordinary file
+  f->fp = fdopen(fd, "wb");
+  if (f->fp == NULL) {
+    close(fd);
+    unlink(f->tmp_path);
+    free(f->path);
+    free(f->tmp_path);
+    memset(f, 0, sizeof(*f));
+    return porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot open a stream on %s", path);
+  }
+  return PORTA_OK;
+}
+
+void porta_atomic_write(porta_atomic_file *f, const void *data, size_t size) {
+  if (f->failed || size == 0) return;
+  if (fwrite(data, 1, size, f->fp) != size) f->failed = true;
+}
+
+void porta_atomic_abort(porta_atomic_file *f) {
+  if (f->fp != NULL) fclose(f->fp);
+  if (f->tmp_path != NULL) unlink(f->tmp_path);
+  free(f->tmp_path);
+  free(f->path);
+  memset(f, 0, sizeof(*f));
+}
+
+porta_status porta_atomic_commit(porta_atomic_file *f, char *err, size_t err_size) {
+  int e = 0;
+  if (f->failed || fflush(f->fp) != 0) e = errno ? errno : EIO;
+  if (e == 0 && fsync(fileno(f->fp)) != 0) e = errno;
+  if (fclose(f->fp) != 0 && e == 0) e = errno;
+  f->fp = NULL;
+  if (e == 0 && rename(f->tmp_path, f->path) != 0) e = errno;
+  if (e != 0) {
+    porta_status s = porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot write %s: %s", f->path,
+                                   strerror(e));
+    porta_atomic_abort(f);
+    return s;
+  }
+  // Make the rename itself durable (best effort: some file systems refuse to fsync a folder).
+  char *dir_copy = strdup(f->path);
+  if (dir_copy != NULL) {
+    int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      (void)fsync(dfd);
+      close(dfd);
+    }
+    free(dir_copy);
+  }
+  free(f->tmp_path);
+  free(f->path);
+  memset(f, 0, sizeof(*f));
+  return PORTA_OK;
+}
