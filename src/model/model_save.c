@@ -74,12 +74,15 @@ static porta_status save_config(const porta_model *m, const porta_head *h,
   memset(&cfg, 0, sizeof cfg);
   porta_status st = porta_config_copy(&cfg, &m->cfg, err, sizeof err);
   if (st != PORTA_OK) return porta_nn_fail(m->ctx, st, "porta_model_save: %s", err);
-  /* the transformers class whose names match: BERT's pooler head (and cls / mean, whose
-   * classifier.weight/bias BertForSequenceClassification also loads) and RoBERTa's pooler head
-   * (RobertaClassificationHead); RoBERTa's cls / mean heads have no transformers class */
+  /* The transformers class that computes what the head computes: only the pooler heads have one
+   * (BertForSequenceClassification = pooler + classifier; RoBERTa's RobertaClassificationHead).
+   * cls / mean heads are saved as the bare body class: naming them ...ForSequenceClassification
+   * would make transformers run the pooler before the classifier and predict something else.
+   * Their classifier.* tensors stay in the file and "porta_head" says how to apply them. */
   const char *type = m->cfg.model_type;
   bool roberta_head = h && h->roberta_style;
-  const char *arch = h ? "BertForSequenceClassification" : "BertModel";
+  bool bert_pooler_head = h && !h->roberta_style && h->kind == PORTA_HEAD_POOLER;
+  const char *arch = bert_pooler_head ? "BertForSequenceClassification" : "BertModel";
   if (!strcmp(type, "xlm-roberta"))
     arch = roberta_head ? "XLMRobertaForSequenceClassification" : "XLMRobertaModel";
   else if (!strcmp(type, "camembert"))

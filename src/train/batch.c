@@ -1,0 +1,84 @@
+/* Epoch plans: which rows go into which batch, in what order. Bucketing by length keeps padding
+ * low (each batch is padded to its longest row) while the order stays random. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+
+typedef struct length_key {
+  int32_t length;
+  int64_t order; /* tie-break: position before sorting, so the sort is deterministic */
+  int64_t row;
+} length_key;
+
+static int compare_longest_first(const void *a, const void *b) {
+  const length_key *x = a, *y = b;
+  if (x->length != y->length) return x->length > y->length ? -1 : 1;
+  return (x->order > y->order) - (x->order < y->order);
+}
+
+static void sort_by_length(int64_t *rows, int64_t count, const int32_t *lengths, length_key *keys) {
+  for (int64_t i = 0; i < count; i++) keys[i] = (length_key){lengths[rows[i]], i, rows[i]};
+  qsort(keys, (size_t)count, sizeof *keys, compare_longest_first);
+  for (int64_t i = 0; i < count; i++) rows[i] = keys[i].row;
+}
+
+porta_status porta_epoch_plan_make(porta_epoch_plan *out, const int32_t *lengths, int64_t count,
+                                   int batch_size, porta_batch_order order, int chunk_batches,
+                                   uint64_t seed, int64_t epoch) {
+  memset(out, 0, sizeof *out);
+  if (batch_size <= 0 || count < 0) return PORTA_ERR_INVALID_ARGUMENT;
+  if (chunk_batches <= 0) chunk_batches = 100;
+  int64_t num_batches = (count + batch_size - 1) / batch_size;
+  int64_t *rows = malloc((size_t)(count ? count : 1) * sizeof(int64_t));
+  int64_t *starts = malloc((size_t)(num_batches + 1) * sizeof(int64_t));
+  length_key *keys = malloc((size_t)(count ? count : 1) * sizeof(length_key));
+  int64_t *batch_ids = malloc((size_t)(num_batches ? num_batches : 1) * sizeof(int64_t));
+  int64_t *shuffled = malloc((size_t)(count ? count : 1) * sizeof(int64_t));
+  if (!rows || !starts || !keys || !batch_ids || !shuffled) {
+    free(rows), free(starts), free(keys), free(batch_ids), free(shuffled);
+    return PORTA_ERR_OUT_OF_MEMORY;
+  }
+  for (int64_t i = 0; i < count; i++) rows[i] = i;
+  for (int64_t b = 0; b <= num_batches; b++) starts[b] = b * batch_size < count ? b * batch_size : count;
+
+  if (order == PORTA_ORDER_BY_LENGTH) {
+    sort_by_length(rows, count, lengths, keys);
+  } else if (order == PORTA_ORDER_BUCKETED) {
+    // each epoch draws from its own stream: the order depends on (seed, epoch) only
+    porta_rng rng;
+    porta_rng_seed(&rng, seed ^ (0xA0761D6478BD642Full * (uint64_t)(epoch + 1)));
+    porta_rng_shuffle_i64(&rng, rows, count);
+    int64_t chunk = (int64_t)batch_size * chunk_batches;
+    for (int64_t start = 0; start < count; start += chunk) {
+      int64_t n = count - start < chunk ? count - start : chunk;
+      sort_by_length(rows + start, n, lengths, keys);
+    }
+    // shuffle whole batches; the short last batch moves with them
+    for (int64_t b = 0; b < num_batches; b++) batch_ids[b] = b;
+    porta_rng_shuffle_i64(&rng, batch_ids, num_batches);
+    int64_t used = 0;
+    int64_t *new_starts = starts; // the batches' new offsets, written in their new order
+    for (int64_t i = 0; i < num_batches; i++) {
+      int64_t b = batch_ids[i];
+      int64_t b_start = b * batch_size, b_end = b_start + batch_size < count ? b_start + batch_size : count;
+      new_starts[i] = used;
+      for (int64_t r = b_start; r < b_end; r++) shuffled[used++] = rows[r];
+    }
+    new_starts[num_batches] = used;
+    memcpy(rows, shuffled, (size_t)count * sizeof(int64_t));
+  }
+  free(keys);
+  free(batch_ids);
+  free(shuffled);
+  out->num_batches = num_batches;
+  out->rows = rows;
+  out->batch_start = starts;
+  return PORTA_OK;
+}
+
+void porta_epoch_plan_free(porta_epoch_plan *plan) {
+  free(plan->rows);
+  free(plan->batch_start);
+  memset(plan, 0, sizeof *plan);
+}

@@ -1,0 +1,144 @@
+/* The run folder's settings.json: every option of the run, written at the start and read back by
+ * --resume so the continued run uses the same settings. */
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+
+void porta_train_options_init(porta_train_options *o) {
+  memset(o, 0, sizeof *o);
+  o->valid_fraction = 0.1;
+  o->test_fraction = 0.1;
+  o->seed = 42;
+  o->head = PORTA_HEAD_CLS;
+  o->dropout = -1.0f;
+  o->epochs = 3;
+  o->batch_size = 32;
+  o->lr = 5e-5f;
+  o->weight_decay = 0.01f;
+  o->beta1 = 0.9f;
+  o->beta2 = 0.999f;
+  o->eps = 1e-8f;
+  o->max_grad_norm = 1.0f;
+  o->grad_accum = 1;
+  o->backend = PORTA_BACKEND_AUTO;
+  o->device = -1;
+  o->log_every = 50;
+  o->progress = -1;
+}
+
+porta_status porta_settings_save(const char *path, const porta_train_options *o, const porta_run_info *info,
+                                 char *err, size_t err_size) {
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "porta_version", PORTA_VERSION);
+#ifdef PORTA_GIT_COMMIT
+  cJSON_AddStringToObject(root, "git_commit", PORTA_GIT_COMMIT);
+#endif
+  // absolute paths, so that --resume works from any directory
+  char model_abs[PATH_MAX], data_abs[PATH_MAX];
+  cJSON_AddStringToObject(root, "model", realpath(o->model_dir, model_abs) ? model_abs : o->model_dir);
+  cJSON_AddStringToObject(root, "data", realpath(o->data_path, data_abs) ? data_abs : o->data_path);
+  cJSON_AddStringToObject(root, "text_field", o->text_field);
+  cJSON_AddStringToObject(root, "label_field", o->label_field);
+  cJSON_AddNumberToObject(root, "limit_rows", (double)o->limit_rows);
+  cJSON_AddNumberToObject(root, "valid_fraction", o->valid_fraction);
+  cJSON_AddNumberToObject(root, "test_fraction", o->test_fraction);
+  char seed[32];
+  snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+  cJSON_AddStringToObject(root, "seed", seed);
+  cJSON_AddStringToObject(root, "head", porta_head_kind_name(o->head));
+  cJSON_AddBoolToObject(root, "freeze_body", o->freeze_body);
+  cJSON_AddNumberToObject(root, "dropout", o->dropout);
+  cJSON_AddNumberToObject(root, "max_length", info->max_length);
+  cJSON_AddNumberToObject(root, "epochs", o->epochs);
+  cJSON_AddNumberToObject(root, "batch_size", o->batch_size);
+  cJSON_AddNumberToObject(root, "lr", o->lr);
+  cJSON_AddNumberToObject(root, "weight_decay", o->weight_decay);
+  cJSON_AddNumberToObject(root, "beta1", o->beta1);
+  cJSON_AddNumberToObject(root, "beta2", o->beta2);
+  cJSON_AddNumberToObject(root, "eps", o->eps);
+  cJSON_AddNumberToObject(root, "warmup", o->warmup);
+  cJSON_AddNumberToObject(root, "warmup_steps", (double)info->warmup_steps);
+  cJSON_AddNumberToObject(root, "max_grad_norm", o->max_grad_norm);
+  cJSON_AddNumberToObject(root, "grad_accum", o->grad_accum);
+  cJSON_AddNumberToObject(root, "max_steps", (double)o->max_steps);
+  cJSON_AddNumberToObject(root, "total_steps", (double)info->total_steps);
+  cJSON_AddNumberToObject(root, "save_every", (double)o->save_every);
+  cJSON_AddStringToObject(root, "backend", porta_backend_name(info->backend));
+  cJSON_AddNumberToObject(root, "device", info->device_index);
+  cJSON_AddStringToObject(root, "device_name", info->device_name);
+  cJSON_AddNumberToObject(root, "num_threads", o->num_threads);
+  cJSON_AddNumberToObject(root, "num_labels", info->num_labels);
+  cJSON_AddNumberToObject(root, "rows", (double)info->rows);
+  cJSON_AddNumberToObject(root, "skipped_rows", (double)info->skipped_rows);
+  cJSON *split = cJSON_AddObjectToObject(root, "split_rows");
+  for (int p = 0; p < 3; p++) cJSON_AddNumberToObject(split, porta_split_name(p), (double)info->split_rows[p]);
+  cJSON_AddStringToObject(root, "started_at", info->started_at);
+  char *text = cJSON_Print(root);
+  cJSON_Delete(root);
+  if (!text) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
+  size_t n = strlen(text);
+  text[n] = '\n'; // cJSON_Print's buffer ends in a NUL we may replace: write n + 1 bytes
+  porta_status st = porta_write_file_atomic(path, text, n + 1, err, err_size);
+  free(text);
+  return st;
+}
+
+static const char *string_of(cJSON *root, const char *key) {
+  cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double number_of(cJSON *root, const char *key, double fallback) {
+  cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+}
+
+porta_status porta_settings_load(porta_train_options *o, porta_settings_strings *strings, const char *path,
+                                 char *err, size_t err_size) {
+  memset(strings, 0, sizeof *strings);
+  char *data;
+  size_t size;
+  porta_status st = porta_read_file(path, &data, &size, err, err_size);
+  if (st != PORTA_OK) return st;
+  cJSON *root = cJSON_ParseWithLength(data, size);
+  free(data);
+  if (!cJSON_IsObject(root) || !string_of(root, "model") || !string_of(root, "data")) {
+    cJSON_Delete(root);
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: not a porta settings.json (no \"model\" / \"data\")", path);
+  }
+  snprintf(strings->model_dir, sizeof strings->model_dir, "%s", string_of(root, "model"));
+  snprintf(strings->data_path, sizeof strings->data_path, "%s", string_of(root, "data"));
+  snprintf(strings->text_field, sizeof strings->text_field, "%s",
+           string_of(root, "text_field") ? string_of(root, "text_field") : "headline");
+  snprintf(strings->label_field, sizeof strings->label_field, "%s",
+           string_of(root, "label_field") ? string_of(root, "label_field") : "is_sarcastic");
+  o->model_dir = strings->model_dir;
+  o->data_path = strings->data_path;
+  o->text_field = strings->text_field;
+  o->label_field = strings->label_field;
+  o->limit_rows = (int64_t)number_of(root, "limit_rows", 0);
+  o->valid_fraction = number_of(root, "valid_fraction", 0.1);
+  o->test_fraction = number_of(root, "test_fraction", 0.1);
+  if (string_of(root, "seed")) o->seed = strtoull(string_of(root, "seed"), NULL, 10);
+  if (string_of(root, "head")) porta_head_kind_parse(string_of(root, "head"), &o->head);
+  o->freeze_body = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "freeze_body"));
+  o->dropout = (float)number_of(root, "dropout", -1);
+  o->max_length = (int)number_of(root, "max_length", 0);
+  o->epochs = (int)number_of(root, "epochs", 3);
+  o->batch_size = (int)number_of(root, "batch_size", 32);
+  o->lr = (float)number_of(root, "lr", 5e-5);
+  o->weight_decay = (float)number_of(root, "weight_decay", 0.01);
+  o->beta1 = (float)number_of(root, "beta1", 0.9);
+  o->beta2 = (float)number_of(root, "beta2", 0.999);
+  o->eps = (float)number_of(root, "eps", 1e-8);
+  o->warmup = number_of(root, "warmup", 0);
+  o->max_grad_norm = (float)number_of(root, "max_grad_norm", 1.0);
+  o->grad_accum = (int)number_of(root, "grad_accum", 1);
+  o->max_steps = (int64_t)number_of(root, "max_steps", 0);
+  if (o->save_every == 0) o->save_every = (int64_t)number_of(root, "save_every", 0);
+  cJSON_Delete(root);
+  return PORTA_OK;
+}

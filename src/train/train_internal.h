@@ -1,0 +1,51 @@
+/* Helpers shared by the files of src/train (not public). */
+#ifndef PORTA_TRAIN_INTERNAL_H
+#define PORTA_TRAIN_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "porta/porta.h"
+
+/* snprintf into err (when not NULL) and return status. */
+porta_status porta_train_fail(char *err, size_t err_size, porta_status status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* snprintf for paths and messages where truncation is acceptable (cut, never overflowed). */
+void porta_pathf(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reads a whole file (NUL-terminated; *size excludes the NUL). */
+porta_status porta_read_file(const char *path, char **data, size_t *size, char *err,
+                             size_t err_size);
+/* Writes data to path through path.tmp + rename, so a crash never leaves half a file. */
+porta_status porta_write_file_atomic(const char *path, const void *data, size_t size, char *err,
+                                     size_t err_size);
+/* rm -rf path (a missing path is fine); false when something could not be removed. */
+bool porta_remove_tree(const char *path);
+/* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
+bool porta_utf8_valid(const char *s, size_t n);
+
+/* What settings.json records beyond the options. */
+typedef struct porta_run_info {
+  int max_length;
+  int64_t warmup_steps, total_steps;
+  porta_backend_kind backend;
+  int device_index;
+  char device_name[256];
+  int num_labels;
+  int64_t rows, skipped_rows, split_rows[3];
+  char started_at[32];
+} porta_run_info;
+
+/* Owned copies of the strings porta_settings_load points the options at. */
+typedef struct porta_settings_strings {
+  char model_dir[1024], data_path[1024], text_field[256], label_field[256];
+} porta_settings_strings;
+
+porta_status porta_settings_save(const char *path, const porta_train_options *o, const porta_run_info *info,
+                                 char *err, size_t err_size);
+/* Reads settings.json into o (only the run's settings: device, logging and callbacks stay). */
+porta_status porta_settings_load(porta_train_options *o, porta_settings_strings *strings, const char *path,
+                                 char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,111 @@
+/* Small file and string helpers for src/train. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/train_internal.h"
+
+porta_status porta_train_fail(char *err, size_t err_size, porta_status status, const char *fmt,
+                              ...) {
+  if (err && err_size > 0) {
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(err, err_size, fmt, args);
+    va_end(args);
+  }
+  return status;
+}
+
+porta_status porta_read_file(const char *path, char **data, size_t *size, char *err,
+                             size_t err_size) {
+  *data = NULL;
+  *size = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  size_t capacity = 1 << 16, used = 0;
+  char *buf = malloc(capacity);
+  if (!buf) {
+    fclose(f);
+    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+  }
+  for (;;) {
+    if (used + 1 >= capacity) {
+      char *bigger = realloc(buf, capacity * 2);
+      if (!bigger) {
+        free(buf);
+        fclose(f);
+        return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+      }
+      buf = bigger;
+      capacity *= 2;
+    }
+    size_t n = fread(buf + used, 1, capacity - used - 1, f);
+    used += n;
+    if (n == 0) break;
+  }
+  bool failed = ferror(f) != 0;
+  fclose(f);
+  if (failed) {
+    free(buf);
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "error reading %s", path);
+  }
+  buf[used] = '\0';
+  *data = buf;
+  *size = used;
+  return PORTA_OK;
+}
+
+porta_status porta_write_file_atomic(const char *path, const void *data, size_t size, char *err,
+                                     size_t err_size) {
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    return porta_train_fail(err, err_size, PORTA_ERR_LIMIT, "path too long: %s", path);
+  FILE *f = fopen(tmp, "wb");
+  if (!f) return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+  bool ok = fwrite(data, 1, size, f) == size;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok) {
+    remove(tmp);
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s", tmp);
+  }
+  if (rename(tmp, path) != 0) {
+    remove(tmp);
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
+                            strerror(errno));
+  }
+  return PORTA_OK;
+}
+
+bool porta_utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = p[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    int extra;
+    unsigned min;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) extra = 1, min = 0x80, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) extra = 2, min = 0x800, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) extra = 3, min = 0x10000, cp = c & 0x07;
+    else return false;
+    if (i + (size_t)extra >= n) return false;
+    for (int k = 1; k <= extra; k++) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += (size_t)extra + 1;
+  }
+  return true;
+}
+
+void porta_pathf(char *out, size_t size, const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(out, size, fmt, args);
+  va_end(args);
+}
