@@ -60,3 +60,21 @@ if(TARGET porta_cli)
   add_test(NAME cli_predict_missing_model COMMAND sh ${_expect_fail} /nonexistent/checkpoint
     ${_porta} predict --model /nonexistent/checkpoint "text")
 endif()
+
+# A folder holding only pytorch_model.bin (zip and legacy formats): embed and train work from it,
+# and `porta convert` writes model.safetensors beside it.
+if(TARGET porta_cli)
+  foreach(_fmt bin legacy)
+    set(_src ${CMAKE_CURRENT_SOURCE_DIR}/data/train/tiny_bert_${_fmt})
+    add_test(NAME cli_embed_${_fmt}_only COMMAND sh -c
+      "printf 'good movie\\n' | '$<TARGET_FILE:porta_cli>' embed --model '${_src}' --backend cpu")
+    set_tests_properties(cli_embed_${_fmt}_only PROPERTIES PASS_REGULAR_EXPRESSION "\"embedding\": \\[")
+    add_test(NAME cli_train_${_fmt}_only COMMAND ${CMAKE_COMMAND} -E env
+      "PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache"
+      $<TARGET_FILE:porta_cli> train --model ${_src} --data ${CMAKE_CURRENT_SOURCE_DIR}/data/train/synthetic.jsonl
+      --out ${CMAKE_BINARY_DIR}/cli_${_fmt}_run --max-steps 4 --batch-size 16 --backend cpu --threads 1)
+    set_tests_properties(cli_train_${_fmt}_only PROPERTIES PASS_REGULAR_EXPRESSION "accuracy")
+  endforeach()
+  add_test(NAME cli_convert_bin COMMAND sh -c
+    "rm -rf '${CMAKE_BINARY_DIR}/convert_bin' && cp -r '${CMAKE_CURRENT_SOURCE_DIR}/data/train/tiny_bert_bin' '${CMAKE_BINARY_DIR}/convert_bin' && '$<TARGET_FILE:porta_cli>' convert '${CMAKE_BINARY_DIR}/convert_bin' && test -s '${CMAKE_BINARY_DIR}/convert_bin/model.safetensors'")
+endif()
