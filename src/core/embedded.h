@@ -12,8 +12,8 @@ typedef struct porta_embedded_file {
   size_t size; /* bytes, without the NUL that follows text */
 } porta_embedded_file;
 
-extern const porta_embedded_file porta_embedded_kernels[]; /* kernels/*.cl, NULL-terminated */
-extern const porta_embedded_file porta_embedded_shaders[]; /* shaders/*.comp as .spv */
+extern const porta_embedded_file porta_embedded_kernels[]; /* kernels/<name>.cl, NULL-terminated */
+extern const porta_embedded_file porta_embedded_shaders[]; /* shaders/<name>.comp as <name>.spv */
 
 static inline const porta_embedded_file *porta_embedded_find(const porta_embedded_file *table,
                                                              const char *name) {
