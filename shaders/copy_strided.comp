@@ -1,0 +1,29 @@
+#version 450
+// out[Σ i·out_stride] = (accumulate ? out[...] : 0) + x[Σ i·x_stride] over the 4-D shape
+// [s0, s1, s2, s3], one invocation per element. Bits are copied as uint so i32 data survives.
+#include "common.glsl"
+
+layout(set = 0, binding = 0) buffer Out { uint y[]; };
+layout(set = 0, binding = 1) readonly buffer X { uint x[]; };
+layout(push_constant) uniform Push {
+  uint o_y, o_x;
+  uint n, accumulate;
+  uint s1, s2, s3;
+  uint ys0, ys1, ys2, ys3;
+  uint xs0, xs1, xs2, xs3;
+} pc;
+
+void main() {
+  uint i = flat_index();
+  if (i >= pc.n) return;
+  uint i3 = i % pc.s3;
+  uint r = i / pc.s3;
+  uint i2 = r % pc.s2;
+  r /= pc.s2;
+  uint i1 = r % pc.s1;
+  uint i0 = r / pc.s1;
+  uint yi = pc.o_y + i0 * pc.ys0 + i1 * pc.ys1 + i2 * pc.ys2 + i3 * pc.ys3;
+  uint v = x[pc.o_x + i0 * pc.xs0 + i1 * pc.xs1 + i2 * pc.xs2 + i3 * pc.xs3];
+  if (pc.accumulate != 0u) v = floatBitsToUint(uintBitsToFloat(y[yi]) + uintBitsToFloat(v));
+  y[yi] = v;
+}

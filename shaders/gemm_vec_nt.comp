@@ -1,0 +1,47 @@
+#version 450
+// Register-blocked SGEMM for A not transposed and op(B) = Bᵀ (y = x·Wᵀ, Q·Kᵀ): both operands are
+// read along k as vec4s (needs k % 4 == 0). Each invocation computes a 4 × 4 block of C with 16
+// dot products per vec4 step; no shared memory (see gemm_vec_nn.comp for why). Edges are
+// clamped on load and skipped on store.
+// Grid: x = ceil(m / 4 / WGY), y = ceil(n / 4 / WGX), z = batch (group shaped as in
+// gemm_vec_nn.comp).
+layout(constant_id = 0) const uint WGX = 64;  // invocations along columns
+layout(constant_id = 1) const uint WGY = 1;   // and along 4-row blocks (WGX · WGY = 64 or less)
+// Work group ids are swapped: x counts row blocks and y column blocks, so consecutive groups
+// (which a CPU driver runs one after another) share the same columns of B while it is in cache.
+layout(local_size_x_id = 0, local_size_y_id = 1) in;
+#include "gemm_vec_common.glsl"
+
+layout(set = 0, binding = 0) readonly buffer A { vec4 a4[]; };
+layout(set = 0, binding = 1) readonly buffer B { vec4 b4[]; };
+
+void main() {
+  uint z = gl_WorkGroupID.z;
+  uint j0 = (gl_WorkGroupID.y * WGX + gl_LocalInvocationID.x) * 4u;
+  uint i0 = (gl_WorkGroupID.x * WGY + gl_LocalInvocationID.y) * 4u;
+  if (j0 >= pc.n || i0 >= pc.m) return;
+  uint k4 = pc.k / 4u;
+  uint a_base = (pc.o_a + z * pc.stride_a) / 4u, lda4 = pc.lda / 4u;
+  uint b_base = (pc.o_b + z * pc.stride_b) / 4u, ldb4 = pc.ldb / 4u;
+  uint ar[4], br[4];
+  for (uint r = 0; r < 4u; r++) ar[r] = a_base + min(i0 + r, pc.m - 1u) * lda4;
+  for (uint q = 0; q < 4u; q++) br[q] = b_base + min(j0 + q, pc.n - 1u) * ldb4;
+  float acc[16];
+  for (uint t = 0; t < 16u; t++) acc[t] = 0.0;
+  for (uint p = 0; p < k4; p++) {
+    vec4 bv0 = b4[br[0] + p], bv1 = b4[br[1] + p], bv2 = b4[br[2] + p], bv3 = b4[br[3] + p];
+    for (uint r = 0; r < 4u; r++) {
+      vec4 av = a4[ar[r] + p];
+      acc[r * 4u + 0u] += dot(av, bv0);
+      acc[r * 4u + 1u] += dot(av, bv1);
+      acc[r * 4u + 2u] += dot(av, bv2);
+      acc[r * 4u + 3u] += dot(av, bv3);
+    }
+  }
+  for (uint r = 0; r < 4u; r++) {
+    uint i = i0 + r;
+    if (i >= pc.m) break;
+    for (uint q = 0; q < 4u; q++)
+      if (j0 + q < pc.n) store_c(z, i, j0 + q, acc[r * 4u + q]);
+  }
+}

@@ -1,0 +1,28 @@
+#version 450
+// dx[r, :] = scale · y ⊙ (dy - Σ_j dy_j y_j); one work group per row. dx may alias dy (each
+// invocation reads dy[j] before it writes dx[j]).
+#include "common.glsl"
+#include "group_reduce.glsl"
+
+layout(set = 0, binding = 0) buffer DX { float dx[]; };
+layout(set = 0, binding = 1) readonly buffer Y { float y[]; };
+layout(set = 0, binding = 2) readonly buffer DY { float dy[]; };
+layout(push_constant) uniform Push {
+  uint o_dx, o_y, o_dy;
+  uint rows, n;
+  float scale;
+} pc;
+
+void main() {
+  uint r = group_index();
+  if (r >= pc.rows) return;
+  uint lid = gl_LocalInvocationID.x;
+  uint base = r * pc.n;
+  float d = 0.0;
+  for (uint j = lid; j < pc.n; j += WG) d += dy[pc.o_dy + base + j] * y[pc.o_y + base + j];
+  d = group_sum(d);
+  for (uint j = lid; j < pc.n; j += WG) {
+    float yv = y[pc.o_y + base + j];
+    dx[pc.o_dx + base + j] = pc.scale * yv * (dy[pc.o_dy + base + j] - d);
+  }
+}

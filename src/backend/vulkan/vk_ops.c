@@ -1,0 +1,561 @@
+/* Op entries, part 1: GEMM, elementwise (binary, unary, unary backward), reduce, strided copy,
+ * and the vtable. Each entry checks its arguments, splits work that would bind more than
+ * maxStorageBufferRange, and records dispatches (see vk_exec.c). */
+#include <string.h>
+
+#include "backend/vulkan/vk_internal.h"
+
+
+/* ---- GEMM ---------------------------------------------------------------------------------- */
+
+typedef struct gemm_push {
+  uint32_t m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c, trans_a, trans_b;
+  float alpha, beta;
+} gemm_push;
+
+/* Elements one matrix spans: rows·ld with the last row only as wide as it is. */
+static uint64_t matrix_span(int64_t rows, int64_t cols, int64_t ld) {
+  if (rows <= 0 || cols <= 0) return 0;
+  return (uint64_t)(rows - 1) * (uint64_t)ld + (uint64_t)cols;
+}
+
+static uint64_t batch_span(uint64_t one, int64_t count, int64_t stride) {
+  if (one == 0) return 0;
+  return (uint64_t)(count - 1) * (uint64_t)stride + one;
+}
+
+static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g);
+
+static porta_status gemm(porta_backend *base, const porta_gemm_args *g) {
+  vk_backend *be = (vk_backend *)base;
+  vk_count_call(be, PORTA_OP_GEMM);
+  if (g->m < 0 || g->n < 0 || g->k < 0 || g->batch < 0 || g->stride_a < 0 || g->stride_b < 0 ||
+      g->stride_c < 0)
+    return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: gemm: negative size or stride");
+  if (g->m == 0 || g->n == 0 || g->batch == 0) return PORTA_OK;
+  int64_t a_cols = g->trans_a ? g->m : g->k, b_cols = g->trans_b ? g->k : g->n;
+  if (g->lda < (a_cols ? a_cols : 1) || g->ldb < (b_cols ? b_cols : 1) || g->ldc < g->n)
+    return vk_fail(be, PORTA_ERR_SHAPE,
+                   "vulkan: gemm: leading dimensions lda=%lld ldb=%lld ldc=%lld too small for "
+                   "m=%lld n=%lld k=%lld (trans_a=%d trans_b=%d)",
+                   (long long)g->lda, (long long)g->ldb, (long long)g->ldc, (long long)g->m,
+                   (long long)g->n, (long long)g->k, g->trans_a, g->trans_b);
+  if (!g->a.buf || !g->b.buf || !g->c.buf)
+    return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: gemm: NULL buffer");
+  uint64_t limit = vk_max_elems(be);
+  /* Tiles of C (mc × nc) small enough that A's, B's and C's bindings each fit the range limit
+   * (a product with C or a weight over maxStorageBufferRange, like a tied 50265-row decoder).
+   * Tile sizes stay multiples of 64 so offsets keep the vec4 shaders' alignment. */
+  int64_t mc = g->m, nc = g->n;
+  for (;;) {
+    uint64_t sa = g->trans_a ? matrix_span(g->k, mc, g->lda) : matrix_span(mc, g->k, g->lda);
+    uint64_t sb = g->trans_b ? matrix_span(nc, g->k, g->ldb) : matrix_span(g->k, nc, g->ldb);
+    uint64_t sc = matrix_span(mc, nc, g->ldc);
+    if (sa <= limit && sb <= limit && sc <= limit) break;
+    /* A depends on mc only, B on nc only, C on both */
+    int64_t *side = sa > limit ? &mc : sb > limit ? &nc : mc >= nc ? &mc : &nc;
+    if (*side <= 1 && sa <= limit && sb <= limit) side = side == &mc ? &nc : &mc;
+    if (*side <= 1)
+      return vk_fail(be, PORTA_ERR_UNSUPPORTED,
+                     "vulkan: gemm: m=%lld n=%lld k=%lld (lda=%lld ldb=%lld) cannot be split into "
+                     "bindings under maxStorageBufferRange (%llu bytes)",
+                     (long long)g->m, (long long)g->n, (long long)g->k, (long long)g->lda,
+                     (long long)g->ldb, (unsigned long long)be->max_range);
+    *side = *side > 128 ? (*side / 2 + 63) / 64 * 64 : *side / 2;
+  }
+  if (mc < g->m || nc < g->n) {
+    porta_gemm_args t = *g;
+    for (int64_t z = 0; z < g->batch; z++)
+      for (int64_t i0 = 0; i0 < g->m; i0 += mc)
+        for (int64_t j0 = 0; j0 < g->n; j0 += nc) {
+          t.m = g->m - i0 < mc ? g->m - i0 : mc;
+          t.n = g->n - j0 < nc ? g->n - j0 : nc;
+          t.batch = 1;
+          t.a.off = g->a.off + (size_t)(z * g->stride_a + (g->trans_a ? i0 : i0 * g->lda));
+          t.b.off = g->b.off + (size_t)(z * g->stride_b + (g->trans_b ? j0 * g->ldb : j0));
+          t.c.off = g->c.off + (size_t)(z * g->stride_c + i0 * g->ldc + j0);
+          porta_status st = gemm_tiles(be, &t);
+          if (st != PORTA_OK) return st;
+        }
+    return PORTA_OK;
+  }
+  return gemm_tiles(be, g);
+}
+
+/* One GEMM whose single matrices fit a binding: batches grouped per dispatch as the range allows. */
+static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
+  int64_t a_rows = g->trans_a ? g->k : g->m, a_cols = g->trans_a ? g->m : g->k;
+  int64_t b_rows = g->trans_b ? g->n : g->k, b_cols = g->trans_b ? g->k : g->n;
+  uint64_t span_a = matrix_span(a_rows, a_cols, g->lda);
+  uint64_t span_b = matrix_span(b_rows, b_cols, g->ldb);
+  uint64_t span_c = matrix_span(g->m, g->n, g->ldc);
+  uint64_t limit = vk_max_elems(be);
+  /* matrices per dispatch: all three bindings within the range limit, z ≤ 65535 */
+  int64_t per = g->batch < 65535 ? g->batch : 65535;
+  while (per > 1 && (batch_span(span_a, per, g->stride_a) > limit ||
+                     batch_span(span_b, per, g->stride_b) > limit ||
+                     batch_span(span_c, per, g->stride_c) > limit))
+    per = (per + 1) / 2;
+
+  /* pick the shader and its grid (z over the batch) */
+  const char *shader;
+  uint32_t spec[5];
+  int n_spec;
+  uint64_t gx, gy;
+  bool cpu_shape = be->gemm_variant == VK_GEMM_VEC || be->gemm_variant == VK_GEMM_TEXEL ||
+                   (be->gemm_variant == VK_GEMM_AUTO && be->base.info.is_cpu);
+  /* texel views hold at most maxTexelBufferElements texels (65536 on some devices) */
+  uint64_t texels = (uint64_t)be->props.limits.maxTexelBufferElements * 4 - 16;
+  bool texel = be->texel_ok && be->gemm_variant != VK_GEMM_VEC &&
+               batch_span(span_a, per, g->stride_a) <= texels &&
+               batch_span(span_b, per, g->stride_b) <= texels;
+  bool b_rows4 = !g->trans_b && g->n % 4 == 0 && g->ldb % 4 == 0 && g->b.off % 4 == 0 &&
+                 (g->batch == 1 || g->stride_b % 4 == 0);
+  bool ab_k4 = !g->trans_a && g->trans_b && g->k % 4 == 0 && g->lda % 4 == 0 &&
+               g->ldb % 4 == 0 && g->a.off % 4 == 0 && g->b.off % 4 == 0 &&
+               (g->batch == 1 || (g->stride_a % 4 == 0 && g->stride_b % 4 == 0));
+  if (cpu_shape && (b_rows4 || ab_k4)) {
+    shader = b_rows4 ? (texel ? "gemm_texel_nn" : "gemm_vec_nn")
+                     : (texel ? "gemm_texel_nt" : "gemm_vec_nt");
+    /* a group of ≤ 64 invocations, as wide as the column blocks need, the rest over rows */
+    uint64_t per_inv = b_rows4 ? 16 : 4; /* columns per invocation */
+    uint64_t blocks = ((uint64_t)g->n + per_inv - 1) / per_inv;
+    uint32_t total = 64 <= be->wg ? 64 : be->wg;
+    uint32_t wgx = 1;
+    while (wgx < total && wgx < blocks) wgx *= 2;
+    spec[0] = wgx;
+    spec[1] = total / wgx;
+    n_spec = 2;
+    gx = ((uint64_t)g->m + 4 * spec[1] - 1) / (4 * spec[1]); /* x: row blocks (see shader) */
+    gy = (blocks + wgx - 1) / wgx;
+  } else if (be->gemm_variant == VK_GEMM_NAIVE) {
+    texel = false;
+    shader = "gemm_naive";
+    spec[0] = 16;
+    spec[1] = be->props.limits.maxComputeWorkGroupInvocations >= 256 ? 16 : 8;
+    n_spec = 2;
+    gx = ((uint64_t)g->n + spec[0] - 1) / spec[0];
+    gy = ((uint64_t)g->m + spec[1] - 1) / spec[1];
+  } else {
+    /* 16×16 invocations × 4×4 each; 16×8 × 8×4 where 256 invocations are not allowed */
+    texel = false;
+    bool big = be->props.limits.maxComputeWorkGroupInvocations >= 256 &&
+               be->props.limits.maxComputeWorkGroupSize[1] >= 16;
+    shader = "gemm_tiled";
+    spec[0] = 16;
+    spec[1] = big ? 16 : 8;
+    spec[2] = big ? 4 : 8;
+    spec[3] = 4;
+    spec[4] = 16;
+    n_spec = 5;
+    gx = ((uint64_t)g->n + spec[0] * spec[3] - 1) / (spec[0] * spec[3]);
+    gy = ((uint64_t)g->m + spec[1] * spec[2] - 1) / (spec[1] * spec[2]);
+  }
+  vk_pipeline *pipe;
+  /* texel NN reads B (binding 1) as texels, texel NT both A and B (bindings 0, 1) */
+  uint32_t texel_mask = b_rows4 ? 2u : 3u;
+  porta_status st = texel ? vk_pipeline_get_texel(be, shader, texel_mask, spec, n_spec, &pipe)
+                          : vk_pipeline_get(be, shader, 3, spec, n_spec, &pipe);
+  if (st != PORTA_OK) return st;
+  if (gx > 65535 || gy > 65535)
+    return vk_fail(be, PORTA_ERR_UNSUPPORTED, "vulkan: gemm: %lld×%lld is too large for one grid",
+                   (long long)g->m, (long long)g->n);
+  gemm_push push = {
+      (uint32_t)g->m,        (uint32_t)g->n,        (uint32_t)g->k,        (uint32_t)g->lda,
+      (uint32_t)g->ldb,      (uint32_t)g->ldc,      (uint32_t)g->stride_a, (uint32_t)g->stride_b,
+      (uint32_t)g->stride_c, (uint32_t)g->trans_a, (uint32_t)g->trans_b, g->alpha,
+      g->beta};
+  for (int64_t b0 = 0; b0 < g->batch; b0 += per) {
+    int64_t nb = g->batch - b0 < per ? g->batch - b0 : per;
+    vk_bind binds[3] = {
+        {{g->a.buf, g->a.off + (size_t)(b0 * g->stride_a)}, batch_span(span_a, nb, g->stride_a)},
+        {{g->b.buf, g->b.off + (size_t)(b0 * g->stride_b)}, batch_span(span_b, nb, g->stride_b)},
+        {{g->c.buf, g->c.off + (size_t)(b0 * g->stride_c)}, batch_span(span_c, nb, g->stride_c)},
+    };
+    st = vk_dispatch(be, PORTA_OP_GEMM, pipe, binds, 3, &push, sizeof push, (uint32_t)gx,
+                     (uint32_t)gy, (uint32_t)nb);
+    if (st != PORTA_OK) return st;
+  }
+  return PORTA_OK;
+}
+
+/* ---- elementwise ----------------------------------------------------------------------------- */
+
+porta_status vk_pipe_1d(vk_backend *be, const char *name, int n_bindings, vk_pipeline **out) {
+  uint32_t spec[1] = {be->wg};
+  return vk_pipeline_get(be, name, n_bindings, spec, 1, out);
+}
+
+/* Elements a strided 4-D view spans (0 for an empty shape). */
+static uint64_t view_span(const int64_t shape[4], const int64_t stride[4]) {
+  uint64_t span = 1;
+  for (int d = 0; d < 4; d++) {
+    if (shape[d] == 0) return 0;
+    span += (uint64_t)(shape[d] - 1) * (uint64_t)stride[d];
+  }
+  return span;
+}
+
+static porta_status check_shape(vk_backend *be, const char *op, const int64_t shape[4],
+                                const int64_t *const strides[], int n_strides) {
+  for (int d = 0; d < 4; d++) {
+    if (shape[d] < 0)
+      return vk_fail(be, PORTA_ERR_SHAPE, "vulkan: %s: negative dimension %lld", op,
+                     (long long)shape[d]);
+    for (int s = 0; s < n_strides; s++)
+      if (strides[s][d] < 0)
+        return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: %s: negative stride", op);
+  }
+  return PORTA_OK;
+}
+
+/* A 4-D iteration over up to 3 strided views (the output first). */
+typedef struct vk_views {
+  int64_t shape[4];
+  int64_t stride[3][4];
+  porta_ref ref[3];
+  int n;
+  int64_t origin[4]; /* index of this piece's first element in the whole iteration */
+} vk_views;
+
+typedef porta_status (*vk_views_fn)(vk_backend *be, const vk_views *v, const void *op_args);
+
+static uint64_t widest_view(const vk_views *v) {
+  uint64_t worst = 0;
+  for (int i = 0; i < v->n; i++) {
+    uint64_t span = view_span(v->shape, v->stride[i]);
+    if (span > worst) worst = span;
+  }
+  return worst;
+}
+
+/* Runs fn on pieces of v in which every view spans at most `limit` elements: the outermost
+ * dimension longer than 1 is cut into chunks (halved until they fit), and a single slice that is
+ * still too wide is cut along the next dimension. Pieces of a contiguous view stay contiguous. */
+static porta_status split_views(vk_backend *be, const vk_views *v, uint64_t limit, vk_views_fn fn,
+                                const void *op_args) {
+  if (widest_view(v) <= limit) return fn(be, v, op_args);
+  int d = 0;
+  while (d < 3 && v->shape[d] <= 1) d++;
+  vk_views piece = *v;
+  int64_t c = v->shape[d];
+  for (;;) {
+    piece.shape[d] = c;
+    if (c == 1 || widest_view(&piece) <= limit) break;
+    c = (c + 1) / 2;
+  }
+  if (c == 1 && d == 3 && widest_view(&piece) > limit)
+    return vk_fail(be, PORTA_ERR_UNSUPPORTED,
+                   "vulkan: a strided view cannot be split under maxStorageBufferRange (%llu bytes)",
+                   (unsigned long long)be->max_range);
+  for (int64_t i0 = 0; i0 < v->shape[d]; i0 += c) {
+    piece.shape[d] = v->shape[d] - i0 < c ? v->shape[d] - i0 : c;
+    piece.origin[d] = v->origin[d] + i0;
+    for (int i = 0; i < v->n; i++)
+      piece.ref[i].off = v->ref[i].off + (size_t)(i0 * v->stride[i][d]);
+    porta_status st = split_views(be, &piece, limit, fn, op_args);
+    if (st != PORTA_OK) return st;
+  }
+  return PORTA_OK;
+}
+
+/* One binary dispatch: views out (contiguous over v->shape), a, b. */
+static porta_status binary_piece(vk_backend *be, const vk_views *v, const void *op_args) {
+  const porta_binary_args *a = op_args;
+  uint64_t n = (uint64_t)(v->shape[0] * v->shape[1] * v->shape[2] * v->shape[3]);
+  vk_pipeline *pipe;
+  porta_status st = vk_pipe_1d(be, "binary", 3, &pipe);
+  if (st != PORTA_OK) return st;
+  const int64_t *sa = v->stride[1], *sb = v->stride[2];
+  uint32_t push[13] = {(uint32_t)a->op,      (uint32_t)n,          (uint32_t)v->shape[1],
+                       (uint32_t)v->shape[2], (uint32_t)v->shape[3], (uint32_t)sa[0],
+                       (uint32_t)sa[1],      (uint32_t)sa[2],      (uint32_t)sa[3],
+                       (uint32_t)sb[0],      (uint32_t)sb[1],      (uint32_t)sb[2],
+                       (uint32_t)sb[3]};
+  vk_bind binds[3] = {{v->ref[0], n},
+                      {v->ref[1], view_span(v->shape, sa)},
+                      {v->ref[2], view_span(v->shape, sb)}};
+  uint32_t gx, gy;
+  vk_groups_1d(n, be->wg, &gx, &gy);
+  return vk_dispatch(be, PORTA_OP_BINARY, pipe, binds, 3, push, sizeof push, gx, gy, 1);
+}
+
+static porta_status binary(porta_backend *base, const porta_binary_args *a) {
+  vk_backend *be = (vk_backend *)base;
+  vk_count_call(be, PORTA_OP_BINARY);
+  const int64_t *strides[2] = {a->a_stride, a->b_stride};
+  porta_status st = check_shape(be, "binary", a->shape, strides, 2);
+  if (st != PORTA_OK) return st;
+  uint64_t n = (uint64_t)(a->shape[0] * a->shape[1] * a->shape[2] * a->shape[3]);
+  if (n == 0) return PORTA_OK;
+  if (!a->out.buf || !a->a.buf || !a->b.buf)
+    return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: binary: NULL buffer");
+  vk_views v = {.n = 3, .ref = {a->out, a->a, a->b}};
+  memcpy(v.shape, a->shape, sizeof v.shape);
+  int64_t contiguous = 1;
+  for (int d = 3; d >= 0; d--) {
+    v.stride[0][d] = contiguous;
+    contiguous *= a->shape[d];
+  }
+  memcpy(v.stride[1], a->a_stride, sizeof v.stride[1]);
+  memcpy(v.stride[2], a->b_stride, sizeof v.stride[2]);
+  return split_views(be, &v, vk_max_elems(be), binary_piece, a);
+}
+
+static porta_status unary(porta_backend *base, const porta_unary_args *a) {
+  vk_backend *be = (vk_backend *)base;
+  vk_count_call(be, PORTA_OP_UNARY);
+  if (a->n < 0) return vk_fail(be, PORTA_ERR_SHAPE, "vulkan: unary: negative n");
+  if (a->n == 0) return PORTA_OK;
+  if (!a->out.buf || !a->x.buf)
+    return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: unary: NULL buffer");
+  vk_pipeline *pipe;
+  porta_status st = vk_pipe_1d(be, "unary", 2, &pipe);
+  if (st != PORTA_OK) return st;
+  uint64_t chunk = vk_max_elems(be);
+  for (uint64_t s = 0; s < (uint64_t)a->n; s += chunk) {
+    uint64_t cnt = (uint64_t)a->n - s < chunk ? (uint64_t)a->n - s : chunk;
+    struct {
+      uint32_t op, n;
+      float alpha, beta;
+    } push = {(uint32_t)a->op, (uint32_t)cnt, a->alpha, a->beta};
+    vk_bind binds[2] = {{{a->out.buf, a->out.off + s}, cnt}, {{a->x.buf, a->x.off + s}, cnt}};
+    uint32_t gx, gy;
+    vk_groups_1d(cnt, be->wg, &gx, &gy);
+    st = vk_dispatch(be, PORTA_OP_UNARY, pipe, binds, 2, &push, sizeof push, gx, gy, 1);
+    if (st != PORTA_OK) return st;
+  }
+  return PORTA_OK;
+}
+
+static porta_status unary_bwd(porta_backend *base, const porta_unary_bwd_args *a) {
+  vk_backend *be = (vk_backend *)base;
+  vk_count_call(be, PORTA_OP_UNARY_BWD);
+  if (a->n < 0) return vk_fail(be, PORTA_ERR_SHAPE, "vulkan: unary_bwd: negative n");
+  if (a->n == 0) return PORTA_OK;
+  bool uses_x = a->op != PORTA_UNARY_SCALE;
+  if (!a->dx.buf || !a->dy.buf || (uses_x && !a->x.buf))
+    return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: unary_bwd: NULL buffer");
+  vk_pipeline *pipe;
+  porta_status st = vk_pipe_1d(be, "unary_bwd", 3, &pipe);
+  if (st != PORTA_OK) return st;
+  uint64_t chunk = vk_max_elems(be);
+  for (uint64_t s = 0; s < (uint64_t)a->n; s += chunk) {
+    uint64_t cnt = (uint64_t)a->n - s < chunk ? (uint64_t)a->n - s : chunk;
+    struct {
+      uint32_t op, n;
+      float alpha;
+    } push = {(uint32_t)a->op, (uint32_t)cnt, a->alpha};
+    vk_bind binds[3] = {{{a->dx.buf, a->dx.off + s}, cnt},
+                        {{uses_x ? a->x.buf : NULL, a->x.off + s}, cnt},
+                        {{a->dy.buf, a->dy.off + s}, cnt}};
+    uint32_t gx, gy;
+    vk_groups_1d(cnt, be->wg, &gx, &gy);
+    st = vk_dispatch(be, PORTA_OP_UNARY_BWD, pipe, binds, 3, &push, sizeof push, gx, gy, 1);
+    if (st != PORTA_OK) return st;
+  }
+  return PORTA_OK;
+}
+
+/* One reduce dispatch over views out (stride 0 on reduced dims), x. A piece that does not start
+ * at index 0 of every reduced dim adds to what an earlier piece wrote (beta = 1). */
+static porta_status reduce_piece(vk_backend *be, const vk_views *v, const void *op_args) {
+  const porta_reduce_args *a = op_args;
+  const int64_t *so = v->stride[0], *sx = v->stride[1];
+  /* kept dims (out_stride ≠ 0) and reduced dims, each right-aligned in 4 slots */
+  uint32_t k_size[4] = {1, 1, 1, 1}, k_x[4] = {0}, k_y[4] = {0};
+  uint32_t r_size[4] = {1, 1, 1, 1}, r_x[4] = {0};
+  int nk = 0;
+  for (int d = 0; d < 4; d++) nk += so[d] != 0;
+  uint64_t nout = 1, nred = 1;
+  bool later = false;
+  for (int d = 0, ik = 4 - nk, ir = nk; d < 4; d++) {
+    if (so[d] != 0) {
+      k_size[ik] = (uint32_t)v->shape[d];
+      k_x[ik] = (uint32_t)sx[d];
+      k_y[ik++] = (uint32_t)so[d];
+      nout *= (uint64_t)v->shape[d];
+    } else {
+      r_size[ir] = (uint32_t)v->shape[d];
+      r_x[ir++] = (uint32_t)sx[d];
+      nred *= (uint64_t)v->shape[d];
+      later = later || v->origin[d] > 0;
+    }
+  }
+  vk_pipeline *pipe;
+  porta_status st = vk_pipe_1d(be, "reduce", 2, &pipe);
+  if (st != PORTA_OK) return st;
+  bool per_thread = nred < 64;
+  struct {
+    uint32_t nout, nred, per_thread;
+    float alpha, beta;
+    uint32_t k1, k2, k3, kx[4], ky[4], r1, r2, r3, rx[4];
+  } push = {(uint32_t)nout, (uint32_t)nred, per_thread, a->alpha, later ? 1.0f : a->beta,
+            k_size[1], k_size[2], k_size[3], {k_x[0], k_x[1], k_x[2], k_x[3]},
+            {k_y[0], k_y[1], k_y[2], k_y[3]}, r_size[1], r_size[2], r_size[3],
+            {r_x[0], r_x[1], r_x[2], r_x[3]}};
+  uint64_t out_span = 1; /* over the kept dims only: a reduced dim may have size 0 */
+  for (int d = 0; d < 4; d++)
+    if (so[d]) out_span += (uint64_t)(v->shape[d] - 1) * (uint64_t)so[d];
+  vk_bind binds[2] = {{v->ref[0], out_span}, {v->ref[1], view_span(v->shape, sx)}};
+  uint32_t gx, gy;
+  vk_groups_1d(per_thread ? nout : nout * be->wg, be->wg, &gx, &gy);
+  return vk_dispatch(be, PORTA_OP_REDUCE, pipe, binds, 2, &push, sizeof push, gx, gy, 1);
+}
+
+static porta_status reduce(porta_backend *base, const porta_reduce_args *a) {
+  vk_backend *be = (vk_backend *)base;
+  vk_count_call(be, PORTA_OP_REDUCE);
+  const int64_t *strides[2] = {a->x_stride, a->out_stride};
+  porta_status st = check_shape(be, "reduce", a->shape, strides, 2);
+  if (st != PORTA_OK) return st;
+  uint64_t nout = 1, nred = 1;
+  for (int d = 0; d < 4; d++) {
+    if (a->out_stride[d] != 0) nout *= (uint64_t)a->shape[d];
+    else nred *= (uint64_t)a->shape[d];
+  }
+  if (nout == 0) return PORTA_OK;
+  if (!a->out.buf || (!a->x.buf && nred > 0))
+    return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: reduce: NULL buffer");
+  vk_views v = {.n = 2, .ref = {a->out, a->x}};
+  memcpy(v.shape, a->shape, sizeof v.shape);
+  memcpy(v.stride[0], a->out_stride, sizeof v.stride[0]);
+  memcpy(v.stride[1], a->x_stride, sizeof v.stride[1]);
+  /* an empty sum (a reduced dim of size 0) reads no x: out = beta · out in one dispatch */
+  if (nred == 0) return reduce_piece(be, &v, a);
+  return split_views(be, &v, vk_max_elems(be), reduce_piece, a);
+}
+
+/* One strided-copy dispatch: views out, x. */
+static porta_status copy_piece(vk_backend *be, const vk_views *v, const void *op_args) {
+  const porta_copy_args *a = op_args;
+  uint64_t n = (uint64_t)(v->shape[0] * v->shape[1] * v->shape[2] * v->shape[3]);
+  vk_pipeline *pipe;
+  porta_status st = vk_pipe_1d(be, "copy_strided", 2, &pipe);
+  if (st != PORTA_OK) return st;
+  const int64_t *so = v->stride[0], *sx = v->stride[1];
+  uint32_t push[13] = {(uint32_t)n,           a->accumulate,        (uint32_t)v->shape[1],
+                       (uint32_t)v->shape[2], (uint32_t)v->shape[3], (uint32_t)so[0],
+                       (uint32_t)so[1],       (uint32_t)so[2],       (uint32_t)so[3],
+                       (uint32_t)sx[0],       (uint32_t)sx[1],       (uint32_t)sx[2],
+                       (uint32_t)sx[3]};
+  vk_bind binds[2] = {{v->ref[0], view_span(v->shape, so)}, {v->ref[1], view_span(v->shape, sx)}};
+  uint32_t gx, gy;
+  vk_groups_1d(n, be->wg, &gx, &gy);
+  return vk_dispatch(be, PORTA_OP_COPY_STRIDED, pipe, binds, 2, push, sizeof push, gx, gy, 1);
+}
+
+static porta_status copy_strided(porta_backend *base, const porta_copy_args *a) {
+  vk_backend *be = (vk_backend *)base;
+  vk_count_call(be, PORTA_OP_COPY_STRIDED);
+  const int64_t *strides[2] = {a->x_stride, a->out_stride};
+  porta_status st = check_shape(be, "copy_strided", a->shape, strides, 2);
+  if (st != PORTA_OK) return st;
+  uint64_t n = (uint64_t)(a->shape[0] * a->shape[1] * a->shape[2] * a->shape[3]);
+  if (n == 0) return PORTA_OK;
+  if (!a->out.buf || !a->x.buf)
+    return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: copy_strided: NULL buffer");
+  vk_views v = {.n = 2, .ref = {a->out, a->x}};
+  memcpy(v.shape, a->shape, sizeof v.shape);
+  memcpy(v.stride[0], a->out_stride, sizeof v.stride[0]);
+  memcpy(v.stride[1], a->x_stride, sizeof v.stride[1]);
+  return split_views(be, &v, vk_max_elems(be), copy_piece, a);
+}
+
+/* The compute-bound probe of `porta bench` (see backend.h). */
+static porta_status bench_fma(porta_backend *base, porta_ref out, int64_t n, int iters) {
+  vk_backend *be = (vk_backend *)base;
+  if (n < 0 || iters < 0)
+    return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: bench_fma: negative n or iters");
+  if (n == 0) return PORTA_OK;
+  if (!out.buf) return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: bench_fma: NULL buffer");
+  vk_pipeline *pipe;
+  porta_status st = vk_pipe_1d(be, "bench_fma", 1, &pipe);
+  if (st != PORTA_OK) return st;
+  uint64_t chunk = vk_max_elems(be);
+  for (uint64_t s = 0; s < (uint64_t)n; s += chunk) {
+    uint64_t cnt = (uint64_t)n - s < chunk ? (uint64_t)n - s : chunk;
+    uint32_t push[2] = {(uint32_t)cnt, (uint32_t)iters};
+    vk_bind binds[1] = {{{out.buf, out.off + s}, cnt}};
+    uint32_t gx, gy;
+    vk_groups_1d(cnt, be->wg, &gx, &gy);
+    /* counted under no op: it is not one of the model's ops */
+    st = vk_dispatch(be, PORTA_OP_COUNT, pipe, binds, 1, push, sizeof push, gx, gy, 1);
+    if (st != PORTA_OK) return st;
+  }
+  return PORTA_OK;
+}
+
+/* ---- supports ---------------------------------------------------------------------------------- */
+
+static bool supports(porta_backend *base, porta_op op, const void *args) {
+  vk_backend *be = (vk_backend *)base;
+  if ((int)op < 0 || op >= PORTA_OP_COUNT) return false;
+  if (!args) return true;
+  uint64_t limit = vk_max_elems(be);
+  switch (op) {
+  case PORTA_OP_GEMM: { /* C is split into tiles down to one row and column if need be */
+    const porta_gemm_args *g = args;
+    return (g->trans_a ? matrix_span(g->k, 1, g->lda) : (uint64_t)g->k) <= limit &&
+           (g->trans_b ? (uint64_t)g->k : matrix_span(g->k, 1, g->ldb)) <= limit;
+  }
+  case PORTA_OP_BINARY: /* split into pieces down to single elements if need be */
+  case PORTA_OP_COPY_STRIDED:
+  case PORTA_OP_REDUCE:
+    return true;
+  /* row ops bind chunks of whole rows: one row must fit */
+  case PORTA_OP_SOFTMAX: return (uint64_t)((const porta_softmax_args *)args)->n <= limit;
+  case PORTA_OP_SOFTMAX_BWD: return (uint64_t)((const porta_softmax_bwd_args *)args)->n <= limit;
+  case PORTA_OP_LAYERNORM: return (uint64_t)((const porta_layernorm_args *)args)->n <= limit;
+  case PORTA_OP_LAYERNORM_BWD:
+    return (uint64_t)((const porta_layernorm_bwd_args *)args)->n <= limit;
+  case PORTA_OP_CROSS_ENTROPY:
+    return (uint64_t)((const porta_cross_entropy_args *)args)->classes <= limit &&
+           (uint64_t)((const porta_cross_entropy_args *)args)->batch * 2 <= limit;
+  case PORTA_OP_CROSS_ENTROPY_BWD:
+    return (uint64_t)((const porta_cross_entropy_bwd_args *)args)->classes <= limit;
+  case PORTA_OP_EMBEDDING: { /* the table is split into row ranges; the output is not */
+    const porta_embedding_args *e = args;
+    return (uint64_t)e->n_ids * (uint64_t)e->dim <= limit;
+  }
+  case PORTA_OP_EMBEDDING_BWD: {
+    const porta_embedding_bwd_args *e = args;
+    return (uint64_t)e->n_ids * (uint64_t)e->dim <= limit;
+  }
+  default:
+    /* unary, dropout, adamw, sumsq: split into ranges as needed */
+    return true;
+  }
+}
+
+const porta_backend_ops vk_backend_ops = {
+    .destroy = vk_backend_destroy,
+    .alloc = vk_alloc,
+    .free = vk_free,
+    .upload = vk_upload,
+    .download = vk_download,
+    .copy = vk_copy,
+    .fill = vk_fill,
+    .synchronize = vk_synchronize,
+    .supports = supports,
+    .gemm = gemm,
+    .binary = binary,
+    .unary = unary,
+    .unary_bwd = unary_bwd,
+    .reduce = reduce,
+    .copy_strided = copy_strided,
+    .softmax = vk_ops_nn_softmax,
+    .softmax_bwd = vk_ops_nn_softmax_bwd,
+    .layernorm = vk_ops_nn_layernorm,
+    .layernorm_bwd = vk_ops_nn_layernorm_bwd,
+    .embedding = vk_ops_nn_embedding,
+    .embedding_bwd = vk_ops_nn_embedding_bwd,
+    .dropout = vk_ops_nn_dropout,
+    .cross_entropy = vk_ops_nn_cross_entropy,
+    .cross_entropy_bwd = vk_ops_nn_cross_entropy_bwd,
+    .adamw = vk_ops_nn_adamw,
+    .sumsq = vk_ops_nn_sumsq,
+    .profile_enable = vk_profile_enable,
+    .profile_read = vk_profile_read,
+    .bench_fma = bench_fma,
+};

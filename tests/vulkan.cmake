@@ -1,0 +1,45 @@
+# Vulkan-specific ctest entries (included by tests/CMakeLists.txt): the op-conformance suite and the
+# Vulkan backend's own tests once more with the Khronos validation layer (core + synchronization
+# checks) on. The backend prints every validation message as "porta vulkan validation error/warning"
+# and fails synchronize/download after an error; FAIL_REGULAR_EXPRESSION fails the test on any
+# message, warnings included.
+# Not in sanitizer builds: the validation layer (C++) leaks its own allocations and is unloaded at
+# vkDestroyInstance, so LeakSanitizer cannot name it for a suppression; the same tests run there
+# without the layer, with porta's leak checks intact.
+if(PORTA_WITH_VULKAN AND NOT PORTA_SANITIZE)
+  find_file(PORTA_VK_VALIDATION_LAYER VkLayer_khronos_validation.json
+    PATHS /usr/share/vulkan/explicit_layer.d /usr/local/share/vulkan/explicit_layer.d
+          /etc/vulkan/explicit_layer.d $ENV{VK_LAYER_PATH}
+    NO_DEFAULT_PATH)
+  if(NOT PORTA_VK_VALIDATION_LAYER)
+    message(WARNING "porta: VK_LAYER_KHRONOS_validation not found (Debian: vulkan-validationlayers); "
+                    "the Vulkan validation tests are not added")
+  else()
+    set(_vk_env "PORTA_VULKAN_VALIDATION=1" "PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache")
+    set(_vk_fail "porta vulkan validation (error|warning)")
+    if(TARGET test_backend_ops)
+      add_test(NAME test_backend_ops_vulkan_validation COMMAND test_backend_ops)
+      set_tests_properties(test_backend_ops_vulkan_validation PROPERTIES TIMEOUT 900
+        ENVIRONMENT "PORTA_TEST_BACKENDS=vulkan;${_vk_env}"
+        FAIL_REGULAR_EXPRESSION "${_vk_fail};vulkan: skipped")
+    endif()
+    foreach(t test_vulkan_backend test_vulkan_ops)
+      if(TARGET ${t})
+        add_test(NAME ${t}_validation COMMAND ${t})
+        set_tests_properties(${t}_validation PROPERTIES TIMEOUT 900 ENVIRONMENT "${_vk_env}"
+          FAIL_REGULAR_EXPRESSION "${_vk_fail};no Vulkan device")
+      endif()
+    endforeach()
+  endif()
+endif()
+
+# The conformance suite with maxStorageBufferRange capped at 16 KiB: every tensor over 4096
+# elements is then bound in ranges (row chunks, element ranges, table row ranges), the paths that
+# real 128 MiB limits only reach with roberta-size tensors. Ops that cannot be split report
+# "unsupported", which is not a failure.
+if(PORTA_WITH_VULKAN AND TARGET test_backend_ops)
+  add_test(NAME test_backend_ops_vulkan_small_range COMMAND test_backend_ops)
+  set_tests_properties(test_backend_ops_vulkan_small_range PROPERTIES TIMEOUT 900
+    ENVIRONMENT "PORTA_TEST_BACKENDS=vulkan;PORTA_VULKAN_MAX_RANGE=16384;PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache"
+    FAIL_REGULAR_EXPRESSION "vulkan: skipped")
+endif()
