@@ -1,6 +1,6 @@
 /* The CPU backend against direct formulas on tiny hand-checkable inputs (one or more values per
- * op), the reference GEMM against cblas over odd shapes, bitwise equality of 1 and 4 threads for
- * the non-GEMM ops, the error paths (huge allocation, bad arguments), profiling, and a self-test of
+ * op), GELU against double erfc over [-14, 14], the reference GEMM against cblas over odd shapes,
+ * bitwise equality of 1 and 4 threads for every op family (GEMM included), the error paths (huge allocation, bad arguments), profiling, and a self-test of
  * the conformance harness (it must catch out-of-bounds writes, modified inputs, wrong values). */
 #include <math.h>
 #include <stdint.h>
@@ -343,8 +343,9 @@ static void hand_loss_optim(check_counter *c, porta_backend *be) {
   get(&d, v, got + 2, 1);
   check_close(c, "adamw step 1: param 0.899, m 0.01, v 1e-5", got,
               (float[]){0.999f - 0.1f / (1 + 1e-7f), 0.01f, 1e-5f}, 3, 2e-6);
-  /* dropout: each element kept (scaled by 1/(1-p)) exactly when philox u >= p */
-  enum { N = 10000 };
+  /* dropout: each element kept (scaled by 1/(1-p)) exactly when philox u >= p. N is odd so
+   * that every vector path (16 and 8 lanes) and the portable tail run. */
+  enum { N = 10007 };
   float *ones = malloc(N * 4), *out = malloc(N * 4);
   for (int i = 0; i < N; i++) ones[i] = 1;
   porta_ref dout = put_nan(&d, N, 0);
@@ -425,10 +426,12 @@ static oph_buf *add_slot(oph_case *cs, int i, const char *name, int64_t n, oph_r
   return b;
 }
 
+/* Sizes ROWS · N - 3 split unevenly, so the vector paths (AVX2, AVX-512) and their scalar tails
+ * cover different elements on 1 and 4 threads: the bitwise comparison checks they agree. */
 static void thread_determinism(check_counter *c, porta_backend *one, porta_backend *four) {
   check_rng rng = check_rng_make(99);
   enum { ROWS = 256, N = 384, VOCAB = 50 };
-  oph_case cases[12];
+  oph_case cases[16];
   int count = 0;
   memset(cases, 0, sizeof cases);
   oph_case *cs = &cases[count++];
@@ -500,20 +503,21 @@ static void thread_determinism(check_counter *c, porta_backend *one, porta_backe
   cs->args.sumsq = (porta_sumsq_args){.n = ROWS * N * 4};
   cs = &cases[count++];
   cs->op = PORTA_OP_ADAMW;
-  snprintf(cs->desc, sizeof cs->desc, "adamw n=%d", ROWS * N);
-  add_slot(cs, 0, "param", ROWS * N, OPH_INOUT, &rng, -1, 1);
-  add_slot(cs, 1, "m", ROWS * N, OPH_INOUT, &rng, -0.01f, 0.01f);
-  add_slot(cs, 2, "v", ROWS * N, OPH_INOUT, &rng, 0, 1e-4f);
-  add_slot(cs, 3, "grad", ROWS * N, OPH_IN, &rng, -0.1f, 0.1f);
-  cs->args.adamw = (porta_adamw_args){.n = ROWS * N, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
+  snprintf(cs->desc, sizeof cs->desc, "adamw n=%d", ROWS * N - 3);
+  add_slot(cs, 0, "param", ROWS * N - 3, OPH_INOUT, &rng, -1, 1);
+  add_slot(cs, 1, "m", ROWS * N - 3, OPH_INOUT, &rng, -0.01f, 0.01f);
+  add_slot(cs, 2, "v", ROWS * N - 3, OPH_INOUT, &rng, 0, 1e-4f);
+  add_slot(cs, 3, "grad", ROWS * N - 3, OPH_IN, &rng, -0.1f, 0.1f);
+  cs->args.adamw = (porta_adamw_args){.n = ROWS * N - 3, .lr = 1e-3f, .beta1 = 0.9f,
+                                      .beta2 = 0.999f,
                                       .eps = 1e-8f, .weight_decay = 0.01f,
                                       .bias_correction1 = 0.5f, .bias_correction2 = 0.1f};
   cs = &cases[count++];
   cs->op = PORTA_OP_DROPOUT;
-  snprintf(cs->desc, sizeof cs->desc, "dropout n=%d p=0.1", ROWS * N);
-  add_slot(cs, 0, "out", ROWS * N, OPH_OUT, &rng, 0, 0);
-  add_slot(cs, 1, "x", ROWS * N, OPH_IN, &rng, -1, 1);
-  cs->args.dropout = (porta_dropout_args){.n = ROWS * N, .p = 0.1f, .seed = 5, .stream = 9};
+  snprintf(cs->desc, sizeof cs->desc, "dropout n=%d p=0.1", ROWS * N - 3);
+  add_slot(cs, 0, "out", ROWS * N - 3, OPH_OUT, &rng, 0, 0);
+  add_slot(cs, 1, "x", ROWS * N - 3, OPH_IN, &rng, -1, 1);
+  cs->args.dropout = (porta_dropout_args){.n = ROWS * N - 3, .p = 0.1f, .seed = 5, .stream = 9};
   cs = &cases[count++];
   cs->op = PORTA_OP_UNARY;
   snprintf(cs->desc, sizeof cs->desc, "unary gelu n=%d", ROWS * N);
@@ -527,6 +531,29 @@ static void thread_determinism(check_counter *c, porta_backend *one, porta_backe
   add_slot(cs, 1, "x", ROWS * N, OPH_IN, &rng, -1, 1);
   cs->args.copy_strided = (porta_copy_args){.shape = {1, 1, N, ROWS}, .out_stride = {0, 0, ROWS, 1},
                                             .x_stride = {0, 0, 1, N}, .accumulate = true};
+  /* GEMM: split into blocks by size only (OpenBLAS's bits depend on the split), so the same
+   * bits on any thread count: rows of C, columns of C, and a batch of small products. */
+  const int64_t gemm_shapes[3][6] = {/* tA, tB, m, n, k, batch */
+                                     {0, 1, 1024, 384, 384, 1},
+                                     {1, 0, 384, 1536, 512, 1},
+                                     {0, 0, 32, 32, 32, 96}};
+  for (int i = 0; i < 3; i++) {
+    const int64_t *g = gemm_shapes[i];
+    int64_t m = g[2], n = g[3], k = g[4], batch = g[5];
+    cs = &cases[count++];
+    cs->op = PORTA_OP_GEMM;
+    snprintf(cs->desc, sizeof cs->desc, "gemm tA=%d tB=%d m=%lld n=%lld k=%lld batch=%lld beta=%d",
+             (int)g[0], (int)g[1], (long long)m, (long long)n, (long long)k, (long long)batch,
+             batch == 1);
+    add_slot(cs, 0, "a", batch * m * k, OPH_IN, &rng, -1, 1);
+    add_slot(cs, 1, "b", batch * k * n, OPH_IN, &rng, -1, 1);
+    add_slot(cs, 2, "c", batch * m * n, batch == 1 ? OPH_INOUT : OPH_OUT, &rng, -1, 1);
+    cs->args.gemm = (porta_gemm_args){.trans_a = g[0], .trans_b = g[1], .m = m, .n = n, .k = k,
+                                      .alpha = 0.5f, .beta = batch == 1 ? 1.0f : 0.0f,
+                                      .lda = g[0] ? m : k, .ldb = g[1] ? k : n, .ldc = n,
+                                      .stride_a = m * k, .stride_b = k * n, .stride_c = m * n,
+                                      .batch = batch};
+  }
   for (int i = 0; i < count; i++) {
     if (oph_run_compare(four, "cpu 4 threads vs 1 thread (bitwise):", one, &cases[i]) == OPH_PASS)
       c->passed++;
@@ -712,6 +739,44 @@ static void harness_self_test(check_counter *c, porta_backend *cpu) {
   oph_case_free(&cs);
 }
 
+/* GELU (vectorised erfc, cpu_math.h) against erfc and exp in double over [-14, 14]: error
+ * normalised by max(1, |want|), and relative error in the negative tail, where the rounding of
+ * x/√2 to float alone costs ~1e-5 at x = -11 (glibc's erfcf does the same). */
+static void gelu_accuracy(check_counter *c, porta_backend *be) {
+  dev d = {.be = be};
+  enum { N = 28 * 256 + 1 };
+  float *x = malloc(N * 4), *y = malloc(N * 4), *dx = malloc(N * 4), *ones = malloc(N * 4);
+  for (int i = 0; i < N; i++) x[i] = -14.0f + (float)i / 256.0f, ones[i] = 1;
+  x[0] = NAN, x[1] = INFINITY, x[2] = -0.0f;
+  porta_ref rx = put(&d, x, N, 1), ry = put_nan(&d, N, 0), rdx = put_nan(&d, N, 2);
+  be->ops->unary(be, &(porta_unary_args){.op = PORTA_UNARY_GELU, .out = ry, .x = rx, .n = N});
+  be->ops->unary_bwd(be, &(porta_unary_bwd_args){.op = PORTA_UNARY_GELU, .dx = rdx, .x = rx,
+                                                  .dy = put(&d, ones, N, 0), .n = N});
+  get(&d, ry, y, N);
+  get(&d, rdx, dx, N);
+  double worst_fwd = 0, worst_tail = 0, worst_bwd = 0;
+  for (int i = 3; i < N; i++) {
+    double xd = x[i], cdf = 0.5 * erfc(-xd / sqrt(2.0));
+    double pdf = exp(-0.5 * xd * xd) / sqrt(2.0 * 3.14159265358979323846);
+    double want = xd * cdf, want_bwd = cdf + xd * pdf;
+    worst_fwd = fmax(worst_fwd, fabs(y[i] - want) / fmax(1.0, fabs(want)));
+    worst_bwd = fmax(worst_bwd, fabs(dx[i] - want_bwd) / fmax(1.0, fabs(want_bwd)));
+    if (xd < 0 && xd > -12) worst_tail = fmax(worst_tail, fabs(y[i] - want) / fabs(want));
+  }
+  check_true(c, worst_fwd < 1e-6 && worst_bwd < 1e-6 && worst_tail < 2e-5,
+             "gelu over [-14, 14] against double erfc: fwd err %.1e, bwd err %.1e (tol 1e-6), "
+             "relative in the tail %.1e (tol 2e-5)",
+             worst_fwd, worst_bwd, worst_tail);
+  check_true(c, isnan(y[0]) && isnan(dx[0]) && y[1] == INFINITY && y[2] == 0.0f,
+             "gelu(NaN) = %g, gelu'(NaN) = %g, gelu(inf) = %g, gelu(-0) = %g", y[0], dx[0], y[1],
+             y[2]);
+  free(x);
+  free(y);
+  free(dx);
+  free(ones);
+  release(&d);
+}
+
 static void bench_fma(check_counter *c, porta_backend *be) {
   dev d = {.be = be};
   porta_ref out = put_nan(&d, 5, 2);
@@ -749,6 +814,7 @@ int main(void) {
   hand_gemm(&c, ref_be, "reference");
   hand_elementwise(&c, cblas_be);
   hand_nn(&c, cblas_be);
+  gelu_accuracy(&c, cblas_be);
   hand_loss_optim(&c, cblas_be);
   gemm_reference_vs_cblas(&c, ref_be, cblas_be);
   thread_determinism(&c, one, four);

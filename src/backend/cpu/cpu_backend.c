@@ -3,7 +3,7 @@
 #include "backend/cpu/cpu_backend.h"
 
 #include <cblas.h>
-#include <omp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,7 +184,11 @@ static porta_status cpu_profile_read(porta_backend *be, uint64_t ns_per_op[PORTA
   return PORTA_OK;
 }
 
-static void cpu_destroy(porta_backend *be) { free(be); }
+static void cpu_destroy(porta_backend *be) {
+  if (!be) return;
+  porta_cpu_pool_destroy(((porta_cpu_backend *)be)->pool);
+  free(be);
+}
 
 static const porta_backend_ops cpu_ops = {
     .destroy = cpu_destroy,
@@ -240,6 +244,14 @@ static void cpuinfo_field(const char *key, char *out, size_t size) {
   fclose(f);
 }
 
+/* Cores this process may run on (its affinity mask, as taskset and cgroups set it). */
+static int usable_cores(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? (int)online : 1;
+}
+
 static void cpu_device_info(porta_device_info *info, int num_threads, bool gemm_reference) {
   memset(info, 0, sizeof *info);
   info->backend = PORTA_BACKEND_CPU;
@@ -251,12 +263,12 @@ static void cpu_device_info(porta_device_info *info, int num_threads, bool gemm_
   if (!info->vendor[0]) snprintf(info->vendor, sizeof info->vendor, "unknown");
   const char *blas = openblas_get_config();
   snprintf(info->driver, sizeof info->driver, "%s", blas ? blas : "OpenBLAS");
-  snprintf(info->api_version, sizeof info->api_version, "porta cpu (C11, OpenMP %d)", _OPENMP);
+  snprintf(info->api_version, sizeof info->api_version, "porta cpu (C11, pthreads)");
   long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
   info->global_mem_bytes = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size
                                                       : (uint64_t)1 << 32;
   info->max_alloc_bytes = info->global_mem_bytes;
-  info->compute_units = omp_get_num_procs();
+  info->compute_units = usable_cores();
   info->max_workgroup_size = 1;
   info->subgroup_size = 0;
   info->is_cpu = true;
@@ -287,8 +299,18 @@ porta_status porta_cpu_backend_create_ex(porta_backend **out, int device, int nu
     if (err && err_size) snprintf(err, err_size, "cpu backend: out of host memory");
     return PORTA_ERR_OUT_OF_MEMORY;
   }
-  cpu->num_threads = num_threads > 0 ? num_threads : omp_get_num_procs();
-  if (cpu->num_threads < 1) cpu->num_threads = 1;
+  cpu->num_threads = num_threads > 0 ? num_threads : usable_cores();
+  if (cpu->num_threads > 1 && porta_cpu_pool_create(&cpu->pool, cpu->num_threads) != PORTA_OK) {
+    free(cpu);
+    if (err && err_size) snprintf(err, err_size, "cpu backend: out of host memory (thread pool)");
+    return PORTA_ERR_OUT_OF_MEMORY;
+  }
+  /* The pool may have started fewer threads than asked (a process limit). */
+  cpu->num_threads = porta_cpu_pool_threads(cpu->pool);
+  /* GEMM runs on the pool's threads, one OpenBLAS call per block: OpenBLAS's own threads would
+   * fight the pool for the cores. This is process-wide (OpenBLAS 0.3.21 has no per-call
+   * setting). */
+  openblas_set_num_threads(1);
   cpu->gemm_reference = gemm_reference;
   cpu->base.ops = &cpu_ops;
   cpu->base.kind = PORTA_BACKEND_CPU;
@@ -321,7 +343,7 @@ porta_status porta_cpu_list_devices(porta_device_info *infos, int capacity, int 
   if (count) *count = 1;
   if (infos && capacity > 0) {
     const char *gemm = getenv("PORTA_CPU_GEMM");
-    cpu_device_info(&infos[0], omp_get_num_procs(), gemm && strcmp(gemm, "reference") == 0);
+    cpu_device_info(&infos[0], usable_cores(), gemm && strcmp(gemm, "reference") == 0);
   }
   return PORTA_OK;
 }

@@ -2,9 +2,11 @@
  *
  * A buffer handle is a porta_cpu_buffer (its size kept so every op can check that the elements it
  * touches lie inside the buffer: a wrong offset from the core becomes an error message, not memory
- * corruption). Ops run synchronously; the vtable in cpu_backend.c wraps each with the profiler.
- * Every op is deterministic: each output element is computed by one thread in a fixed order, and
- * whole-tensor sums use fixed-size chunks, so results do not depend on the thread count. */
+ * corruption). Ops run synchronously, spread over the backend's own thread pool (cpu_pool.c; GEMM
+ * too, with OpenBLAS on one thread per call); the vtable in cpu_backend.c wraps each op with the
+ * profiler. Every op is deterministic: each output element is computed by one thread in a fixed
+ * order, whole-tensor sums use fixed-size chunks, and GEMM is split into blocks by size alone, so
+ * results do not depend on the thread count. */
 #ifndef PORTA_CPU_BACKEND_H
 #define PORTA_CPU_BACKEND_H
 
@@ -18,9 +20,13 @@ typedef struct porta_cpu_buffer {
   size_t bytes; /* as requested */
 } porta_cpu_buffer;
 
+/* cpu_pool.c: the worker threads behind every parallel op. */
+typedef struct porta_cpu_pool porta_cpu_pool;
+
 typedef struct porta_cpu_backend {
   porta_backend base;
   int num_threads;     /* ≥ 1 (0 at creation means all cores) */
+  porta_cpu_pool *pool; /* num_threads - 1 workers; NULL with one thread */
   bool gemm_reference; /* plain-loop GEMM instead of cblas (PORTA_CPU_GEMM=reference) */
   bool profiling;
   uint64_t ns_per_op[PORTA_OP_COUNT];
@@ -35,6 +41,23 @@ porta_status porta_cpu_backend_create_ex(porta_backend **out, int device, int nu
 /* Work below this many elements (or multiply-adds) runs on one thread: waking threads costs more.
  */
 #define PORTA_CPU_PARALLEL_MIN 16384
+
+/* One piece of a parallel loop: items [begin, end) of the op described by arg. */
+typedef void (*porta_cpu_range_fn)(void *arg, int64_t begin, int64_t end);
+
+/* Runs fn over [0, n) split into ranges spread over the backend's threads (the caller's
+ * included), or as one call on this thread when `work` (elements or multiply-adds touched) is
+ * below PORTA_CPU_PARALLEL_MIN. Returns when every range is done. fn must compute each output
+ * element inside one item, so the split never changes the result. */
+void porta_cpu_for(porta_cpu_backend *cpu, int64_t n, int64_t work, porta_cpu_range_fn fn,
+                   void *arg);
+/* Like porta_cpu_for with exactly `chunks` ranges (a split that depends only on the sizes). */
+void porta_cpu_parallel_chunks(porta_cpu_backend *cpu, int64_t n, int64_t chunks,
+                               porta_cpu_range_fn fn, void *arg);
+porta_status porta_cpu_pool_create(porta_cpu_pool **out, int threads);
+void porta_cpu_pool_destroy(porta_cpu_pool *pool);
+/* Threads that run work (the caller included): 1 for a NULL pool. */
+int porta_cpu_pool_threads(const porta_cpu_pool *pool);
 
 static inline float *porta_cpu_f32(porta_ref r) {
   return (float *)((porta_cpu_buffer *)r.buf)->data + r.off;
