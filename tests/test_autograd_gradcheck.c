@@ -234,6 +234,9 @@ static porta_status f_attention(porta_tensor **o, porta_tensor **in, const void 
 static porta_status f_attention_dropout(porta_tensor **o, porta_tensor **in, const void *e) {
   return porta_attention_dropout(o, NULL, in[0], in[1], in[2], in[3], 0.25f);
 }
+static porta_status f_attention_heads(porta_tensor **o, porta_tensor **in, const void *e) {
+  return porta_attention_heads(o, NULL, in[0], in[1], in[2], in[3], 2, 0.25f);
+}
 /* A small block: layer_norm(gelu(x·wᵀ + b)) summed over the last dim, then a slice view. */
 static porta_status f_block(porta_tensor **o, porta_tensor **in, const void *e) {
   porta_tensor *h, *g, *n;
@@ -376,6 +379,12 @@ int main(void) {
     in[2] = rand_tensor(4, S(2, 2, 5, 3), -1, 1, false, true);
     CHECK_OK(porta_tensor_from_host(ctx, &in[3], PORTA_F32, 2, S(2, 5), mask));
     gradcheck("attention masked + dropout 0.25", f_attention_dropout, in, 4, NULL);
+    /* the heads side by side: q [2,3,2·4], k [2,5,2·4], v [2,5,2·3] */
+    in[0] = rand_tensor(3, S(2, 3, 8), -1, 1, false, true);
+    in[1] = rand_tensor(3, S(2, 5, 8), -1, 1, false, true);
+    in[2] = rand_tensor(3, S(2, 5, 6), -1, 1, false, true);
+    CHECK_OK(porta_tensor_from_host(ctx, &in[3], PORTA_F32, 2, S(2, 5), mask));
+    gradcheck("attention_heads 2 heads masked + dropout 0.25", f_attention_heads, in, 4, NULL);
   }
   in[0] = rand_tensor(3, S(3, 3, 5), -1, 1, false, true);
   in[1] = rand_tensor(2, S(6, 5), -1, 1, false, true);

@@ -78,6 +78,37 @@ static void test_accumulation(void) {
   porta_tensor_free(x);
 }
 
+static void test_shared_gradients(void) {
+  /* Adds and reshapes hand their output's gradient to their inputs without a copy; a shared
+   * gradient must be copied before it is written. u = 3x, w = u·u, v = 5x, y = u + v, t = y + w,
+   * L = Σ t: the add backwards leave u, v and w sharing one buffer, then w's product writes u's.
+   * dL/dx = 3 + 5 + 18x. */
+  porta_tensor *x = param(1, S(3), F(1, -2, 0.5f)), *u, *w, *v, *y, *t, *loss;
+  CHECK_OK(porta_scale(&u, x, 3.0f));
+  CHECK_OK(porta_mul(&w, u, u));
+  CHECK_OK(porta_scale(&v, x, 5.0f));
+  CHECK_OK(porta_add(&y, u, v));
+  CHECK_OK(porta_add(&t, y, w));
+  CHECK_OK(porta_sum_all(&loss, t));
+  CHECK_OK(porta_backward(loss));
+  expect_values("shared add gradients copied on write: 8 + 18x", porta_tensor_grad(x),
+                F(26, -28, 17), 3);
+  porta_release_temporaries(ctx);
+  /* two leaves added: each keeps a gradient of its own */
+  porta_tensor *a = param(1, S(3), F(1, 2, 3)), *b = param(1, S(3), F(4, 5, 6)), *ab;
+  CHECK_OK(porta_add(&ab, a, b));
+  CHECK_OK(porta_reshape(&ab, ab, 2, S(1, 3)));
+  CHECK_OK(porta_sum_all(&loss, ab));
+  CHECK_OK(porta_backward(loss));
+  CHECK_OK(porta_tensor_zero_grad(a));
+  expect_values("leaf grads are not shared: zeroing a's", porta_tensor_grad(a), F(0, 0, 0), 3);
+  expect_values("leaves the other's", porta_tensor_grad(b), F(1, 1, 1), 3);
+  porta_release_temporaries(ctx);
+  porta_tensor_free(x);
+  porta_tensor_free(a);
+  porta_tensor_free(b);
+}
+
 static void test_no_grad_and_frozen(void) {
   porta_tensor *x = param(2, S(1, 2), F(1, 2)), *w = param(2, S(2, 2), F(1, 2, 3, 4));
   porta_tensor *out, *loss;
@@ -264,6 +295,7 @@ int main(void) {
     }
     printf("---- %s: %s\n", porta_backend_name(kinds[k]), porta_context_device(ctx)->name);
     test_accumulation();
+    test_shared_gradients();
     test_no_grad_and_frozen();
     test_deferred_free_and_keep();
     test_allocator_reuse();

@@ -82,6 +82,77 @@ static void expect(const char *name, const porta_tensor *t, int ndim, const int6
   free(got);
 }
 
+/* porta_attention_heads on q [B, Sq, H·D], k and v [B, Sk, H·D] against porta_attention_dropout
+ * on the same data split into heads with permutes (same dropout stream): the output, the
+ * probabilities after dropout, and the gradients of Σ out ⊙ w into q, k and v. B < H and B > H
+ * take the two ways the per-head GEMMs are issued. */
+static void check_attention_heads(int64_t B, int64_t H, int64_t Sq, int64_t Sk, int64_t D,
+                                  float p) {
+  const int perm[4] = {0, 2, 1, 3};
+  int64_t nq = B * Sq * H * D, nk = B * Sk * H * D;
+  float *hq = malloc(sizeof(float) * (size_t)nq), *hk = malloc(sizeof(float) * (size_t)nk);
+  float *hv = malloc(sizeof(float) * (size_t)nk), *hw = malloc(sizeof(float) * (size_t)nq);
+  float *hm = calloc((size_t)(B * Sk), sizeof(float));
+  int64_t nwant = nq > nk ? nq : nk;
+  if (B * H * Sq * Sk > nwant) nwant = B * H * Sq * Sk;
+  float *want = malloc(sizeof(float) * (size_t)nwant);
+  for (int64_t i = 0; i < nq; i++) hq[i] = 0.1f * (float)((i * 7) % 13 - 6);
+  for (int64_t i = 0; i < nq; i++) hw[i] = 0.05f * (float)((i * 3) % 7 - 3);
+  for (int64_t i = 0; i < nk; i++) hk[i] = 0.1f * (float)((i * 5) % 11 - 5);
+  for (int64_t i = 0; i < nk; i++) hv[i] = 0.1f * (float)((i * 9) % 17 - 8);
+  for (int64_t b = 1; b < B; b += 2) hm[b * Sk + Sk - 1] = -1e9f; /* hide the last key */
+  porta_tensor *q = tf(3, S(B, Sq, H * D), hq), *k = tf(3, S(B, Sk, H * D), hk);
+  porta_tensor *v = tf(3, S(B, Sk, H * D), hv), *w = tf(3, S(B, Sq, H * D), hw);
+  porta_tensor *mask = tf(2, S(B, Sk), hm);
+  porta_tensor *in[3] = {q, k, v}, *split[3], *t, *out, *probs, *ref, *ref_probs, *loss;
+  for (int i = 0; i < 3; i++) CHECK_OK(porta_tensor_set_requires_grad(in[i], true));
+  /* reference: permute to [B, H, S, D], attention, permute back */
+  uint64_t stream0 = porta_rng_stream(ctx);
+  for (int i = 0; i < 3; i++) {
+    CHECK_OK(porta_reshape(&t, in[i], 4, S(B, in[i] == q ? Sq : Sk, H, D)));
+    CHECK_OK(porta_permute(&split[i], t, perm));
+  }
+  CHECK_OK(porta_attention_dropout(&t, &ref_probs, split[0], split[1], split[2], mask, p));
+  CHECK_OK(porta_permute(&ref, t, perm));
+  CHECK_OK(porta_reshape(&ref, ref, 3, S(B, Sq, H * D)));
+  CHECK_OK(porta_mul(&t, ref, w));
+  CHECK_OK(porta_sum_all(&loss, t));
+  CHECK_OK(porta_backward(loss));
+  float *ref_grad[3];
+  for (int i = 0; i < 3; i++) {
+    int64_t n = porta_tensor_numel(in[i]);
+    ref_grad[i] = malloc(sizeof(float) * (size_t)n);
+    CHECK_OK(porta_tensor_download(porta_tensor_grad(in[i]), ref_grad[i], (size_t)n));
+    CHECK_OK(porta_tensor_zero_grad(in[i]));
+  }
+  /* the fused layout, same stream */
+  porta_set_rng_stream(ctx, stream0);
+  CHECK_OK(porta_attention_heads(&out, &probs, q, k, v, mask, (int)H, p));
+  char name[96];
+  snprintf(name, sizeof name, "attention_heads B%lld H%lld out", (long long)B, (long long)H);
+  CHECK_OK(porta_tensor_download(ref, want, (size_t)nq));
+  expect(name, out, 3, S(B, Sq, H * D), want, 1e-5f);
+  /* ref_probs is P before dropout, probs P' after: compare P' with P' recomputed from P */
+  if (p == 0.0f) {
+    snprintf(name, sizeof name, "attention_heads B%lld H%lld probs", (long long)B, (long long)H);
+    CHECK_OK(porta_tensor_download(ref_probs, want, (size_t)(B * H * Sq * Sk)));
+    expect(name, probs, 4, S(B, H, Sq, Sk), want, 1e-6f);
+  }
+  CHECK_OK(porta_mul(&t, out, w));
+  CHECK_OK(porta_sum_all(&loss, t));
+  CHECK_OK(porta_backward(loss));
+  const char *names[3] = {"dq", "dk", "dv"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(name, sizeof name, "attention_heads B%lld H%lld %s", (long long)B, (long long)H,
+             names[i]);
+    porta_tensor *g = porta_tensor_grad(in[i]);
+    expect(name, g, 3, S(B, i == 0 ? Sq : Sk, H * D), ref_grad[i], 1e-5f);
+    free(ref_grad[i]);
+  }
+  porta_release_temporaries(ctx);
+  free(hq), free(hk), free(hv), free(hw), free(hm), free(want);
+}
+
 static void run_all(void) {
   const float tol = 1e-5f;
   porta_tensor *out, *out2;
@@ -270,6 +341,9 @@ static void run_all(void) {
     if (manual) expect("attention dropout = composed", fused, 4, S(2, 2, 3, 4), want_att, 1e-5f);
   }
   porta_release_temporaries(ctx);
+  check_attention_heads(2, 3, 3, 5, 4, 0.0f); /* B < H: one GEMM per batch row */
+  check_attention_heads(3, 2, 4, 3, 2, 0.0f); /* B > H: one GEMM per head */
+  check_attention_heads(2, 3, 3, 5, 4, 0.5f); /* with dropout (training) */
 }
 
 /* PORTA_TEST_BACKENDS=opencl,vulkan limits the GPU backends tried (unset: all). */

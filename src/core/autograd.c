@@ -50,8 +50,28 @@ static porta_status grad_alloc(porta_tensor *x) {
   return porta_tensor_internal(x->ctx, &x->grad, PORTA_F32, x->ndim, x->shape, "gradient");
 }
 
+/* Before x's existing grad is written: when it still shares its buffer with another gradient
+ * (porta_grad_take), it gets a private copy first (copy on write). */
+static porta_status grad_unshare(porta_tensor *x) {
+  if (!x->grad || x->grad->buffer->refs == 1) return PORTA_OK;
+  porta_tensor *own;
+  porta_status st = porta_tensor_internal(x->ctx, &own, PORTA_F32, x->ndim, x->shape, "gradient");
+  if (st != PORTA_OK) return st;
+  st = porta_be_axpby(x->ctx, "gradient", porta_tensor_ref(own), porta_tensor_ref(x->grad),
+                      x->numel, 1.0f, 0.0f);
+  if (st != PORTA_OK) {
+    porta_tensor_destroy(own);
+    return st;
+  }
+  porta_tensor_destroy(x->grad);
+  x->grad = own;
+  return PORTA_OK;
+}
+
 porta_status porta_grad_acc(porta_tensor *x, porta_ref *dst, float *beta) {
   *beta = 1.0f;
+  porta_status su = grad_unshare(x);
+  if (su != PORTA_OK) return su;
   if (!x->grad) {
     porta_status st = grad_alloc(x);
     if (st != PORTA_OK) return st;
@@ -62,6 +82,8 @@ porta_status porta_grad_acc(porta_tensor *x, porta_ref *dst, float *beta) {
 }
 
 porta_status porta_grad_zeroed(porta_tensor *x, porta_ref *dst) {
+  porta_status su = grad_unshare(x);
+  if (su != PORTA_OK) return su;
   if (!x->grad) {
     porta_status st = grad_alloc(x);
     if (st != PORTA_OK) return st;
@@ -83,9 +105,25 @@ porta_status porta_grad_begin(porta_tensor *x, porta_tensor **g) {
 
 porta_status porta_grad_end(porta_tensor *x, porta_tensor *g) {
   if (g == x->grad) return PORTA_OK;
-  porta_status st = porta_be_axpby(x->ctx, "gradient", porta_tensor_ref(x->grad),
+  porta_status st = grad_unshare(x);
+  if (st != PORTA_OK) {
+    porta_tensor_destroy(g);
+    return st;
+  }
+  st = porta_be_axpby(x->ctx, "gradient", porta_tensor_ref(x->grad),
                                    porta_tensor_ref(g), x->numel, 1.0f, 1.0f);
   porta_tensor_destroy(g);
+  return st;
+}
+
+porta_status porta_grad_take(porta_tensor *x, porta_tensor *dy, bool *taken) {
+  *taken = false;
+  if (x->grad || dy->numel != x->numel) return PORTA_OK;
+  /* a leaf keeps its grad after the backward pass: it shares with nothing (an op output's grad
+   * is freed once its node has run) */
+  if (!x->is_op_output && dy->buffer->refs > 1) return PORTA_OK;
+  porta_status st = porta_tensor_internal_view(&x->grad, dy, x->ndim, x->shape);
+  *taken = st == PORTA_OK;
   return st;
 }
 
@@ -114,6 +152,8 @@ porta_tensor *porta_tensor_grad(const porta_tensor *t) { return t ? t->grad : NU
 porta_status porta_tensor_zero_grad(porta_tensor *t) {
   if (!t) return PORTA_ERR_INVALID_ARGUMENT;
   if (!t->grad) return PORTA_OK;
+  porta_status st = grad_unshare(t);
+  if (st != PORTA_OK) return st;
   return porta_be_fill(t->ctx, "porta_tensor_zero_grad", porta_tensor_ref(t->grad), t->numel,
                        0.0f);
 }

@@ -1,6 +1,6 @@
 /* Internal core structures: context, tensors, caching allocator, autograd tape, and the checked
- * dispatch to the backend. Only src/core, src/train/optim*.c and tests include this; the layers
- * above use the public porta.h. */
+ * dispatch to the backend. Only src/core, src/train/optim*.c, tests and src/nn/attention.c (for
+ * the fused attention ops) include this; the other layers above use the public porta.h. */
 #ifndef PORTA_CORE_H
 #define PORTA_CORE_H
 
@@ -87,6 +87,9 @@ porta_status porta_tensor_internal(porta_context *ctx, porta_tensor **out, porta
 /* A temporary view of x's buffer with another shape / element offset (no copy). */
 porta_status porta_tensor_view(porta_tensor **out, porta_tensor *x, int ndim, const int64_t *shape,
                                size_t extra_offset);
+/* An internal tensor (not listed in the context) over x's buffer and offset with another shape. */
+porta_status porta_tensor_internal_view(porta_tensor **out, porta_tensor *x, int ndim,
+                                        const int64_t *shape);
 /* Frees a tensor regardless of owner, honouring pins. */
 void porta_tensor_destroy(porta_tensor *t);
 void porta_tensor_unpin(porta_tensor *t);
@@ -138,6 +141,13 @@ porta_status porta_grad_acc(porta_tensor *x, porta_ref *dst, float *beta);
 porta_status porta_grad_zeroed(porta_tensor *x, porta_ref *dst);
 porta_status porta_grad_begin(porta_tensor *x, porta_tensor **g);
 porta_status porta_grad_end(porta_tensor *x, porta_tensor *g);
+/* For ops whose input gradient is the output gradient itself (reshape, add): when x has no grad
+ * yet and dy has x's element count, x's grad becomes a view of dy's buffer (no copy) and *taken
+ * is true. dy (an op output's grad) is freed right after its node and nothing writes it once its
+ * node runs; gradients that still share a buffer are copied before they are written (acc, zeroed,
+ * end and porta_tensor_zero_grad copy on write). A leaf only takes a buffer nothing else holds,
+ * so leaves never share gradients after the backward pass. */
+porta_status porta_grad_take(porta_tensor *x, porta_tensor *dy, bool *taken);
 
 /* ---- context (context.c) -------------------------------------------------------------------- */
 
@@ -211,6 +221,13 @@ porta_status porta_be_axpby(porta_context *ctx, const char *what, porta_ref dst,
 porta_status porta_attention_dropout(porta_tensor **out, porta_tensor **probs, porta_tensor *q,
                                      porta_tensor *k, porta_tensor *v, porta_tensor *mask,
                                      float dropout_p);
+/* The same with the heads side by side in each row, the layout linear layers produce (no permute
+ * copies): q [B, Sq, H·D], k [B, Sk, H·D], v [B, Sk, H·Dv] → out [B, Sq, H·Dv], where head h is
+ * the column block [h·D, (h+1)·D). probs (may be NULL) receives [B, H, Sq, Sk] after dropout (as
+ * transformers' attentions). Dropout and its stream as in porta_attention_dropout. */
+porta_status porta_attention_heads(porta_tensor **out, porta_tensor **probs, porta_tensor *q,
+                                   porta_tensor *k, porta_tensor *v, porta_tensor *mask,
+                                   int heads, float dropout_p);
 
 /* ---- profiling (profile.c) ------------------------------------------------------------------ */
 void porta_profile_start(porta_context *ctx);

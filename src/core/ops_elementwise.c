@@ -76,10 +76,21 @@ static porta_status binary_backward(porta_node *n) {
   broadcast_strides(b4, o4, bs);
   porta_status st = PORTA_OK;
   if (op == PORTA_BINARY_ADD || op == PORTA_BINARY_SUB) {
-    if (a->requires_grad) st = reduce_into_grad(a, porta_tensor_ref(dy), o4, 1.0f, what);
-    if (st == PORTA_OK && b->requires_grad)
-      st = reduce_into_grad(b, porta_tensor_ref(dy), o4, op == PORTA_BINARY_SUB ? -1.0f : 1.0f,
-                            what);
+    /* An operand of out's size may take dy itself as its gradient (no copy): a residual add
+     * passes dy to both sides (porta_grad_take: shared until one is written). */
+    if (b->requires_grad) {
+      bool taken = false;
+      if (op == PORTA_BINARY_ADD && b->numel == out->numel)
+        st = porta_grad_take(b, dy, &taken);
+      if (st == PORTA_OK && !taken)
+        st = reduce_into_grad(b, porta_tensor_ref(dy), o4, op == PORTA_BINARY_SUB ? -1.0f : 1.0f,
+                              what);
+    }
+    if (st == PORTA_OK && a->requires_grad) {
+      bool taken = false;
+      if (a->numel == out->numel) st = porta_grad_take(a, dy, &taken);
+      if (st == PORTA_OK && !taken) st = reduce_into_grad(a, porta_tensor_ref(dy), o4, 1.0f, what);
+    }
     return st;
   }
   /* mul / div: the product with the other operand goes through a scratch of out's shape. */

@@ -28,9 +28,12 @@ static porta_status normalise_dim(porta_context *ctx, const char *what, const po
 
 static porta_status reshape_backward(porta_node *n) {
   porta_tensor *x = n->t[0];
+  bool taken;
+  porta_status st = porta_grad_take(x, n->out->grad, &taken); /* dx is dy: no copy */
+  if (st != PORTA_OK || taken) return st;
   porta_ref dst;
   float beta;
-  porta_status st = porta_grad_acc(x, &dst, &beta);
+  st = porta_grad_acc(x, &dst, &beta);
   if (st != PORTA_OK) return st;
   return porta_be_axpby(x->ctx, n->op, dst, porta_tensor_ref(n->out->grad), x->numel, 1.0f,
                         beta);

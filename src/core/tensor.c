@@ -120,6 +120,15 @@ porta_status porta_tensor_view(porta_tensor **out, porta_tensor *x, int ndim, co
                      x->offset + extra_offset, PORTA_OWNER_TEMPORARY, "porta_tensor_view");
 }
 
+porta_status porta_tensor_internal_view(porta_tensor **out, porta_tensor *x, int ndim,
+                                        const int64_t *shape) {
+  int64_t numel;
+  porta_status st = check_shape(x->ctx, "porta_tensor_internal_view", ndim, shape, &numel);
+  if (st != PORTA_OK) return st;
+  return tensor_wrap(x->ctx, out, x->dtype, ndim, shape, numel, x->buffer, x->offset,
+                     PORTA_OWNER_INTERNAL, "porta_tensor_internal_view");
+}
+
 porta_status porta_tensor_new(porta_context *ctx, porta_tensor **out, porta_dtype dtype, int ndim,
                               const int64_t *shape) {
   if (!ctx) return PORTA_ERR_INVALID_ARGUMENT;

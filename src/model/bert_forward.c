@@ -141,9 +141,11 @@ porta_status porta_model_forward(porta_model_output *out, porta_model *m,
   if (st != PORTA_OK) return st;
 
   int64_t bs[2] = {input->batch, input->seq_len};
-  porta_tensor *add_mask, *x;
+  porta_tensor *add_mask = NULL, *x;
   st = porta_nn_upload_temp(m->ctx, &out->attention_mask, PORTA_F32, 2, bs, h.mask);
-  if (st == PORTA_OK) st = porta_nn_upload_temp(m->ctx, &add_mask, PORTA_F32, 2, bs, h.add_mask);
+  /* without an attention mask nothing is hidden: the attention runs unmasked */
+  if (st == PORTA_OK && input->attention_mask)
+    st = porta_nn_upload_temp(m->ctx, &add_mask, PORTA_F32, 2, bs, h.add_mask);
   if (st == PORTA_OK) st = embed(&x, m, input, &h);
   batch_host_free(&h);
   if (st != PORTA_OK) goto fail;

@@ -62,11 +62,11 @@ porta_status porta_nn_dropout(porta_tensor **x, float p);
 porta_status porta_nn_gelu_tanh(porta_tensor **out, porta_tensor *x);
 
 /* BERT's self-attention block with its output projection (post-LN):
- *   q, k, v = x·Wqᵀ.., split into heads [B, H, S, Dh]
+ *   q, k, v = x·Wqᵀ.. [B, S, H·Dh], head h in columns [h·Dh, (h+1)·Dh) (no permutes)
  *   a = softmax(q·kᵀ/√Dh + mask) (dropout attn_dropout when training) · v → [B, S, H·Dh]
  *   out = LayerNorm(dropout(a·Woᵀ + bo) + x)
- * x [B, S, D]; mask [B, S] additive (0 keep / large negative hide). probs (may be NULL) receives
- * the attention probabilities [B, H, S, S]. */
+ * x [B, S, D]; mask [B, S] additive (0 keep / large negative hide) or NULL (nothing hidden).
+ * probs (may be NULL) receives the attention probabilities [B, H, S, S] (after dropout). */
 typedef struct porta_nn_attention {
   porta_nn_linear query, key, value, output;
   porta_nn_layer_norm norm;
