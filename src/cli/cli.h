@@ -67,8 +67,13 @@ int cli_run_split(const char *run, porta_split *out, char *err, size_t err_size)
 
 /* Writes s as a JSON string (with quotes and escapes). */
 void cli_json_string(FILE *out, const char *s);
-/* Reads one line of stdin without its line end into *line (grown as needed); false at EOF. */
-bool cli_read_line(char **line, size_t *capacity, FILE *in);
+/* Reads one line of stdin without its line end into *line (grown as needed). Returns
+ * CLI_LINE_EOF at the end, CLI_LINE_NUL for a line holding a NUL byte (C strings would cut it
+ * there: callers report and skip it), else CLI_LINE_TEXT. */
+typedef enum cli_line_status { CLI_LINE_EOF = 0, CLI_LINE_TEXT, CLI_LINE_NUL } cli_line_status;
+cli_line_status cli_read_line(char **line, size_t *capacity, FILE *in);
+/* The stderr message for a CLI_LINE_NUL line. */
+void cli_report_nul_line(const char *verb, int64_t line_number);
 
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);

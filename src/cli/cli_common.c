@@ -224,11 +224,16 @@ void cli_json_string(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-bool cli_read_line(char **line, size_t *capacity, FILE *in) {
+cli_line_status cli_read_line(char **line, size_t *capacity, FILE *in) {
   ssize_t n = getline(line, capacity, in);
-  if (n < 0) return false;
+  if (n < 0) return CLI_LINE_EOF;
   while (n > 0 && ((*line)[n - 1] == '\n' || (*line)[n - 1] == '\r')) (*line)[--n] = '\0';
-  return true;
+  return memchr(*line, '\0', (size_t)n) ? CLI_LINE_NUL : CLI_LINE_TEXT;
+}
+
+void cli_report_nul_line(const char *verb, int64_t line_number) {
+  fprintf(stderr, "porta %s: line %lld: NUL byte in the text (a binary file?); line skipped\n", verb,
+          (long long)line_number);
 }
 
 int cli_run_settings(const char *run, porta_train_options *out, char text[3][1024], char *err, size_t err_size) {

@@ -87,13 +87,21 @@ int cli_embed(int argc, char **argv) {
   size_t *caps = calloc((size_t)batch_size, sizeof(size_t));
   float *states = NULL;
   embed_out out = {0};
-  bool eof = false;
+  bool eof = false, skipped_nul = false;
+  int64_t line_number = 0;
   while (st == PORTA_OK && !eof && lines && caps) {
     int n = 0;
     while (n < batch_size) {
-      if (!cli_read_line(&lines[n], &caps[n], stdin)) {
+      cli_line_status got = cli_read_line(&lines[n], &caps[n], stdin);
+      if (got == CLI_LINE_EOF) {
         eof = true;
         break;
+      }
+      line_number++;
+      if (got == CLI_LINE_NUL) {
+        cli_report_nul_line("embed", line_number);
+        skipped_nul = true;
+        continue;
       }
       if (lines[n][0]) n++;
     }
@@ -201,5 +209,5 @@ int cli_embed(int argc, char **argv) {
   porta_tokenizer_free(tok);
   porta_model_free(model);
   porta_context_destroy(ctx);
-  return st == PORTA_OK ? CLI_OK : CLI_FAILED;
+  return st == PORTA_OK && !skipped_nul ? CLI_OK : CLI_FAILED;
 }

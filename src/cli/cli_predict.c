@@ -92,6 +92,7 @@ int cli_predict(int argc, char **argv) {
   if (st == PORTA_OK) st = porta_checkpoint_load(&model, &head, &labels, ctx, real, err, sizeof err);
   if (st == PORTA_OK) st = porta_tokenizer_load(&tok, real, err, sizeof err);
   int max_len = 0;
+  bool skipped_nul = false; // a stdin line held a NUL byte: reported, skipped, exit 1 at the end
   if (st == PORTA_OK) {
     const porta_model_config *cfg = porta_model_get_config(model);
     max_len = (int)cfg->max_position_embeddings;
@@ -106,8 +107,16 @@ int cli_predict(int argc, char **argv) {
     char **lines = calloc((size_t)batch_size, sizeof(char *));
     size_t *caps = calloc((size_t)batch_size, sizeof(size_t));
     int n = 0;
+    int64_t line_number = 0;
     while (st == PORTA_OK && lines && caps) {
-      bool got = cli_read_line(&lines[n], &caps[n], stdin);
+      cli_line_status line_status = cli_read_line(&lines[n], &caps[n], stdin);
+      bool got = line_status != CLI_LINE_EOF;
+      if (got) line_number++;
+      if (line_status == CLI_LINE_NUL) {
+        cli_report_nul_line("predict", line_number);
+        skipped_nul = true;
+        continue;
+      }
       if (got && lines[n][0] == '\0') continue; // blank line
       if (got) n++;
       if (n == batch_size || (!got && n > 0)) {
@@ -127,5 +136,5 @@ int cli_predict(int argc, char **argv) {
   porta_model_free(model);
   porta_context_destroy(ctx);
   free(positional);
-  return st == PORTA_OK ? CLI_OK : CLI_FAILED;
+  return st == PORTA_OK && !skipped_nul ? CLI_OK : CLI_FAILED;
 }

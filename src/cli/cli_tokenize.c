@@ -43,8 +43,14 @@ int cli_tokenize(int argc, char **argv) {
   size_t line_cap = 0;
   int64_t line_number = 0;
   rc = CLI_OK;
-  while (ids && cli_read_line(&line, &line_cap, stdin)) {
+  cli_line_status got;
+  while (ids && (got = cli_read_line(&line, &line_cap, stdin)) != CLI_LINE_EOF) {
     line_number++;
+    if (got == CLI_LINE_NUL) {
+      cli_report_nul_line("tokenize", line_number);
+      rc = CLI_FAILED;
+      continue;
+    }
     int n = 0;
     st = porta_tokenizer_encode(tok, ids, capacity, &n, line, strlen(line), max_len, err, sizeof err);
     if (st == PORTA_ERR_LIMIT && n > capacity) { // the row needs more room

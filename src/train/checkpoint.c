@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -72,24 +73,30 @@ porta_status porta_train_state_load(porta_train_state *out, const char *dir, cha
     cJSON_Delete(root);
     return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: not a JSON object", path);
   }
+  // counters are non-negative; best_epoch is -1 before the first evaluation
   const char *ints[] = {"step", "epoch", "next_batch", "total_steps", "best_epoch"};
   int64_t *dst[] = {&out->step, &out->epoch, &out->next_batch, &out->total_steps, &out->best_epoch};
   for (int i = 0; i < 5; i++) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(root, ints[i]);
-    if (!cJSON_IsNumber(v)) {
+    st = v ? porta_json_int(dst[i], v, i == 4 ? -1 : 0, INT64_MAX, path, ints[i], err, err_size)
+           : porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: missing number \"%s\"", path, ints[i]);
+    if (st != PORTA_OK) {
       cJSON_Delete(root);
-      return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: missing number \"%s\"", path, ints[i]);
+      return st;
     }
-    *dst[i] = (int64_t)v->valuedouble;
   }
-  cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
-  cJSON *stream = cJSON_GetObjectItemCaseSensitive(root, "rng_stream");
-  if (!cJSON_IsString(seed) || !cJSON_IsString(stream)) {
-    cJSON_Delete(root);
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: missing \"seed\" / \"rng_stream\"", path);
+  const char *words[] = {"seed", "rng_stream"};
+  uint64_t *word_dst[] = {&out->seed, &out->rng_stream};
+  for (int i = 0; i < 2; i++) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(root, words[i]);
+    char *end = NULL;
+    if (cJSON_IsString(v)) *word_dst[i] = strtoull(v->valuestring, &end, 10);
+    if (!cJSON_IsString(v) || end == v->valuestring || *end != '\0' || v->valuestring[0] == '-') {
+      cJSON_Delete(root);
+      return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" must be a string holding an unsigned integer",
+                              path, words[i]);
+    }
   }
-  out->seed = strtoull(seed->valuestring, NULL, 10);
-  out->rng_stream = strtoull(stream->valuestring, NULL, 10);
   cJSON *best = cJSON_GetObjectItemCaseSensitive(root, "best_f1");
   out->best_f1 = cJSON_IsNumber(best) ? best->valuedouble : -1;
   cJSON *loss = cJSON_GetObjectItemCaseSensitive(root, "last_loss");

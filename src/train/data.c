@@ -179,7 +179,9 @@ static void read_jsonl(loader *ld, const char *data, size_t size) {
     pos += len + (nl ? 1 : 0);
     if (len > 0 && start[len - 1] == '\r') len--; // CRLF
     if (is_blank(start, len)) continue;
-    read_jsonl_line(ld, start, len, line_number);
+    // a NUL byte (a binary or corrupt file) would cut the text short: skip the row instead
+    if (memchr(start, '\0', len)) add_skip(ld, line_number, "NUL byte in the line");
+    else read_jsonl_line(ld, start, len, line_number);
   }
 }
 
@@ -328,9 +330,15 @@ static porta_status read_csv(loader *ld, const char *data, size_t size, char *er
       line++;
       continue;
     }
+    size_t record_start = pos;
     if (!csv_read_record(&r, data, size, &pos, &line, &error, &oom)) {
       if (oom) break;
       add_skip(ld, start_line, error);
+      continue;
+    }
+    // a NUL byte (a binary or corrupt file) would cut the field short: skip the record instead
+    if (memchr(data + record_start, '\0', pos - record_start)) {
+      add_skip(ld, start_line, "NUL byte in the record");
       continue;
     }
     int need = text_col > label_col ? text_col : label_col;

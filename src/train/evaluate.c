@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h" /* porta_fail: messages in porta_last_error(ctx) */
 #include "train/train_internal.h"
 
 porta_status porta_classify_rows(float *probs, int32_t *predictions, porta_metrics *metrics,
@@ -12,10 +13,16 @@ porta_status porta_classify_rows(float *probs, int32_t *predictions, porta_metri
   porta_context *ctx = porta_model_context(model);
   int C = porta_head_num_labels(head);
   if (batch_size <= 0) batch_size = 32;
+  // the confusion matrix holds at most PORTA_MAX_CLASSES classes: say so before any work
+  if (metrics && (C < 1 || C > PORTA_MAX_CLASSES))
+    return porta_fail(ctx, PORTA_ERR_LIMIT,
+                      "metrics: the head has %d labels, at most %d fit the metrics' confusion matrix "
+                      "(predictions and probabilities still work without metrics)",
+                      C, PORTA_MAX_CLASSES);
   int64_t *all = NULL;
   if (!rows) {
     all = malloc((size_t)(count ? count : 1) * sizeof(int64_t));
-    if (!all) return PORTA_ERR_OUT_OF_MEMORY;
+    if (!all) return porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "out of memory classifying %lld rows", (long long)count);
     for (int64_t i = 0; i < count; i++) all[i] = i;
     rows = all;
   }
@@ -30,7 +37,9 @@ porta_status porta_classify_rows(float *probs, int32_t *predictions, porta_metri
   int32_t *truth = malloc((size_t)(count ? count : 1) * sizeof(int32_t));
   porta_epoch_plan plan = {0};
   porta_status st = PORTA_OK;
-  if (!lengths || !ids || !mask || !labels || !batch_rows || !logits || !preds || !truth) st = PORTA_ERR_OUT_OF_MEMORY;
+  if (!lengths || !ids || !mask || !labels || !batch_rows || !logits || !preds || !truth)
+    st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "out of memory classifying %lld rows in batches of %d",
+                    (long long)count, batch_size);
   if (st == PORTA_OK) {
     for (int64_t i = 0; i < count; i++) lengths[i] = enc->lengths[rows[i]];
     st = porta_epoch_plan_make(&plan, lengths, count, batch_size, PORTA_ORDER_BY_LENGTH, 0, 0, 0);

@@ -1,7 +1,10 @@
 /* The run folder's settings.json: every option of the run, written at the start and read back by
  * --resume so the continued run uses the same settings. */
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +99,14 @@ static double number_of(cJSON *root, const char *key, double fallback) {
   return cJSON_IsNumber(v) ? v->valuedouble : fallback;
 }
 
+/* An integer setting in [min, max] when present (else *out keeps its default). */
+static porta_status integer_of(int64_t *out, cJSON *root, const char *key, int64_t min, int64_t max, const char *path,
+                               char *err, size_t err_size) {
+  cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+  if (!v) return PORTA_OK;
+  return porta_json_int(out, v, min, max, path, key, err, err_size);
+}
+
 porta_status porta_settings_load(porta_train_options *o, porta_settings_strings *strings, const char *path,
                                  char *err, size_t err_size) {
   memset(strings, 0, sizeof *strings);
@@ -109,6 +120,37 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
     cJSON_Delete(root);
     return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: not a porta settings.json (no \"model\" / \"data\")", path);
   }
+  // integers first: a bad one leaves o untouched
+  int64_t limit_rows = 0, max_length = 0, epochs = 3, batch_size = 32, grad_accum = 1, max_steps = 0, save_every = 0;
+  struct {
+    const char *key;
+    int64_t *value, min, max;
+  } ints[] = {
+      {"limit_rows", &limit_rows, 0, INT64_MAX}, {"max_length", &max_length, 0, INT_MAX},
+      {"epochs", &epochs, 0, INT_MAX},           {"batch_size", &batch_size, 1, INT_MAX},
+      {"grad_accum", &grad_accum, 1, INT_MAX},   {"max_steps", &max_steps, 0, INT64_MAX},
+      {"save_every", &save_every, 0, INT64_MAX},
+  };
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0] && st == PORTA_OK; i++)
+    st = integer_of(ints[i].value, root, ints[i].key, ints[i].min, ints[i].max, path, err, err_size);
+  // float settings: a value past FLT_MAX would not convert
+  const char *floats[] = {"dropout", "lr", "weight_decay", "beta1", "beta2", "eps", "max_grad_norm"};
+  for (size_t i = 0; i < sizeof floats / sizeof floats[0] && st == PORTA_OK; i++) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(root, floats[i]);
+    if (v && (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) <= FLT_MAX)))
+      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" is not a number within float range", path,
+                            floats[i]);
+  }
+  char *seed_end = NULL;
+  const char *seed = string_of(root, "seed");
+  uint64_t seed_value = seed ? strtoull(seed, &seed_end, 10) : o->seed;
+  if (st == PORTA_OK && seed && (seed_end == seed || *seed_end != '\0' || seed[0] == '-'))
+    st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"seed\" is \"%.40s\", not an unsigned integer", path,
+                          seed);
+  if (st != PORTA_OK) {
+    cJSON_Delete(root);
+    return st;
+  }
   snprintf(strings->model_dir, sizeof strings->model_dir, "%s", string_of(root, "model"));
   snprintf(strings->data_path, sizeof strings->data_path, "%s", string_of(root, "data"));
   snprintf(strings->text_field, sizeof strings->text_field, "%s",
@@ -119,16 +161,16 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
   o->data_path = strings->data_path;
   o->text_field = strings->text_field;
   o->label_field = strings->label_field;
-  o->limit_rows = (int64_t)number_of(root, "limit_rows", 0);
+  o->limit_rows = limit_rows;
   o->valid_fraction = number_of(root, "valid_fraction", 0.1);
   o->test_fraction = number_of(root, "test_fraction", 0.1);
-  if (string_of(root, "seed")) o->seed = strtoull(string_of(root, "seed"), NULL, 10);
+  o->seed = seed_value;
   if (string_of(root, "head")) porta_head_kind_parse(string_of(root, "head"), &o->head);
   o->freeze_body = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "freeze_body"));
   o->dropout = (float)number_of(root, "dropout", -1);
-  o->max_length = (int)number_of(root, "max_length", 0);
-  o->epochs = (int)number_of(root, "epochs", 3);
-  o->batch_size = (int)number_of(root, "batch_size", 32);
+  o->max_length = (int)max_length;
+  o->epochs = (int)epochs;
+  o->batch_size = (int)batch_size;
   o->lr = (float)number_of(root, "lr", 5e-5);
   o->weight_decay = (float)number_of(root, "weight_decay", 0.01);
   o->beta1 = (float)number_of(root, "beta1", 0.9);
@@ -136,9 +178,9 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
   o->eps = (float)number_of(root, "eps", 1e-8);
   o->warmup = number_of(root, "warmup", 0);
   o->max_grad_norm = (float)number_of(root, "max_grad_norm", 1.0);
-  o->grad_accum = (int)number_of(root, "grad_accum", 1);
-  o->max_steps = (int64_t)number_of(root, "max_steps", 0);
-  if (o->save_every == 0) o->save_every = (int64_t)number_of(root, "save_every", 0);
+  o->grad_accum = (int)grad_accum;
+  o->max_steps = max_steps;
+  if (o->save_every == 0) o->save_every = save_every;
   cJSON_Delete(root);
   return PORTA_OK;
 }

@@ -1,6 +1,7 @@
 /* Train / valid / test split: stratified by label, identical texts kept together, seeded. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,7 +136,7 @@ porta_status porta_split_save(const porta_split *split, const char *path, char *
   size_t capacity = 256 + (size_t)(split->count[0] + split->count[1] + split->count[2]) * 21;
   char *buf = malloc(capacity);
   if (!buf) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
-  size_t used = (size_t)snprintf(buf, capacity, "{\"seed\": %llu, \"valid_fraction\": %.17g, \"test_fraction\": %.17g",
+  size_t used = (size_t)snprintf(buf, capacity, "{\"seed\": \"%llu\", \"valid_fraction\": %.17g, \"test_fraction\": %.17g",
                                  (unsigned long long)split->seed, split->valid_fraction, split->test_fraction);
   for (int p = 0; p < 3; p++) {
     used += (size_t)snprintf(buf + used, capacity - used, ",\n\"%s\": [", porta_split_name(p));
@@ -146,6 +147,36 @@ porta_status porta_split_save(const porta_split *split, const char *path, char *
   used += (size_t)snprintf(buf + used, capacity - used, "}\n");
   porta_status st = porta_write_file_atomic(path, buf, used, err, err_size);
   free(buf);
+  return st;
+}
+
+/* Row ids appear once across all three parts (a row in two parts would leak test rows into
+ * training). Each part is sorted already. */
+static porta_status check_distinct(const porta_split *split, const char *path, char *err, size_t err_size) {
+  int64_t total = split->count[0] + split->count[1] + split->count[2];
+  int64_t *all = malloc((size_t)(total ? total : 1) * sizeof(int64_t));
+  if (!all) {
+    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+  }
+  int64_t n = 0;
+  for (int p = 0; p < 3; p++)
+    for (int64_t i = 0; i < split->count[p]; i++) all[n++] = split->rows[p][i];
+  qsort(all, (size_t)n, sizeof(int64_t), compare_i64);
+  porta_status st = PORTA_OK;
+  for (int64_t i = 1; i < n && st == PORTA_OK; i++) {
+    if (all[i] != all[i - 1]) continue;
+    // name the parts that hold it
+    int first = -1, second = -1;
+    for (int p = 0; p < 3; p++) {
+      int hits = 0;
+      for (int64_t k = 0; k < split->count[p]; k++) hits += split->rows[p][k] == all[i];
+      if (hits > 0 && first < 0) first = p, hits--;
+      if (hits > 0 && second < 0) second = p;
+    }
+    st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: row %lld is listed twice (in \"%s\" and \"%s\")",
+                          path, (long long)all[i], porta_split_name(first), porta_split_name(second));
+  }
+  free(all);
   return st;
 }
 
@@ -161,12 +192,29 @@ porta_status porta_split_load(porta_split *out, const char *path, char *err, siz
     cJSON_Delete(root);
     return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: not a JSON object", path);
   }
+  // the seed is a string (64 bits exactly); a number is accepted from other tools
   cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
-  out->seed = cJSON_IsNumber(seed) ? (uint64_t)seed->valuedouble : 0;
-  cJSON *vf = cJSON_GetObjectItemCaseSensitive(root, "valid_fraction");
-  cJSON *tf = cJSON_GetObjectItemCaseSensitive(root, "test_fraction");
-  out->valid_fraction = cJSON_IsNumber(vf) ? vf->valuedouble : 0;
-  out->test_fraction = cJSON_IsNumber(tf) ? tf->valuedouble : 0;
+  if (cJSON_IsString(seed)) {
+    char *end;
+    out->seed = strtoull(seed->valuestring, &end, 10);
+    if (end == seed->valuestring || *end != '\0' || seed->valuestring[0] == '-')
+      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"seed\" is \"%.40s\", not an unsigned integer",
+                            path, seed->valuestring);
+  } else if (seed) {
+    int64_t value = 0;
+    st = porta_json_int(&value, seed, 0, INT64_MAX, path, "seed", err, err_size);
+    out->seed = (uint64_t)value;
+  }
+  const char *fraction_names[2] = {"valid_fraction", "test_fraction"};
+  double *fractions[2] = {&out->valid_fraction, &out->test_fraction};
+  for (int k = 0; k < 2 && st == PORTA_OK; k++) {
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(root, fraction_names[k]);
+    if (!v) continue;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 1))
+      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" must be a number in [0, 1)", path,
+                            fraction_names[k]);
+    else *fractions[k] = v->valuedouble;
+  }
   for (int p = 0; p < 3 && st == PORTA_OK; p++) {
     cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, porta_split_name(p));
     if (!cJSON_IsArray(ids)) {
@@ -176,14 +224,21 @@ porta_status porta_split_load(porta_split *out, const char *path, char *err, siz
     int count = cJSON_GetArraySize(ids);
     out->rows[p] = malloc((size_t)(count ? count : 1) * sizeof(int64_t));
     if (!out->rows[p]) {
-      st = PORTA_ERR_OUT_OF_MEMORY;
+      st = porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
       break;
     }
     cJSON *id;
-    cJSON_ArrayForEach(id, ids) out->rows[p][out->count[p]++] = (int64_t)id->valuedouble;
+    cJSON_ArrayForEach(id, ids) {
+      char field[48];
+      snprintf(field, sizeof field, "%s[%lld]", porta_split_name(p), (long long)out->count[p]);
+      st = porta_json_int(&out->rows[p][out->count[p]], id, 0, INT64_MAX, path, field, err, err_size);
+      if (st != PORTA_OK) break;
+      out->count[p]++;
+    }
     qsort(out->rows[p], (size_t)out->count[p], sizeof(int64_t), compare_i64);
   }
   cJSON_Delete(root);
+  if (st == PORTA_OK) st = check_distinct(out, path, err, err_size);
   if (st != PORTA_OK) porta_split_free(out);
   return st;
 }

@@ -25,6 +25,12 @@ bool porta_remove_tree(const char *path);
 /* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 bool porta_utf8_valid(const char *s, size_t n);
 
+struct cJSON;
+/* A JSON number that must be an integer in [min, max] (JSON numbers are doubles: 1e300 or 1.5
+ * would wrap or truncate in a plain cast). Else PORTA_ERR_FORMAT naming path and field. */
+porta_status porta_json_int(int64_t *out, const struct cJSON *item, int64_t min, int64_t max,
+                            const char *path, const char *field, char *err, size_t err_size);
+
 /* What settings.json records beyond the options. */
 typedef struct porta_run_info {
   int max_length;

@@ -1,5 +1,7 @@
 /* Small file and string helpers for src/train. */
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,4 +110,18 @@ void porta_pathf(char *out, size_t size, const char *fmt, ...) {
   va_start(args, fmt);
   vsnprintf(out, size, fmt, args);
   va_end(args);
+}
+
+porta_status porta_json_int(int64_t *out, const cJSON *item, int64_t min, int64_t max,
+                            const char *path, const char *field, char *err, size_t err_size) {
+  if (!cJSON_IsNumber(item))
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" is not a number", path, field);
+  double v = item->valuedouble;
+  // past 2^53 a double no longer holds every integer: refuse before the cast (which is UB past int64)
+  const double exact = 9007199254740992.0;
+  if (!(v == floor(v)) || v < -exact || v > exact || (int64_t)v < min || (int64_t)v > max)
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" is %.15g, expected an integer in [%lld, %lld]",
+                            path, field, v, (long long)min, (long long)max);
+  *out = (int64_t)v;
+  return PORTA_OK;
 }
