@@ -12,17 +12,8 @@
 
 static int g_failures = 0;
 
-/* Loading MiniLM's vocab.txt must take well under 100 ms; sanitizers slow it down ~5x. */
-#if defined(__SANITIZE_ADDRESS__)
-#define LOAD_LIMIT_MS 300.0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LOAD_LIMIT_MS 300.0
-#endif
-#endif
-#ifndef LOAD_LIMIT_MS
-#define LOAD_LIMIT_MS 100.0
-#endif
+/* Load times are printed, never asserted: speed belongs to benchmarks, not tests (a loaded
+ * machine or valgrind would fail a timed check). */
 
 #define CHECK(cond, ...)                                              \
   do {                                                                \

@@ -5,6 +5,7 @@
 # bounded time each. Exits non-zero when anything fails.
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 30; 0 skips fuzzing)
 #   SKIP_ASAN=1      skip the sanitizer build (for a quick local run)
+#   SKIP_VALGRIND=1  skip the valgrind memcheck of the CPU-backend tests (about 10 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -36,11 +37,16 @@ if [ "${SKIP_ASAN:-0}" != "1" ]; then
   (cd build-asan && LD_PRELOAD="$lvp" ctest --output-on-failure --timeout 1800) || status=1
 fi
 
+if [ "${SKIP_VALGRIND:-0}" != "1" ] && command -v valgrind >/dev/null; then
+  echo "== valgrind memcheck of the CPU-backend tests (CPU-only build)"
+  tools/valgrind.sh || status=1
+fi
+
 fuzz_seconds=${FUZZ_SECONDS:-30}
 if [ "$fuzz_seconds" != "0" ] && command -v clang >/dev/null; then
   echo "== fuzz targets (${fuzz_seconds}s each)"
   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DPORTA_FUZZ=ON -DPORTA_BUILD_TESTS=OFF \
-    -DPORTA_BUILD_CLI=OFF -DPORTA_WERROR=OFF -DPORTA_WITH_OPENCL=OFF -DPORTA_WITH_VULKAN=OFF >/dev/null
+    -DPORTA_BUILD_CLI=OFF -DPORTA_BUILD_EXAMPLES=OFF -DPORTA_WERROR=OFF -DPORTA_WITH_OPENCL=OFF -DPORTA_WITH_VULKAN=OFF >/dev/null
   cmake --build build-fuzz -j"$jobs"
   for bin in build-fuzz/tests/fuzz/fuzz_*; do
     [ -x "$bin" ] || continue
@@ -48,7 +54,8 @@ if [ "$fuzz_seconds" != "0" ] && command -v clang >/dev/null; then
     corpus="tests/fuzz/corpus/${name#fuzz_}"
     work=$(mktemp -d)
     [ -d "$corpus" ] && cp -r "$corpus/." "$work/" 2>/dev/null || true
-    if ASAN_OPTIONS="detect_leaks=1" "$bin" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
+    if ASAN_OPTIONS="detect_leaks=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+        "$bin" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 "$work" > "build-fuzz/$name.log" 2>&1; then
       runs=$(grep -m1 'stat::number_of_executed_units' "build-fuzz/$name.log" | awk '{print $2}')
       echo "fuzz $name: ${runs:-?} runs, no finding"

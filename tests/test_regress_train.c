@@ -1,0 +1,232 @@
+/* Regression cases from hardening (tests/fuzz/fuzz_run_files.c, fuzz_data.c): hostile run-folder
+ * files and data files must load cleanly or fail with a message, never give values that wrapped.
+ *   - split.json / trainer_state.json / settings.json with numbers past int64 (1e300): the loaders
+ *     converted them with a plain (int64_t) cast, which is undefined behaviour (clang UBSan:
+ *     "1e+300 is outside the range of representable values of type 'long'") and on x86 gives
+ *     INT64_MIN: a row id of -9223372036854775808.
+ *   - porta_classify_rows with metrics on a head of more than PORTA_MAX_CLASSES labels (a
+ *     checkpoint may have any number): `porta eval` said only " (PORTA_ERR_INVALID_ARGUMENT)",
+ *     with an empty message.
+ *   - data files: the shapes the fuzzer reached (CRLF, a lone CR, quotes, a BOM, NUL bytes,
+ *     labels past PORTA_MAX_CLASSES) give the documented counts and errors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "porta/porta.h"
+#include "train/train_internal.h"
+
+static int failures = 0;
+#define CHECK(cond, ...)                          \
+  do {                                            \
+    if (!(cond)) {                                \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+      printf(__VA_ARGS__);                        \
+      printf("\n");                               \
+      failures++;                                 \
+    }                                             \
+  } while (0)
+
+static char dir[256];
+
+static const char *write_file(const char *name, const char *data, size_t n) {
+  static char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
+    printf("cannot write %s\n", path);
+    exit(1);
+  }
+  return path;
+}
+#define WRITE(name, literal) write_file(name, literal, sizeof(literal) - 1)
+
+/* split.json: row ids must be distinct non-negative integers; anything else is refused rather
+ * than loaded as a wrapped, truncated or zero id. */
+static void test_split_numbers(void) {
+  static const char *const cases[] = {
+      "{\"seed\":\"1\",\"train\":[1e300],\"valid\":[],\"test\":[]}",
+      "{\"seed\":\"1\",\"train\":[-1e300],\"valid\":[],\"test\":[]}",
+      "{\"seed\":\"1\",\"train\":[0,-3],\"valid\":[],\"test\":[]}",
+      "{\"seed\":\"1\",\"train\":[0],\"valid\":[1.5],\"test\":[]}",
+      "{\"seed\":\"1\",\"train\":[0,\"7\",null,{}],\"valid\":[],\"test\":[]}",
+      "{\"seed\":\"1\",\"train\":[0,1],\"valid\":[1],\"test\":[]}",
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    const char *path = write_file("split.json", cases[k], strlen(cases[k]));
+    porta_split split;
+    char err[512] = "";
+    porta_status st = porta_split_load(&split, path, err, sizeof err);
+    printf("split case %zu: %s -> status %d %s\n", k, cases[k], (int)st, err);
+    CHECK(st == PORTA_ERR_FORMAT, "split case %zu: status %d, expected PORTA_ERR_FORMAT", k, (int)st);
+    if (st != PORTA_OK) continue;
+    for (int p = 0; p < 3; p++)
+      for (int64_t i = 0; i < split.count[p]; i++)
+        printf("  loaded %s row %lld\n", porta_split_name(p), (long long)split.rows[p][i]);
+    porta_split_free(&split);
+  }
+}
+
+/* trainer_state.json: counters past int64 must not wrap to negative values. */
+static void test_state_numbers(void) {
+  WRITE("trainer_state.json",
+        "{\"step\":1e300,\"epoch\":-1e300,\"next_batch\":1e19,\"total_steps\":5,\"best_epoch\":-1,"
+        "\"seed\":\"1\",\"rng_stream\":\"2\",\"best_f1\":0.5,\"last_loss\":0.7}");
+  porta_train_state state;
+  char err[512] = "";
+  porta_status st = porta_train_state_load(&state, dir, err, sizeof err);
+  if (st != PORTA_OK) {
+    printf("trainer_state: refused: %s\n", err);
+    CHECK(st == PORTA_ERR_FORMAT, "trainer_state: status %d, expected PORTA_ERR_FORMAT", (int)st);
+    return;
+  }
+  printf("trainer_state: step %lld epoch %lld next_batch %lld\n", (long long)state.step,
+         (long long)state.epoch, (long long)state.next_batch);
+  CHECK(state.step >= 0 && state.epoch >= 0 && state.next_batch >= 0,
+        "trainer_state with 1e300 / -1e300 / 1e19 loaded as step %lld epoch %lld next_batch %lld",
+        (long long)state.step, (long long)state.epoch, (long long)state.next_batch);
+}
+
+/* settings.json: 1e300 must not become a negative epoch count or row limit. */
+static void test_settings_numbers(void) {
+  const char *path = WRITE("settings.json",
+                           "{\"model\":\"m\",\"data\":\"d.jsonl\",\"epochs\":1e300,\"limit_rows\":1e300,"
+                           "\"batch_size\":1e300,\"max_length\":1e300}");
+  porta_train_options o;
+  porta_settings_strings strings;
+  porta_train_options_init(&o);
+  char err[512] = "";
+  porta_status st = porta_settings_load(&o, &strings, path, err, sizeof err);
+  if (st != PORTA_OK) {
+    printf("settings: refused: %s\n", err);
+    CHECK(st == PORTA_ERR_FORMAT, "settings: status %d, expected PORTA_ERR_FORMAT", (int)st);
+    return;
+  }
+  printf("settings: epochs %d batch_size %d max_length %d limit_rows %lld\n", o.epochs, o.batch_size,
+         o.max_length, (long long)o.limit_rows);
+  CHECK(o.epochs >= 0 && o.batch_size >= 0 && o.max_length >= 0 && o.limit_rows >= 0,
+        "settings with 1e300 loaded as epochs %d batch_size %d max_length %d limit_rows %lld",
+        o.epochs, o.batch_size, o.max_length, (long long)o.limit_rows);
+}
+
+/* Data files: the corners the fuzzer explored, with the counts they must give. */
+static void test_data_corners(void) {
+#define C(name, literal, status, rows, skipped) {name, literal, sizeof(literal) - 1, status, rows, skipped}
+  struct {
+    const char *name;
+    const char *bytes;
+    size_t size;
+    porta_status status;
+    int64_t rows, skipped;
+  } cases[] = {
+      // a lone CR inside an unquoted CSV field is data, CR LF ends the record
+      C("lone_cr.csv", "headline,is_sarcastic\r\na\rb,1\r\nc,0", PORTA_OK, 2, 0),
+      // a NUL byte inside a text (a binary or corrupt file) skips that row, rather than loading
+      // the text cut short at the NUL
+      C("nul.csv", "headline,is_sarcastic\nab\0cd,1\nok,0\n", PORTA_OK, 1, 1),
+      // a raw NUL inside a JSON line: that row is skipped
+      C("nul.jsonl", "{\"headline\":\"a\0b\",\"is_sarcastic\":1}\n{\"headline\":\"ok\",\"is_sarcastic\":0}\n", PORTA_OK, 1, 1),
+      // "\u0000" decodes to an empty text: skipped, not a crash
+      C("u0000.jsonl", "{\"headline\":\"\\u0000\",\"is_sarcastic\":1}\n{\"headline\":\"x\",\"is_sarcastic\":1}\n", PORTA_OK, 1, 1),
+      // an unterminated quote swallows the rest of the file as one bad record
+      C("open_quote.csv", "headline,is_sarcastic\n\"never closed,1\nb,0\n", PORTA_ERR_FORMAT, 0, 1),
+      // only a header, only a BOM, nothing at all
+      C("header_only.csv", "headline,is_sarcastic\r\n", PORTA_ERR_FORMAT, 0, 0),
+      C("bom_only.jsonl", "\xEF\xBB\xBF", PORTA_ERR_FORMAT, 0, 0),
+      C("empty.csv", "", PORTA_ERR_FORMAT, 0, 0),
+      // integer label 64 means 65 classes: past PORTA_MAX_CLASSES, a clear limit error
+      C("many_classes.jsonl", "{\"headline\":\"a\",\"is_sarcastic\":64}\n", PORTA_ERR_LIMIT, 0, 0),
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    const char *path = write_file(cases[k].name, cases[k].bytes, cases[k].size);
+    porta_dataset *ds = NULL;
+    char err[1024] = "";
+    porta_status st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
+    printf("%-20s status %d rows %lld skipped %lld %s\n", cases[k].name, (int)st,
+           ds ? (long long)ds->count : 0LL, ds ? (long long)ds->skipped_count : 0LL, st ? err : "");
+    CHECK(st == cases[k].status, "%s: status %d, expected %d (%s)", cases[k].name, (int)st,
+          (int)cases[k].status, err);
+    if (st != PORTA_OK) {
+      CHECK(ds == NULL, "%s: a failed load left a data set", cases[k].name);
+      CHECK(strstr(err, cases[k].name) != NULL, "%s: the message does not name the file: %s",
+            cases[k].name, err);
+      continue;
+    }
+    CHECK(ds->count == cases[k].rows && ds->skipped_count == cases[k].skipped,
+          "%s: %lld rows %lld skipped, expected %lld and %lld", cases[k].name, (long long)ds->count,
+          (long long)ds->skipped_count, (long long)cases[k].rows, (long long)cases[k].skipped);
+    for (int64_t i = 0; i < ds->count; i++)
+      CHECK(ds->texts[i][0] != '\0' && porta_utf8_valid(ds->texts[i], strlen(ds->texts[i])),
+            "%s: row %lld text is empty or not UTF-8", cases[k].name, (long long)i);
+    porta_dataset_free(ds);
+  }
+}
+
+/* A head of 100 labels: prediction works; metrics (at most PORTA_MAX_CLASSES classes) must fail
+ * with a message that says why. */
+static void test_many_labels(void) {
+  porta_context_options copts;
+  porta_context_options_init(&copts);
+  copts.backend = PORTA_BACKEND_CPU;
+  porta_context *ctx = NULL;
+  porta_model *model = NULL;
+  porta_head *head = NULL;
+  char err[1024] = "";
+  if (porta_context_create(&ctx, &copts, err, sizeof err) != PORTA_OK) {
+    CHECK(0, "cpu context: %s", err);
+    return;
+  }
+  const char *dir_path = PORTA_TEST_DATA "/train/tiny_bert";
+  porta_status st = porta_model_load(&model, ctx, dir_path);
+  CHECK(st == PORTA_OK, "load %s: %s", dir_path, porta_last_error(ctx));
+  porta_head_options ho;
+  porta_head_options_init(&ho);
+  ho.num_labels = 100;
+  if (st == PORTA_OK) {
+    st = porta_head_create(&head, model, &ho);
+    CHECK(st == PORTA_OK, "head with 100 labels: %s", porta_last_error(ctx));
+  }
+  if (st == PORTA_OK) {
+    // two rows: [CLS] good movie [SEP] and [CLS] good [SEP] (tiny vocabulary ids)
+    int32_t ids[7] = {2, 5, 15, 3, 2, 5, 3}, lengths[2] = {4, 3}, labels[2] = {5, 70};
+    int64_t offsets[3] = {0, 4, 7};
+    porta_encoded_rows enc = {.count = 2, .ids = ids, .offsets = offsets, .lengths = lengths,
+                              .labels = labels, .pad_id = 0, .max_length = 8};
+    int32_t predictions[2] = {-1, -1};
+    st = porta_classify_rows(NULL, predictions, NULL, NULL, model, head, &enc, NULL, 2, 2);
+    CHECK(st == PORTA_OK && predictions[0] >= 0 && predictions[0] < 100 && predictions[1] >= 0 &&
+              predictions[1] < 100,
+          "predictions with 100 labels: status %d, %d %d: %s", (int)st, predictions[0], predictions[1],
+          porta_last_error(ctx));
+    porta_metrics *metrics = calloc(1, sizeof *metrics);
+    st = porta_classify_rows(NULL, NULL, metrics, NULL, model, head, &enc, NULL, 2, 2);
+    const char *msg = porta_last_error(ctx);
+    printf("metrics with 100 labels: status %d: %s\n", (int)st, msg);
+    CHECK(st != PORTA_OK, "metrics over 100 classes succeeded (at most %d fit)", PORTA_MAX_CLASSES);
+    CHECK(st == PORTA_OK || (msg[0] != '\0' && strstr(msg, "100") != NULL),
+          "the error does not say how many labels the head has: \"%s\"", msg);
+    free(metrics);
+  }
+  porta_head_free(head);
+  porta_model_free(model);
+  porta_context_destroy(ctx);
+}
+
+int main(void) {
+  snprintf(dir, sizeof dir, "%s/porta-regress-train-XXXXXX", P_tmpdir);
+  if (!mkdtemp(dir)) {
+    printf("cannot create a temporary folder\n");
+    return 1;
+  }
+  test_split_numbers();
+  test_state_numbers();
+  test_settings_numbers();
+  test_data_corners();
+  test_many_labels();
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
+  printf(failures ? "test_regress_train: %d FAILED\n" : "test_regress_train: all passed\n", failures);
+  return failures ? 1 : 0;
+}
