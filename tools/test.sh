@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
-tools/setup.sh --model
+tools/setup.sh --test-models
 
 export PORTA_MINILM_DIR="$root/models/all-MiniLM-L6-v2"
+[ -d "$root/models/rxnfp/rxnfp" ] && export PORTA_RXNFP_DIR="$root/models/rxnfp"
 export CTEST_OUTPUT_ON_FAILURE=1
 status=0
 
