@@ -26,13 +26,13 @@ static double now_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
 /* CPU time of all the process's threads: on a loaded machine it moves less than wall time */
 static double cpu_ms(void) { return clock_ms(CLOCK_PROCESS_CPUTIME_ID); }
 
-#define CHECK(call)                                                                   \
-  do {                                                                                \
-    porta_status st_ = (call);                                                        \
-    if (st_ != PORTA_OK) {                                                            \
-      fprintf(stderr, "%s failed: %s\n", #call, ctx ? porta_last_error(ctx) : "");  \
-      return 1;                                                                       \
-    }                                                                                 \
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    porta_status st_ = (call);                                                                     \
+    if (st_ != PORTA_OK) {                                                                         \
+      fprintf(stderr, "%s failed: %s\n", #call, ctx ? porta_last_error(ctx) : "");                 \
+      return 1;                                                                                    \
+    }                                                                                              \
   } while (0)
 
 int main(int argc, char **argv) {

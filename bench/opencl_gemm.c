@@ -122,10 +122,8 @@ int main(int argc, char **argv) {
     size_t na = (size_t)(s->batch * s->m * s->k), nb = (size_t)(s->batch * s->k * s->n);
     size_t nc = (size_t)(s->batch * s->m * s->n);
     float *ha = malloc(na * 4), *hb = malloc(nb * 4), *hc = malloc(nc * 4);
-    for (size_t j = 0; j < na; j++)
-      ha[j] = (float)((j * 7919) % 1000) / 1000.0f - 0.5f;
-    for (size_t j = 0; j < nb; j++)
-      hb[j] = (float)((j * 104729) % 1000) / 1000.0f - 0.5f;
+    for (size_t j = 0; j < na; j++) ha[j] = (float)((j * 7919) % 1000) / 1000.0f - 0.5f;
+    for (size_t j = 0; j < nb; j++) hb[j] = (float)((j * 104729) % 1000) / 1000.0f - 0.5f;
     void *a, *b, *c;
     be->ops->alloc(be, na * 4, &a);
     be->ops->alloc(be, nb * 4, &b);

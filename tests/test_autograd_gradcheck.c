@@ -19,14 +19,14 @@ static porta_context *ctx;
 static int failures = 0;
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
-#define CHECK_OK(call)                                                                  \
-  do {                                                                                  \
-    porta_status st_ = (call);                                                          \
-    if (st_ != PORTA_OK) {                                                              \
-      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,           \
-              porta_status_string(st_), porta_last_error(ctx));                         \
-      exit(1);                                                                          \
-    }                                                                                   \
+#define CHECK_OK(call)                                                                             \
+  do {                                                                                             \
+    porta_status st_ = (call);                                                                     \
+    if (st_ != PORTA_OK) {                                                                         \
+      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,                      \
+              porta_status_string(st_), porta_last_error(ctx));                                    \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
 #define S(...) ((const int64_t[]){__VA_ARGS__})

@@ -11,23 +11,23 @@
 static porta_context *ctx;
 static int failures = 0;
 
-#define CHECK_OK(call)                                                                  \
-  do {                                                                                  \
-    porta_status st_ = (call);                                                          \
-    if (st_ != PORTA_OK) {                                                              \
-      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,           \
-              porta_status_string(st_), porta_last_error(ctx));                         \
-      exit(1);                                                                          \
-    }                                                                                   \
+#define CHECK_OK(call)                                                                             \
+  do {                                                                                             \
+    porta_status st_ = (call);                                                                     \
+    if (st_ != PORTA_OK) {                                                                         \
+      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,                      \
+              porta_status_string(st_), porta_last_error(ctx));                                    \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
-#define EXPECT(cond, ...)                                                               \
-  do {                                                                                  \
-    bool ok_ = (cond);                                                                  \
-    printf("%s ", ok_ ? "ok  " : "FAIL");                                               \
-    printf(__VA_ARGS__);                                                                \
-    printf("\n");                                                                       \
-    if (!ok_) failures++;                                                               \
+#define EXPECT(cond, ...)                                                                          \
+  do {                                                                                             \
+    bool ok_ = (cond);                                                                             \
+    printf("%s ", ok_ ? "ok  " : "FAIL");                                                          \
+    printf(__VA_ARGS__);                                                                           \
+    printf("\n");                                                                                  \
+    if (!ok_) failures++;                                                                          \
   } while (0)
 
 #define S(...) ((const int64_t[]){__VA_ARGS__})
@@ -246,7 +246,8 @@ static void test_allocator_reuse(void) {
   porta_memory_trim(ctx);
   porta_memory_stats_get(ctx, &st);
   EXPECT(st.cached_bytes == 0, "trim empties the cache (%zu bytes cached)", st.cached_bytes);
-  /* A request may take a cached block up to 25 % larger: 1100 floats (4608 B) then 1000 (4096 B). */
+  /* A request may take a cached block up to 25 % larger: 1100 floats (4608 B) then 1000 (4096 B).
+   */
   porta_tensor *t1, *t2;
   CHECK_OK(porta_tensor_new(ctx, &t1, PORTA_F32, 1, (const int64_t[]){1100}));
   porta_tensor_free(t1);

@@ -61,17 +61,27 @@ static void add_gemm(oph_case_list *l, int64_t m, int64_t n, int64_t k, bool ta,
   oph_slot(c, 0, "A", na, OPH_IN, oph_rand_f32(&l->rng, na, -1, 1), 0, off)->cols = lda;
   oph_slot(c, 1, "B", nb, OPH_IN, oph_rand_f32(&l->rng, nb, -1, 1), 0, off)->cols = ldb;
   /* beta == 0: C starts as NaN sentinels, which a correct GEMM never reads. */
-  oph_slot(c, 2, "C", nc, beta == 0 ? OPH_OUT : OPH_INOUT, beta == 0 ? NULL : oph_rand_f32(&l->rng, nc, -1, 1),
-       gemm_tol(k), off)
+  oph_slot(c, 2, "C", nc, beta == 0 ? OPH_OUT : OPH_INOUT,
+           beta == 0 ? NULL : oph_rand_f32(&l->rng, nc, -1, 1), gemm_tol(k), off)
       ->cols = ldc;
-  c->args.gemm = (porta_gemm_args){.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k,
-                                   .alpha = alpha, .beta = beta, .lda = lda, .ldb = ldb,
-                                   .ldc = ldc, .stride_a = stride_a, .stride_b = stride_b,
-                                   .stride_c = stride_c, .batch = batch};
+  c->args.gemm = (porta_gemm_args){.trans_a = ta,
+                                   .trans_b = tb,
+                                   .m = m,
+                                   .n = n,
+                                   .k = k,
+                                   .alpha = alpha,
+                                   .beta = beta,
+                                   .lda = lda,
+                                   .ldb = ldb,
+                                   .ldc = ldc,
+                                   .stride_a = stride_a,
+                                   .stride_b = stride_b,
+                                   .stride_c = stride_c,
+                                   .batch = batch};
 }
 
 static void gemm_cases(oph_case_list *l) {
-  static const int64_t shapes[][3] = {{1, 1, 1},   {1, 65, 17},   {3, 17, 65},  {17, 65, 3},
+  static const int64_t shapes[][3] = {{1, 1, 1},     {1, 65, 17},   {3, 17, 65},  {17, 65, 3},
                                       {65, 129, 17}, {129, 3, 129}, {17, 17, 129}};
   int i = 0;
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -115,10 +125,10 @@ static void binary_cases(oph_case_list *l) {
       const binary_pattern *pt = &patterns[p];
       int64_t count = pt->shape[0] * pt->shape[1] * pt->shape[2] * pt->shape[3];
       int64_t off = (int64_t)(p % 3) * 4 + 1;
-      oph_case *c = oph_new_case(l, PORTA_OP_BINARY, "%s %s shape=[%lld,%lld,%lld,%lld] off=%lld",
-                             op_names[op], pt->name, (long long)pt->shape[0],
-                             (long long)pt->shape[1], (long long)pt->shape[2],
-                             (long long)pt->shape[3], (long long)off);
+      oph_case *c =
+          oph_new_case(l, PORTA_OP_BINARY, "%s %s shape=[%lld,%lld,%lld,%lld] off=%lld",
+                       op_names[op], pt->name, (long long)pt->shape[0], (long long)pt->shape[1],
+                       (long long)pt->shape[2], (long long)pt->shape[3], (long long)off);
       if (!c) return;
       float lo = op == PORTA_BINARY_DIV ? 0.5f : -1.0f, hi = op == PORTA_BINARY_DIV ? 2.0f : 1.0f;
       int64_t na = oph_view_extent(pt->shape, pt->a_stride);
@@ -161,7 +171,7 @@ static void unary_cases(oph_case_list *l) {
           op == PORTA_UNARY_GELU || op == PORTA_UNARY_TANH ? TOL_TRANSCENDENTAL : TOL_ELEMENTWISE;
       double floor = tol == TOL_TRANSCENDENTAL ? 1.0 : 0.0;
       oph_case *c = oph_new_case(l, PORTA_OP_UNARY, "%s n=%lld%s off=%lld", names[op], (long long)n,
-                             alias ? " alias" : "", (long long)off);
+                                 alias ? " alias" : "", (long long)off);
       if (!c) return;
       uint32_t *x = oph_rand_f32(&l->rng, n, -range[op], range[op]);
       if (alias) {
@@ -172,8 +182,8 @@ static void unary_cases(oph_case_list *l) {
         oph_slot(c, 1, "x", n, OPH_IN, x, 0, off);
       }
       c->alias = alias;
-      c->args.unary = (porta_unary_args){.op = (porta_unary_op)op, .n = n, .alpha = 0.5f,
-                                         .beta = -1.25f};
+      c->args.unary =
+          (porta_unary_args){.op = (porta_unary_op)op, .n = n, .alpha = 0.5f, .beta = -1.25f};
     }
   for (int op = PORTA_UNARY_SCALE; op <= PORTA_UNARY_RELU; op++)
     for (int s = 0; s < 4; s++) {
@@ -184,7 +194,7 @@ static void unary_cases(oph_case_list *l) {
           op == PORTA_UNARY_GELU || op == PORTA_UNARY_TANH ? TOL_TRANSCENDENTAL : TOL_ELEMENTWISE;
       double floor = tol == TOL_TRANSCENDENTAL ? 1.0 : 0.0;
       oph_case *c = oph_new_case(l, PORTA_OP_UNARY_BWD, "%s n=%lld%s off=%lld", names[op],
-                             (long long)n, alias ? " alias" : "", (long long)off);
+                                 (long long)n, alias ? " alias" : "", (long long)off);
       if (!c) return;
       uint32_t *x = oph_rand_f32(&l->rng, n, -range[op], range[op]);
       if (op == PORTA_UNARY_TANH) /* the saved value is y = tanh(input) */
@@ -231,14 +241,14 @@ static void reduce_cases(oph_case_list *l) {
               nout = oph_view_extent(out_shape, pt->out_stride);
       float alpha = accumulate ? 0.5f : 1.0f;
       float beta = accumulate ? (p % 2 ? 0.25f : 1.0f) : 0.0f;
-      oph_case *c = oph_new_case(l, PORTA_OP_REDUCE,
-                             "%s shape=[%lld,%lld,%lld,%lld] alpha=%g beta=%g off=%d", pt->name,
-                             (long long)pt->shape[0], (long long)pt->shape[1],
-                             (long long)pt->shape[2], (long long)pt->shape[3], (double)alpha,
-                             (double)beta, accumulate ? 4 : 1);
+      oph_case *c = oph_new_case(
+          l, PORTA_OP_REDUCE, "%s shape=[%lld,%lld,%lld,%lld] alpha=%g beta=%g off=%d", pt->name,
+          (long long)pt->shape[0], (long long)pt->shape[1], (long long)pt->shape[2],
+          (long long)pt->shape[3], (double)alpha, (double)beta, accumulate ? 4 : 1);
       if (!c) return;
       oph_slot(c, 0, "out", nout, accumulate ? OPH_INOUT : OPH_OUT,
-           accumulate ? oph_rand_f32(&l->rng, nout, -1, 1) : NULL, TOL_REDUCTION, accumulate ? 4 : 1);
+               accumulate ? oph_rand_f32(&l->rng, nout, -1, 1) : NULL, TOL_REDUCTION,
+               accumulate ? 4 : 1);
       oph_slot(c, 1, "x", nx, OPH_IN, oph_rand_f32(&l->rng, nx, -1, 1), 0, accumulate ? 4 : 1);
       c->args.reduce.alpha = alpha;
       c->args.reduce.beta = beta;
@@ -320,10 +330,10 @@ static void copy_cases(oph_case_list *l) {
   for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
     const copy_pattern *pt = &patterns[p];
     int64_t off = (int64_t)p % 4 + 1;
-    oph_case *c = oph_new_case(l, PORTA_OP_COPY_STRIDED, "%s shape=[%lld,%lld,%lld,%lld]%s off=%lld",
-                           pt->name, (long long)pt->shape[0], (long long)pt->shape[1],
-                           (long long)pt->shape[2], (long long)pt->shape[3],
-                           pt->accumulate ? " accumulate" : "", (long long)off);
+    oph_case *c = oph_new_case(
+        l, PORTA_OP_COPY_STRIDED, "%s shape=[%lld,%lld,%lld,%lld]%s off=%lld", pt->name,
+        (long long)pt->shape[0], (long long)pt->shape[1], (long long)pt->shape[2],
+        (long long)pt->shape[3], pt->accumulate ? " accumulate" : "", (long long)off);
     if (!c) return;
     uint32_t *x;
     if (pt->i32) { /* any bit pattern, NaN payloads included, must pass unchanged */
@@ -333,8 +343,8 @@ static void copy_cases(oph_case_list *l) {
       x = oph_rand_f32(&l->rng, pt->nx, -1, 1);
     }
     oph_buf *out = oph_slot(c, 0, "out", pt->nout, pt->accumulate ? OPH_INOUT : OPH_OUT,
-                        pt->accumulate ? oph_rand_f32(&l->rng, pt->nout, -1, 1) : NULL,
-                        pt->accumulate ? TOL_ELEMENTWISE : TOL_EXACT, off);
+                            pt->accumulate ? oph_rand_f32(&l->rng, pt->nout, -1, 1) : NULL,
+                            pt->accumulate ? TOL_ELEMENTWISE : TOL_EXACT, off);
     out->view = pt->out_view;
     out->bits = !pt->accumulate;
     oph_slot(c, 1, "x", pt->nx, OPH_IN, x, 0, off)->view = pt->x_view;
@@ -354,12 +364,14 @@ static void add_softmax(oph_case_list *l, int64_t rows, int64_t n, float scale, 
   static const char *mask_names[] = {"none", "random-inf", "padding", "flt-max"};
   int64_t mask_rows = mask_kind ? (rows - 1) / mask_div + 1 : 0;
   oph_case *c = oph_new_case(l, PORTA_OP_SOFTMAX,
-                         "rows=%lld n=%lld scale=%g |x|<=%g mask=%s mask_div=%lld off=%lld",
-                         (long long)rows, (long long)n, (double)scale, (double)magnitude,
-                         mask_names[mask_kind], (long long)mask_div, (long long)off);
+                             "rows=%lld n=%lld scale=%g |x|<=%g mask=%s mask_div=%lld off=%lld",
+                             (long long)rows, (long long)n, (double)scale, (double)magnitude,
+                             mask_names[mask_kind], (long long)mask_div, (long long)off);
   if (!c) return;
   oph_slot(c, 0, "y", rows * n, OPH_OUT, NULL, TOL_REDUCTION, off)->cols = n;
-  oph_slot(c, 1, "x", rows * n, OPH_IN, oph_rand_f32(&l->rng, rows * n, -magnitude, magnitude), 0, off)->cols = n;
+  oph_slot(c, 1, "x", rows * n, OPH_IN, oph_rand_f32(&l->rng, rows * n, -magnitude, magnitude), 0,
+           off)
+      ->cols = n;
   uint32_t *mask = mask_kind ? oph_rand_f32(&l->rng, mask_rows * n, -1, 1) : NULL;
   for (int64_t r = 0; mask && r < mask_rows; r++)
     for (int64_t j = 0; j < n; j++) {
@@ -376,16 +388,17 @@ static void add_softmax(oph_case_list *l, int64_t rows, int64_t n, float scale, 
 
 static void add_softmax_bwd(oph_case_list *l, int64_t rows, int64_t n, float scale, bool alias,
                             int64_t off) {
-  oph_case *c = oph_new_case(l, PORTA_OP_SOFTMAX_BWD, "rows=%lld n=%lld scale=%g%s off=%lld",
-                         (long long)rows, (long long)n, (double)scale, alias ? " alias" : "",
-                         (long long)off);
+  oph_case *c =
+      oph_new_case(l, PORTA_OP_SOFTMAX_BWD, "rows=%lld n=%lld scale=%g%s off=%lld", (long long)rows,
+                   (long long)n, (double)scale, alias ? " alias" : "", (long long)off);
   if (!c) return;
   /* y: rows of a real softmax (positive, summing to 1). */
   uint32_t *y = oph_rand_f32(&l->rng, rows * n, 0.01f, 1.0f);
   for (int64_t r = 0; y && r < rows; r++) {
     double sum = 0;
     for (int64_t j = 0; j < n; j++) sum += oph_get_f32(y, r * n + j);
-    for (int64_t j = 0; j < n; j++) oph_set_f32(y, r * n + j, (float)(oph_get_f32(y, r * n + j) / sum));
+    for (int64_t j = 0; j < n; j++)
+      oph_set_f32(y, r * n + j, (float)(oph_get_f32(y, r * n + j) / sum));
   }
   uint32_t *dy = oph_rand_f32(&l->rng, rows * n, -1, 1);
   if (alias) {
@@ -424,29 +437,32 @@ static void softmax_cases(oph_case_list *l) {
 static void add_layernorm(oph_case_list *l, int64_t rows, int64_t n, float eps, float center,
                           int64_t off) {
   oph_case *c =
-      oph_new_case(l, PORTA_OP_LAYERNORM, "rows=%lld n=%lld eps=%g x=%g+-1 off=%lld", (long long)rows,
-               (long long)n, (double)eps, (double)center, (long long)off);
+      oph_new_case(l, PORTA_OP_LAYERNORM, "rows=%lld n=%lld eps=%g x=%g+-1 off=%lld",
+                   (long long)rows, (long long)n, (double)eps, (double)center, (long long)off);
   if (!c) return;
   oph_slot(c, 0, "y", rows * n, OPH_OUT, NULL, TOL_REDUCTION, off)->cols = n;
   oph_slot(c, 1, "mean", rows, OPH_OUT, NULL, TOL_REDUCTION, off);
   oph_slot(c, 2, "rstd", rows, OPH_OUT, NULL, TOL_REDUCTION, off);
-  oph_slot(c, 3, "x", rows * n, OPH_IN, oph_rand_f32(&l->rng, rows * n, center - 1, center + 1), 0, off)->cols =
-      n;
+  oph_slot(c, 3, "x", rows * n, OPH_IN, oph_rand_f32(&l->rng, rows * n, center - 1, center + 1), 0,
+           off)
+      ->cols = n;
   oph_slot(c, 4, "gamma", n, OPH_IN, oph_rand_f32(&l->rng, n, 0.5f, 1.5f), 0, off);
   oph_slot(c, 5, "beta", n, OPH_IN, oph_rand_f32(&l->rng, n, -0.5f, 0.5f), 0, off);
   c->args.layernorm = (porta_layernorm_args){.rows = rows, .n = n, .eps = eps};
 }
 
 static void add_layernorm_bwd(oph_case_list *l, int64_t rows, int64_t n, float eps, int64_t off) {
-  oph_case *c = oph_new_case(l, PORTA_OP_LAYERNORM_BWD, "rows=%lld n=%lld off=%lld", (long long)rows,
-                         (long long)n, (long long)off);
+  oph_case *c = oph_new_case(l, PORTA_OP_LAYERNORM_BWD, "rows=%lld n=%lld off=%lld",
+                             (long long)rows, (long long)n, (long long)off);
   if (!c) return;
-  uint32_t *x = oph_rand_f32(&l->rng, rows * n, -2, 2), *mean = oph_words(rows), *rstd = oph_words(rows);
+  uint32_t *x = oph_rand_f32(&l->rng, rows * n, -2, 2), *mean = oph_words(rows),
+           *rstd = oph_words(rows);
   for (int64_t r = 0; x && mean && rstd && r < rows; r++) { /* the forward's saved statistics */
     double sum = 0, sq = 0;
     for (int64_t j = 0; j < n; j++) sum += oph_get_f32(x, r * n + j);
     double m = sum / n;
-    for (int64_t j = 0; j < n; j++) sq += (oph_get_f32(x, r * n + j) - m) * (oph_get_f32(x, r * n + j) - m);
+    for (int64_t j = 0; j < n; j++)
+      sq += (oph_get_f32(x, r * n + j) - m) * (oph_get_f32(x, r * n + j) - m);
     oph_set_f32(mean, r, (float)m);
     oph_set_f32(rstd, r, (float)(1.0 / sqrt(sq / n + eps)));
   }
@@ -488,22 +504,25 @@ static uint32_t *make_ids(oph_case_list *l, int64_t n_ids, int64_t vocab, bool o
   return ids;
 }
 
-static void add_embedding(oph_case_list *l, bool backward, int64_t vocab, int64_t dim, int64_t n_ids,
-                          bool out_of_range, int64_t off) {
-  oph_case *c = oph_new_case(l, backward ? PORTA_OP_EMBEDDING_BWD : PORTA_OP_EMBEDDING,
-                         "vocab=%lld dim=%lld n_ids=%lld%s off=%lld", (long long)vocab,
-                         (long long)dim, (long long)n_ids, out_of_range ? " bad-ids" : "",
-                         (long long)off);
+static void add_embedding(oph_case_list *l, bool backward, int64_t vocab, int64_t dim,
+                          int64_t n_ids, bool out_of_range, int64_t off) {
+  oph_case *c =
+      oph_new_case(l, backward ? PORTA_OP_EMBEDDING_BWD : PORTA_OP_EMBEDDING,
+                   "vocab=%lld dim=%lld n_ids=%lld%s off=%lld", (long long)vocab, (long long)dim,
+                   (long long)n_ids, out_of_range ? " bad-ids" : "", (long long)off);
   if (!c) return;
   if (backward) {
-    oph_slot(c, 0, "dtable", vocab * dim, OPH_INOUT, oph_rand_f32(&l->rng, vocab * dim, -1, 1), TOL_REDUCTION,
-         off)->cols = dim;
-    oph_slot(c, 1, "dout", n_ids * dim, OPH_IN, oph_rand_f32(&l->rng, n_ids * dim, -1, 1), 0, off)->cols = dim;
+    oph_slot(c, 0, "dtable", vocab * dim, OPH_INOUT, oph_rand_f32(&l->rng, vocab * dim, -1, 1),
+             TOL_REDUCTION, off)
+        ->cols = dim;
+    oph_slot(c, 1, "dout", n_ids * dim, OPH_IN, oph_rand_f32(&l->rng, n_ids * dim, -1, 1), 0, off)
+        ->cols = dim;
   } else {
     oph_buf *out = oph_slot(c, 0, "out", n_ids * dim, OPH_OUT, NULL, TOL_EXACT, off);
     out->cols = dim;
     out->bits = true;
-    oph_slot(c, 1, "table", vocab * dim, OPH_IN, oph_rand_f32(&l->rng, vocab * dim, -1, 1), 0, off)->cols = dim;
+    oph_slot(c, 1, "table", vocab * dim, OPH_IN, oph_rand_f32(&l->rng, vocab * dim, -1, 1), 0, off)
+        ->cols = dim;
   }
   oph_slot(c, 2, "ids", n_ids, OPH_IN, make_ids(l, n_ids, vocab, out_of_range), 0, off);
   if (backward)
@@ -527,9 +546,10 @@ static void embedding_cases(oph_case_list *l) {
 
 static void add_dropout(oph_case_list *l, int64_t n, float p, uint64_t seed, uint64_t stream,
                         bool alias, int64_t off) {
-  oph_case *c = oph_new_case(l, PORTA_OP_DROPOUT, "n=%lld p=%g seed=0x%llx stream=0x%llx%s off=%lld",
-                         (long long)n, (double)p, (unsigned long long)seed,
-                         (unsigned long long)stream, alias ? " alias" : "", (long long)off);
+  oph_case *c =
+      oph_new_case(l, PORTA_OP_DROPOUT, "n=%lld p=%g seed=0x%llx stream=0x%llx%s off=%lld",
+                   (long long)n, (double)p, (unsigned long long)seed, (unsigned long long)stream,
+                   alias ? " alias" : "", (long long)off);
   if (!c) return;
   /* x never 0, so a zero in the output always means "dropped". */
   uint32_t *x = oph_rand_f32(&l->rng, n, 0.1f, 1.0f);
@@ -574,14 +594,15 @@ static const char *label_names[] = {"valid", "some-ignored", "all-ignored"};
 static void add_cross_entropy(oph_case_list *l, int64_t batch, int64_t classes, float magnitude,
                               int label_kind, int64_t off) {
   oph_case *c =
-      oph_new_case(l, PORTA_OP_CROSS_ENTROPY, "batch=%lld classes=%lld |logits|<=%g labels=%s off=%lld",
-               (long long)batch, (long long)classes, (double)magnitude, label_names[label_kind],
-               (long long)off);
+      oph_new_case(l, PORTA_OP_CROSS_ENTROPY,
+                   "batch=%lld classes=%lld |logits|<=%g labels=%s off=%lld", (long long)batch,
+                   (long long)classes, (double)magnitude, label_names[label_kind], (long long)off);
   if (!c) return;
   oph_slot(c, 0, "loss", 1, OPH_OUT, NULL, TOL_REDUCTION, off);
   oph_slot(c, 1, "probs", batch * classes, OPH_OUT, NULL, TOL_REDUCTION, off)->cols = classes;
-  oph_slot(c, 2, "logits", batch * classes, OPH_IN, oph_rand_f32(&l->rng, batch * classes, -magnitude, magnitude),
-       0, off)->cols = classes;
+  oph_slot(c, 2, "logits", batch * classes, OPH_IN,
+           oph_rand_f32(&l->rng, batch * classes, -magnitude, magnitude), 0, off)
+      ->cols = classes;
   oph_slot(c, 3, "labels", batch, OPH_IN, make_labels(l, batch, classes, label_kind), 0, off);
   c->args.cross_entropy = (porta_cross_entropy_args){.batch = batch, .classes = classes};
 }
@@ -590,7 +611,7 @@ static void add_cross_entropy_bwd(oph_case_list *l, int64_t batch, int64_t class
                                   int64_t off) {
   oph_case *c =
       oph_new_case(l, PORTA_OP_CROSS_ENTROPY_BWD, "batch=%lld classes=%lld labels=%s off=%lld",
-               (long long)batch, (long long)classes, label_names[label_kind], (long long)off);
+                   (long long)batch, (long long)classes, label_names[label_kind], (long long)off);
   if (!c) return;
   uint32_t *probs = oph_rand_f32(&l->rng, batch * classes, 0.01f, 1.0f);
   for (int64_t b = 0; probs && b < batch; b++) {
@@ -626,26 +647,31 @@ static void cross_entropy_cases(oph_case_list *l) {
 static void add_adamw(oph_case_list *l, int64_t n, int step, float lr, float weight_decay,
                       int64_t off) {
   oph_case *c = oph_new_case(l, PORTA_OP_ADAMW, "n=%lld step=%d lr=%g wd=%g off=%lld", (long long)n,
-                         step, (double)lr, (double)weight_decay, (long long)off);
+                             step, (double)lr, (double)weight_decay, (long long)off);
   if (!c) return;
   bool first = step == 1; /* the first step starts from m = v = 0 */
   oph_slot(c, 0, "param", n, OPH_INOUT, oph_rand_f32(&l->rng, n, -1, 1), TOL_REDUCTION, off);
-  oph_slot(c, 1, "m", n, OPH_INOUT, first ? oph_words(n) : oph_rand_f32(&l->rng, n, -0.01f, 0.01f), TOL_REDUCTION,
-       off);
-  oph_slot(c, 2, "v", n, OPH_INOUT, first ? oph_words(n) : oph_rand_f32(&l->rng, n, 0.0f, 1e-4f), TOL_REDUCTION, off);
+  oph_slot(c, 1, "m", n, OPH_INOUT, first ? oph_words(n) : oph_rand_f32(&l->rng, n, -0.01f, 0.01f),
+           TOL_REDUCTION, off);
+  oph_slot(c, 2, "v", n, OPH_INOUT, first ? oph_words(n) : oph_rand_f32(&l->rng, n, 0.0f, 1e-4f),
+           TOL_REDUCTION, off);
   oph_slot(c, 3, "grad", n, OPH_IN, oph_rand_f32(&l->rng, n, -0.1f, 0.1f), 0, off);
-  c->args.adamw = (porta_adamw_args){.n = n, .lr = lr, .beta1 = 0.9f, .beta2 = 0.999f,
-                                     .eps = 1e-8f, .weight_decay = weight_decay,
+  c->args.adamw = (porta_adamw_args){.n = n,
+                                     .lr = lr,
+                                     .beta1 = 0.9f,
+                                     .beta2 = 0.999f,
+                                     .eps = 1e-8f,
+                                     .weight_decay = weight_decay,
                                      .bias_correction1 = 1.0f - powf(0.9f, (float)step),
                                      .bias_correction2 = 1.0f - powf(0.999f, (float)step)};
 }
 
 static void add_sumsq(oph_case_list *l, int64_t n, bool accumulate, int64_t off) {
   oph_case *c = oph_new_case(l, PORTA_OP_SUMSQ, "n=%lld%s off=%lld", (long long)n,
-                         accumulate ? " accumulate" : "", (long long)off);
+                             accumulate ? " accumulate" : "", (long long)off);
   if (!c) return;
-  oph_slot(c, 0, "out", 1, accumulate ? OPH_INOUT : OPH_OUT, accumulate ? oph_rand_f32(&l->rng, 1, 1, 2) : NULL,
-       TOL_REDUCTION, off);
+  oph_slot(c, 0, "out", 1, accumulate ? OPH_INOUT : OPH_OUT,
+           accumulate ? oph_rand_f32(&l->rng, 1, 1, 2) : NULL, TOL_REDUCTION, off);
   oph_slot(c, 1, "x", n, OPH_IN, oph_rand_f32(&l->rng, n, -1, 1), 0, off);
   c->args.sumsq = (porta_sumsq_args){.n = n, .accumulate = accumulate};
 }
@@ -664,7 +690,7 @@ static void optim_and_buffer_cases(oph_case_list *l) {
     int64_t n = sizes[s], off = s ? 2 * s + 1 : 0;
     float value = (float[]){1.5f, 0.0f, -INFINITY}[s];
     oph_case *c = oph_new_case(l, OPH_OP_FILL, "n=%lld value=%g off=%lld", (long long)n,
-                           (double)value, (long long)off);
+                               (double)value, (long long)off);
     if (!c) return;
     oph_slot(c, 0, "out", n, OPH_OUT, NULL, TOL_EXACT, off)->bits = true;
     c->args.fill.n = n;
@@ -684,8 +710,8 @@ static void empty_cases(oph_case_list *l) {
   oph_slot(c, 0, "A", 0, OPH_IN, NULL, 0, 1);
   oph_slot(c, 1, "B", 15, OPH_IN, oph_rand_f32(&l->rng, 15, -1, 1), 0, 1);
   oph_slot(c, 2, "C", 0, OPH_OUT, NULL, 0, 1);
-  c->args.gemm = (porta_gemm_args){.m = 0, .n = 5, .k = 3, .alpha = 1, .lda = 3, .ldb = 5,
-                                   .ldc = 5, .batch = 1};
+  c->args.gemm = (porta_gemm_args){
+      .m = 0, .n = 5, .k = 3, .alpha = 1, .lda = 3, .ldb = 5, .ldc = 5, .batch = 1};
   for (int half = 0; half < 2; half++) { /* k = 0: C = beta · C */
     c = oph_new_case(l, PORTA_OP_GEMM, "empty k=0 m=3 n=5 beta=%g off=2", half ? 0.5 : 0.0);
     if (!c) return;
@@ -693,16 +719,23 @@ static void empty_cases(oph_case_list *l) {
     oph_slot(c, 1, "B", 0, OPH_IN, NULL, 0, 2);
     oph_slot(c, 2, "C", 15, half ? OPH_INOUT : OPH_OUT,
              half ? oph_rand_f32(&l->rng, 15, -1, 1) : NULL, TOL_ELEMENTWISE, 2);
-    c->args.gemm = (porta_gemm_args){.m = 3, .n = 5, .k = 0, .alpha = 1, .beta = half ? 0.5f : 0,
-                                     .lda = 1, .ldb = 5, .ldc = 5, .batch = 1};
+    c->args.gemm = (porta_gemm_args){.m = 3,
+                                     .n = 5,
+                                     .k = 0,
+                                     .alpha = 1,
+                                     .beta = half ? 0.5f : 0,
+                                     .lda = 1,
+                                     .ldb = 5,
+                                     .ldc = 5,
+                                     .batch = 1};
   }
   /* A reduced dim of size 0: every output is beta · out + 0. */
   c = oph_new_case(l, PORTA_OP_REDUCE, "empty reduced dim shape=[1,1,0,5] beta=0 off=1");
   if (!c) return;
   oph_slot(c, 0, "out", 5, OPH_OUT, NULL, TOL_REDUCTION, 1);
   oph_slot(c, 1, "x", 0, OPH_IN, NULL, 0, 1);
-  c->args.reduce = (porta_reduce_args){.shape = {1, 1, 0, 5}, .x_stride = {0, 0, 5, 1},
-                                       .out_stride = {0, 0, 0, 1}, .alpha = 1};
+  c->args.reduce = (porta_reduce_args){
+      .shape = {1, 1, 0, 5}, .x_stride = {0, 0, 5, 1}, .out_stride = {0, 0, 0, 1}, .alpha = 1};
   c = oph_new_case(l, PORTA_OP_UNARY, "empty gelu n=0 off=3");
   if (!c) return;
   oph_slot(c, 0, "out", 0, OPH_OUT, NULL, 0, 3);
@@ -722,7 +755,8 @@ static void empty_cases(oph_case_list *l) {
   c = oph_new_case(l, PORTA_OP_CROSS_ENTROPY, "empty batch=0 classes=3 (loss 0) off=1");
   if (!c) return;
   oph_slot(c, 0, "loss", 1, OPH_OUT, NULL, TOL_REDUCTION, 1);
-  for (int i = 1; i < 4; i++) oph_slot(c, i, (const char *[]){"", "probs", "logits", "labels"}[i], 0, OPH_IN, NULL, 0, 1);
+  for (int i = 1; i < 4; i++)
+    oph_slot(c, i, (const char *[]){"", "probs", "logits", "labels"}[i], 0, OPH_IN, NULL, 0, 1);
   c->args.cross_entropy = (porta_cross_entropy_args){.batch = 0, .classes = 3};
   for (int accumulate = 0; accumulate < 2; accumulate++) {
     c = oph_new_case(l, PORTA_OP_SUMSQ, "empty n=0%s off=3", accumulate ? " accumulate" : "");
@@ -735,9 +769,14 @@ static void empty_cases(oph_case_list *l) {
   c = oph_new_case(l, PORTA_OP_ADAMW, "empty n=0 off=1");
   if (!c) return;
   static const char *adamw_names[] = {"param", "m", "v", "grad"};
-  for (int i = 0; i < 4; i++) oph_slot(c, i, adamw_names[i], 0, i < 3 ? OPH_OUT : OPH_IN, NULL, 0, 1);
-  c->args.adamw = (porta_adamw_args){.lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-                                     .bias_correction1 = 0.1f, .bias_correction2 = 0.001f};
+  for (int i = 0; i < 4; i++)
+    oph_slot(c, i, adamw_names[i], 0, i < 3 ? OPH_OUT : OPH_IN, NULL, 0, 1);
+  c->args.adamw = (porta_adamw_args){.lr = 0.1f,
+                                     .beta1 = 0.9f,
+                                     .beta2 = 0.999f,
+                                     .eps = 1e-8f,
+                                     .bias_correction1 = 0.1f,
+                                     .bias_correction2 = 0.001f};
   c = oph_new_case(l, OPH_OP_FILL, "empty n=0 off=2");
   if (!c) return;
   oph_slot(c, 0, "out", 0, OPH_OUT, NULL, 0, 2);

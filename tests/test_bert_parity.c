@@ -97,8 +97,7 @@ static int run_case(porta_context *ctx, const parity_case *pc, double tol) {
     snprintf(plabel, sizeof plabel, "%s%s", label, pass ? " train" : "");
     porta_set_training(ctx, pass == 1);
     porta_model_set_dropout(model, pass ? 0.0f : -1.0f, pass ? 1e-7f : -1.0f);
-    for (int i = 0; i < n_params; i++)
-      porta_tensor_zero_grad(params[i].tensor);
+    for (int i = 0; i < n_params; i++) porta_tensor_zero_grad(params[i].tensor);
     porta_forward_options fo = {true, true};
     if (porta_model_classify(&out, model, head, &in, &fo) != PORTA_OK) {
       printf("FAIL %s: porta_model_classify: %s\n", plabel, porta_last_error(ctx));
@@ -144,8 +143,7 @@ static int run_case(porta_context *ctx, const parity_case *pc, double tol) {
         float *host = malloc((size_t)n * sizeof *host);
         porta_tensor_download(g, host, (size_t)n);
         double sum = 0;
-        for (int64_t k = 0; k < n; k++)
-          sum += fabs(host[k]);
+        for (int64_t k = 0; k < n; k++) sum += fabs(host[k]);
         free(host);
         if (sum != 0) {
           printf("FAIL %s: %s has a non-zero gradient (Σ|g| = %g), PyTorch none\n", plabel,
@@ -280,8 +278,7 @@ static int check_load_errors(porta_context *ctx) {
       st = porta_config_load(&c, PORTA_TEST_DATA "/bert/tiny_bert", err, sizeof err);
     if (st == PORTA_OK) st = porta_config_save(&c, plain_dir, NULL, err, sizeof err);
     porta_config_free(&c);
-    for (int i = 0; i < count; i++)
-      free((void *)arrays[i].data);
+    for (int i = 0; i < count; i++) free((void *)arrays[i].data);
     free(arrays);
     porta_weights_close(src);
     porta_weights *fx = NULL;
@@ -365,8 +362,7 @@ int main(void) {
       continue;
     }
     double tol = backends[b] == PORTA_BACKEND_CPU ? CPU_TOL : GPU_TOL;
-    for (int c = 0; c < 2; c++)
-      fails += run_case(ctx, &cases[c], tol);
+    for (int c = 0; c < 2; c++) fails += run_case(ctx, &cases[c], tol);
     if (backends[b] == PORTA_BACKEND_CPU) fails += check_load_errors(ctx);
     ran++;
     porta_context_destroy(ctx);

@@ -106,8 +106,7 @@ static int run(porta_context *ctx, const char *name, porta_head_kind kind, bool 
   }
   /* one SGD step so every saved tensor differs from the source folder's */
   porta_tensor **tensors = calloc((size_t)count, sizeof *tensors);
-  for (int i = 0; i < count; i++)
-    tensors[i] = params[i].tensor;
+  for (int i = 0; i < count; i++) tensors[i] = params[i].tensor;
   if (st == PORTA_OK) st = porta_sgd_create(&sgd, ctx, tensors, count, 0.5f, 0.0f, 0.0f);
   porta_model_output out;
   if (st == PORTA_OK) st = porta_model_classify(&out, model, head, &in, NULL);

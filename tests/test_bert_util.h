@@ -48,8 +48,7 @@ static inline int32_t *fx_i32(const porta_weights *w, const char *name, int64_t 
     free(data);
     return NULL;
   }
-  for (int64_t k = 0; k < numel; k++)
-    data[k] = (int32_t)wide[k];
+  for (int64_t k = 0; k < numel; k++) data[k] = (int32_t)wide[k];
   free(wide);
   if (n) *n = numel;
   return data;
@@ -86,8 +85,7 @@ static inline int check_tensor(const char *label, porta_tensor *t, const porta_w
   int bad = 1;
   if (got && porta_tensor_download(t, got, (size_t)n) == PORTA_OK) {
     double mx, e = nerr(got, want, n, &mx), norm = 0;
-    for (int64_t i = 0; i < n; i++)
-      norm += (double)want[i] * want[i];
+    for (int64_t i = 0; i < n; i++) norm += (double)want[i] * want[i];
     if (sqrt(norm) < 1e-6) {
       /* zero in exact arithmetic (e.g. the key bias's gradient: softmax ignores a constant
        * added to every score of a row): both sides are rounding noise, compare absolutely */

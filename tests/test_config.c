@@ -12,14 +12,14 @@
 #define DATA PORTA_TEST_DATA "/modelio"
 
 static int failures = 0;
-#define CHECK(cond, ...)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      failures++;                                                          \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);      \
-      fprintf(stderr, __VA_ARGS__);                                        \
-      fprintf(stderr, "\n");                                               \
-    }                                                                      \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      failures++;                                                                                  \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                              \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fprintf(stderr, "\n");                                                                       \
+    }                                                                                              \
   } while (0)
 
 static void print_config(const char *label, const porta_model_config *c) {
@@ -42,19 +42,20 @@ static void test_known_configs(void) {
             c.num_attention_heads == 4 && c.intermediate_size == 32 && c.vocab_size == 64 &&
             c.max_position_embeddings == 32 && c.type_vocab_size == 2 && c.pad_token_id == 0 &&
             c.layer_norm_eps == 1e-12 && strcmp(c.hidden_act, "gelu") == 0 &&
-            c.hidden_dropout_prob == 0.1f && c.classifier_dropout < 0.0f, "bert fields");
-  CHECK(c.num_labels == 3 && strcmp(c.id2label[0], "neg") == 0 &&
-            strcmp(c.id2label[2], "pos") == 0, "labels");
+            c.hidden_dropout_prob == 0.1f && c.classifier_dropout < 0.0f,
+        "bert fields");
+  CHECK(c.num_labels == 3 && strcmp(c.id2label[0], "neg") == 0 && strcmp(c.id2label[2], "pos") == 0,
+        "labels");
   CHECK(c.warning[0] == '\0', "unexpected warning %s", c.warning);
   porta_config_free(&c);
 
   CHECK(porta_config_load(&c, DATA "/config_roberta/config.json", err, sizeof(err)) == PORTA_OK,
         "%s", err);
   print_config("tiny roberta", &c);
-  CHECK(strcmp(c.model_type, "roberta") == 0 && c.hidden_size == 24 &&
-            c.num_attention_heads == 3 && c.pad_token_id == 1 && c.type_vocab_size == 1 &&
-            c.max_position_embeddings == 34 &&
-            strcmp(c.architecture, "RobertaForSequenceClassification") == 0, "roberta fields");
+  CHECK(strcmp(c.model_type, "roberta") == 0 && c.hidden_size == 24 && c.num_attention_heads == 3 &&
+            c.pad_token_id == 1 && c.type_vocab_size == 1 && c.max_position_embeddings == 34 &&
+            strcmp(c.architecture, "RobertaForSequenceClassification") == 0,
+        "roberta fields");
   porta_config_free(&c);
 
   if (access(DATA "/config_minilm.json", R_OK) == 0) {
@@ -63,7 +64,8 @@ static void test_known_configs(void) {
     print_config("all-MiniLM-L6-v2", &c);
     CHECK(c.hidden_size == 384 && c.num_hidden_layers == 6 && c.num_attention_heads == 12 &&
               c.intermediate_size == 1536 && c.vocab_size == 30522 && c.num_labels == 0 &&
-              strcmp(c.architecture, "BertModel") == 0, "minilm fields");
+              strcmp(c.architecture, "BertModel") == 0,
+          "minilm fields");
     porta_config_free(&c);
   }
 
@@ -72,7 +74,8 @@ static void test_known_configs(void) {
   CHECK(strcmp(c.model_type, "distilbert") == 0 && c.hidden_size == 32 &&
             c.num_hidden_layers == 2 && c.num_attention_heads == 4 && c.intermediate_size == 64 &&
             c.type_vocab_size == 0 && c.max_position_embeddings == 40 &&
-            c.classifier_dropout == 0.2f, "distilbert mapping");
+            c.classifier_dropout == 0.2f,
+        "distilbert mapping");
   porta_config_free(&c);
 
   CHECK(porta_config_load(&c, DATA "/config_noarch_type.json", err, sizeof(err)) == PORTA_OK, "%s",
@@ -148,12 +151,14 @@ static void test_errors(const char *tmp) {
   }
   porta_model_config cfg;
   CHECK(porta_config_load(&cfg, "/nonexistent/config.json", err, sizeof(err)) ==
-            PORTA_ERR_NOT_FOUND, "missing file");
+            PORTA_ERR_NOT_FOUND,
+        "missing file");
   // Old BERT configs (rxnfp's) have neither model_type nor architectures: BERT with a warning.
   write_text(path, "{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
                    "\"intermediate_size\": 16, \"vocab_size\": 20, \"type_vocab_size\": 2}");
-  CHECK(porta_config_load(&cfg, tmp, err, sizeof(err)) == PORTA_OK && strcmp(cfg.model_type, "bert") == 0 &&
-            cfg.warning[0] != '\0', "keys-only config: %s", err);
+  CHECK(porta_config_load(&cfg, tmp, err, sizeof(err)) == PORTA_OK &&
+            strcmp(cfg.model_type, "bert") == 0 && cfg.warning[0] != '\0',
+        "keys-only config: %s", err);
   printf("keys only: warning: %s\n", cfg.warning);
   porta_config_free(&cfg);
   write_text(path, "{\"architectures\": [\"RobertaModel\"], \"hidden_size\": 8, "
@@ -161,27 +166,27 @@ static void test_errors(const char *tmp) {
                    "\"intermediate_size\": 16, \"vocab_size\": 20}");
   CHECK(porta_config_load(&cfg, tmp, err, sizeof(err)) == PORTA_OK &&
             strcmp(cfg.model_type, "roberta") == 0 && cfg.pad_token_id == 1 &&
-            strstr(cfg.warning, "RobertaModel") != NULL, "RobertaModel fallback: %s", err);
+            strstr(cfg.warning, "RobertaModel") != NULL,
+        "RobertaModel fallback: %s", err);
   printf("RobertaModel: type=%s pad=%lld warning: %s\n", cfg.model_type,
          (long long)cfg.pad_token_id, cfg.warning);
   porta_config_free(&cfg);
 }
 
 static bool configs_equal(const porta_model_config *a, const porta_model_config *b) {
-  bool eq = strcmp(a->model_type, b->model_type) == 0 &&
-            strcmp(a->architecture, b->architecture) == 0 && a->hidden_size == b->hidden_size &&
-            a->num_hidden_layers == b->num_hidden_layers &&
-            a->num_attention_heads == b->num_attention_heads &&
-            a->intermediate_size == b->intermediate_size &&
-            strcmp(a->hidden_act, b->hidden_act) == 0 && a->layer_norm_eps == b->layer_norm_eps &&
-            a->max_position_embeddings == b->max_position_embeddings &&
-            a->type_vocab_size == b->type_vocab_size && a->vocab_size == b->vocab_size &&
-            a->pad_token_id == b->pad_token_id &&
-            a->hidden_dropout_prob == b->hidden_dropout_prob &&
-            a->attention_probs_dropout_prob == b->attention_probs_dropout_prob &&
-            a->classifier_dropout == b->classifier_dropout &&
-            strcmp(a->position_embedding_type, b->position_embedding_type) == 0 &&
-            a->num_labels == b->num_labels;
+  bool eq =
+      strcmp(a->model_type, b->model_type) == 0 && strcmp(a->architecture, b->architecture) == 0 &&
+      a->hidden_size == b->hidden_size && a->num_hidden_layers == b->num_hidden_layers &&
+      a->num_attention_heads == b->num_attention_heads &&
+      a->intermediate_size == b->intermediate_size && strcmp(a->hidden_act, b->hidden_act) == 0 &&
+      a->layer_norm_eps == b->layer_norm_eps &&
+      a->max_position_embeddings == b->max_position_embeddings &&
+      a->type_vocab_size == b->type_vocab_size && a->vocab_size == b->vocab_size &&
+      a->pad_token_id == b->pad_token_id && a->hidden_dropout_prob == b->hidden_dropout_prob &&
+      a->attention_probs_dropout_prob == b->attention_probs_dropout_prob &&
+      a->classifier_dropout == b->classifier_dropout &&
+      strcmp(a->position_embedding_type, b->position_embedding_type) == 0 &&
+      a->num_labels == b->num_labels;
   for (int i = 0; eq && i < a->num_labels; i++) eq = strcmp(a->id2label[i], b->id2label[i]) == 0;
   return eq;
 }
@@ -193,7 +198,8 @@ static void test_save_reload(const char *tmp) {
     porta_model_config a, b;
     CHECK(porta_config_load(&a, sources[k], err, sizeof(err)) == PORTA_OK, "%s", err);
     CHECK(porta_config_save(&a, tmp, "{\"problem_type\": \"single_label_classification\"}", err,
-                            sizeof(err)) == PORTA_OK, "save: %s", err);
+                            sizeof(err)) == PORTA_OK,
+          "save: %s", err);
     CHECK(porta_config_load(&b, tmp, err, sizeof(err)) == PORTA_OK, "reload: %s", err);
     CHECK(configs_equal(&a, &b), "%s: reload differs", sources[k]);
     porta_config_free(&a);

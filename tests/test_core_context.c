@@ -111,8 +111,7 @@ static void test_env_and_state(void) {
          "profile report lists gemm and dropout:\n%s", report);
   porta_profile_reset(ctx);
   st = porta_profile_report(ctx, report, sizeof report);
-  expect(st == PORTA_OK && !strstr(report, "gemm"), "after reset the report is empty:\n%s",
-         report);
+  expect(st == PORTA_OK && !strstr(report, "gemm"), "after reset the report is empty:\n%s", report);
   porta_release_temporaries(ctx);
   porta_tensor_free(x);
   porta_tensor_free(w);
@@ -130,8 +129,12 @@ static void test_env_and_state(void) {
 static void test_size_classes(void) {
   struct {
     size_t bytes, cls;
-  } cases[] = {{1, 256},          {256, 256},           {257, 512},
-               {1 << 20, 1 << 20}, {(1 << 20) + 1, 1310720}, {3 << 20, 3 << 20},
+  } cases[] = {{1, 256},
+               {256, 256},
+               {257, 512},
+               {1 << 20, 1 << 20},
+               {(1 << 20) + 1, 1310720},
+               {3 << 20, 3 << 20},
                {(3 << 20) + 1, 3670016}};
   bool ok = true;
   char detail[512] = "";

@@ -12,14 +12,14 @@
 static porta_context *ctx;
 static int failures = 0;
 
-#define CHECK_OK(call)                                                                  \
-  do {                                                                                  \
-    porta_status st_ = (call);                                                          \
-    if (st_ != PORTA_OK) {                                                              \
-      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,           \
-              porta_status_string(st_), porta_last_error(ctx));                         \
-      exit(1);                                                                          \
-    }                                                                                   \
+#define CHECK_OK(call)                                                                             \
+  do {                                                                                             \
+    porta_status st_ = (call);                                                                     \
+    if (st_ != PORTA_OK) {                                                                         \
+      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,                      \
+              porta_status_string(st_), porta_last_error(ctx));                                    \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
 #define S(...) ((const int64_t[]){__VA_ARGS__})
@@ -31,8 +31,8 @@ static void expect_error(const char *what, porta_status got, porta_status want, 
   bool ok = got == want && (!frag1 || strstr(msg, frag1)) && (!frag2 || strstr(msg, frag2));
   printf("%s %-40s %s: \"%s\"\n", ok ? "ok  " : "FAIL", what, porta_status_string(got), msg);
   if (!ok) {
-    printf("     wanted %s with \"%s\" and \"%s\"\n", porta_status_string(want),
-           frag1 ? frag1 : "", frag2 ? frag2 : "");
+    printf("     wanted %s with \"%s\" and \"%s\"\n", porta_status_string(want), frag1 ? frag1 : "",
+           frag2 ? frag2 : "");
     failures++;
   }
 }
@@ -65,15 +65,13 @@ static void test_arguments(void) {
   porta_memory_stats_get(ctx, &before);
 
   porta_status st = porta_add(&out, a, NULL);
-  expect_error("add(a, NULL)", st, PORTA_ERR_INVALID_ARGUMENT, porta_last_error(ctx), "b",
-               "NULL");
+  expect_error("add(a, NULL)", st, PORTA_ERR_INVALID_ARGUMENT, porta_last_error(ctx), "b", "NULL");
   expect(out == NULL, "a failed op sets *out = NULL");
   st = porta_add(NULL, a, a);
   expect_error("add(out = NULL)", st, PORTA_ERR_INVALID_ARGUMENT, porta_last_error(ctx), "out",
                NULL);
   st = porta_add(&out, a, b);
-  expect_error("add [2,3] + [4,3]", st, PORTA_ERR_SHAPE, porta_last_error(ctx), "[2, 3]",
-               "[4, 3]");
+  expect_error("add [2,3] + [4,3]", st, PORTA_ERR_SHAPE, porta_last_error(ctx), "[2, 3]", "[4, 3]");
   st = porta_matmul(&out, a, b, false, false);
   expect_error("matmul [2,3]·[4,3]", st, PORTA_ERR_SHAPE, porta_last_error(ctx), "[2, 3]",
                "[4, 3]");
@@ -93,11 +91,10 @@ static void test_arguments(void) {
   expect_error("select index 3 of dim 1", st, PORTA_ERR_INVALID_ARGUMENT, porta_last_error(ctx),
                "index 3", "[2, 3]");
   st = porta_slice(&out, a, 5, 0, 1);
-  expect_error("slice dim 5", st, PORTA_ERR_INVALID_ARGUMENT, porta_last_error(ctx), "dim 5",
-               NULL);
+  expect_error("slice dim 5", st, PORTA_ERR_INVALID_ARGUMENT, porta_last_error(ctx), "dim 5", NULL);
   st = porta_softmax(&out, a, b);
-  expect_error("softmax mask [4,3] on [2,3]", st, PORTA_ERR_SHAPE, porta_last_error(ctx),
-               "[4, 3]", "[2, 3]");
+  expect_error("softmax mask [4,3] on [2,3]", st, PORTA_ERR_SHAPE, porta_last_error(ctx), "[4, 3]",
+               "[2, 3]");
   st = porta_cross_entropy(&out, a, a);
   expect_error("cross_entropy f32 labels", st, PORTA_ERR_DTYPE, porta_last_error(ctx), "labels",
                NULL);
@@ -154,7 +151,7 @@ static void test_memory_limit(porta_context *c, const char *how) {
   porta_context *saved = ctx;
   ctx = c;
   porta_tensor *small, *big = (porta_tensor *)1;
-  CHECK_OK(porta_tensor_zeros(c, &small, PORTA_F32, 1, S(1024))); /* 4 KiB of the 64 KiB */
+  CHECK_OK(porta_tensor_zeros(c, &small, PORTA_F32, 1, S(1024)));         /* 4 KiB of the 64 KiB */
   porta_status st = porta_tensor_new(c, &big, PORTA_F32, 2, S(512, 512)); /* 1 MiB */
   char what[96];
   snprintf(what, sizeof what, "1 MiB tensor over a 64 KiB limit (%s)", how);
@@ -217,8 +214,8 @@ static void test_doctored_backend(void) {
   porta_status st = porta_matmul(&out, a, a, false, false);
   expect_error("gemm unsupported", st, PORTA_ERR_UNSUPPORTED, porta_last_error(c), "gemm", "cpu");
   st = porta_softmax(&out, a, NULL);
-  expect_error("backend error copied", st, PORTA_ERR_BACKEND, porta_last_error(c),
-               "porta_softmax", "kernel launch failed (-5)");
+  expect_error("backend error copied", st, PORTA_ERR_BACKEND, porta_last_error(c), "porta_softmax",
+               "kernel launch failed (-5)");
   porta_tensor *big;
   st = porta_tensor_new(c, &big, PORTA_F32, 1, S(1 << 20));
   expect_error("driver out of memory", st, PORTA_ERR_DEVICE_MEMORY, porta_last_error(c),

@@ -1,7 +1,8 @@
 /* The CPU backend against direct formulas on tiny hand-checkable inputs (one or more values per
  * op), GELU against double erfc over [-14, 14], the reference GEMM against cblas over odd shapes,
- * bitwise equality of 1 and 4 threads for every op family (GEMM included), the error paths (huge allocation, bad arguments), profiling, and a self-test of
- * the conformance harness (it must catch out-of-bounds writes, modified inputs, wrong values). */
+ * bitwise equality of 1 and 4 threads for every op family (GEMM included), the error paths (huge
+ * allocation, bad arguments), profiling, and a self-test of the conformance harness (it must catch
+ * out-of-bounds writes, modified inputs, wrong values). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,21 +71,44 @@ static void hand_gemm(check_counter *c, porta_backend *be, const char *mode) {
   const float want[4][4] = {{19, 22, 43, 50}, {26, 30, 38, 44}, {17, 23, 39, 53}, {23, 31, 34, 46}};
   for (int t = 0; t < 4; t++) {
     porta_ref ra = put(&d, a, 4, 1), rb = put(&d, b, 4, 2), rc = put_nan(&d, 4, 3);
-    porta_gemm_args g = {.trans_a = t & 1, .trans_b = t >> 1, .m = 2, .n = 2, .k = 2,
-                         .alpha = 1, .beta = 0, .a = ra, .b = rb, .c = rc,
-                         .lda = 2, .ldb = 2, .ldc = 2, .batch = 1};
+    porta_gemm_args g = {.trans_a = t & 1,
+                         .trans_b = t >> 1,
+                         .m = 2,
+                         .n = 2,
+                         .k = 2,
+                         .alpha = 1,
+                         .beta = 0,
+                         .a = ra,
+                         .b = rb,
+                         .c = rc,
+                         .lda = 2,
+                         .ldb = 2,
+                         .ldc = 2,
+                         .batch = 1};
     porta_status st = be->ops->gemm(be, &g);
     float got[4];
     get(&d, rc, got, 4);
-    snprintf(what, sizeof what, "%s gemm tA=%d tB=%d 2x2 (beta 0 over NaN, status %d)", mode,
-             t & 1, t >> 1, (int)st);
+    snprintf(what, sizeof what, "%s gemm tA=%d tB=%d 2x2 (beta 0 over NaN, status %d)", mode, t & 1,
+             t >> 1, (int)st);
     check_close(c, what, got, want[t], 4, TOL);
   }
   /* alpha = 2, beta = 1 onto ones; batch 2 with B shared (stride 0). */
   float a2[8] = {1, 2, 3, 4, 0, 1, 1, 0}, c2[8] = {1, 1, 1, 1, 1, 1, 1, 1};
   porta_ref ra = put(&d, a2, 8, 0), rb = put(&d, b, 4, 0), rc = put(&d, c2, 8, 0);
-  porta_gemm_args g = {.m = 2, .n = 2, .k = 2, .alpha = 2, .beta = 1, .a = ra, .b = rb, .c = rc,
-                       .lda = 2, .ldb = 2, .ldc = 2, .stride_a = 4, .stride_b = 0, .stride_c = 4,
+  porta_gemm_args g = {.m = 2,
+                       .n = 2,
+                       .k = 2,
+                       .alpha = 2,
+                       .beta = 1,
+                       .a = ra,
+                       .b = rb,
+                       .c = rc,
+                       .lda = 2,
+                       .ldb = 2,
+                       .ldc = 2,
+                       .stride_a = 4,
+                       .stride_b = 0,
+                       .stride_c = 4,
                        .batch = 2};
   be->ops->gemm(be, &g);
   float got[8];
@@ -104,9 +128,13 @@ static void hand_elementwise(check_counter *c, porta_backend *be) {
   const float want_bin[4][3] = {{11, 12, 13}, {-9, -8, -7}, {10, 20, 30}, {0.1f, 0.2f, 0.3f}};
   for (int op = 0; op < 4; op++) {
     porta_ref out = put_nan(&d, 3, 2);
-    porta_binary_args b = {.op = (porta_binary_op)op, .out = out, .a = put(&d, x, 3, 1),
-                           .b = put(&d, ten, 1, 4), .shape = {1, 1, 1, 3},
-                           .a_stride = {0, 0, 0, 1}, .b_stride = {0, 0, 0, 0}};
+    porta_binary_args b = {.op = (porta_binary_op)op,
+                           .out = out,
+                           .a = put(&d, x, 3, 1),
+                           .b = put(&d, ten, 1, 4),
+                           .shape = {1, 1, 1, 3},
+                           .a_stride = {0, 0, 0, 1},
+                           .b_stride = {0, 0, 0, 0}};
     be->ops->binary(be, &b);
     float got[3];
     get(&d, out, got, 3);
@@ -122,8 +150,12 @@ static void hand_elementwise(check_counter *c, porta_backend *be) {
                                {1, 0, 0.5f, 0}};
   for (int op = 0; op < 4; op++) {
     porta_ref out = put_nan(&d, 4, 0);
-    porta_unary_args u = {.op = (porta_unary_op)op, .out = out, .x = put(&d, ux, 4, 3), .n = 4,
-                          .alpha = 2, .beta = 1};
+    porta_unary_args u = {.op = (porta_unary_op)op,
+                          .out = out,
+                          .x = put(&d, ux, 4, 3),
+                          .n = 4,
+                          .alpha = 2,
+                          .beta = 1};
     be->ops->unary(be, &u);
     float got[4];
     get(&d, out, got, 4);
@@ -140,9 +172,12 @@ static void hand_elementwise(check_counter *c, porta_backend *be) {
       {2, 0, 2, 0}};
   for (int op = 0; op < 4; op++) {
     porta_ref dx = put_nan(&d, 4, 1);
-    porta_unary_bwd_args u = {.op = (porta_unary_op)op, .dx = dx,
+    porta_unary_bwd_args u = {.op = (porta_unary_op)op,
+                              .dx = dx,
                               .x = put(&d, op == PORTA_UNARY_TANH ? ys : ux, 4, 0),
-                              .dy = put(&d, dy, 4, 2), .n = 4, .alpha = 2};
+                              .dy = put(&d, dy, 4, 2),
+                              .n = 4,
+                              .alpha = 2};
     be->ops->unary_bwd(be, &u);
     float got[4];
     get(&d, dx, got, 4);
@@ -154,12 +189,27 @@ static void hand_elementwise(check_counter *c, porta_backend *be) {
   const float m23[] = {1, 2, 3, 4, 5, 6}, one[] = {1};
   porta_ref rx = put(&d, m23, 6, 5);
   porta_ref cols = put_nan(&d, 3, 0), rows = put_nan(&d, 2, 0), all = put(&d, one, 1, 0);
-  porta_reduce_args r1 = {.out = cols, .x = rx, .shape = {1, 1, 2, 3}, .x_stride = {0, 0, 3, 1},
-                          .out_stride = {0, 0, 0, 1}, .alpha = 1, .beta = 0};
-  porta_reduce_args r2 = {.out = rows, .x = rx, .shape = {1, 1, 2, 3}, .x_stride = {0, 0, 3, 1},
-                          .out_stride = {0, 0, 1, 0}, .alpha = 1, .beta = 0};
-  porta_reduce_args r3 = {.out = all, .x = rx, .shape = {1, 1, 2, 3}, .x_stride = {0, 0, 3, 1},
-                          .out_stride = {0, 0, 0, 0}, .alpha = 0.5f, .beta = 1};
+  porta_reduce_args r1 = {.out = cols,
+                          .x = rx,
+                          .shape = {1, 1, 2, 3},
+                          .x_stride = {0, 0, 3, 1},
+                          .out_stride = {0, 0, 0, 1},
+                          .alpha = 1,
+                          .beta = 0};
+  porta_reduce_args r2 = {.out = rows,
+                          .x = rx,
+                          .shape = {1, 1, 2, 3},
+                          .x_stride = {0, 0, 3, 1},
+                          .out_stride = {0, 0, 1, 0},
+                          .alpha = 1,
+                          .beta = 0};
+  porta_reduce_args r3 = {.out = all,
+                          .x = rx,
+                          .shape = {1, 1, 2, 3},
+                          .x_stride = {0, 0, 3, 1},
+                          .out_stride = {0, 0, 0, 0},
+                          .alpha = 0.5f,
+                          .beta = 1};
   be->ops->reduce(be, &r1);
   be->ops->reduce(be, &r2);
   be->ops->reduce(be, &r3);
@@ -172,7 +222,10 @@ static void hand_elementwise(check_counter *c, porta_backend *be) {
   check_close(c, "reduce all, alpha 0.5 beta 1 onto 1 = 11.5", got, (float[]){11.5f}, 1, TOL);
   /* copy_strided: transpose [2,3] -> [3,2], then accumulate it once more */
   porta_ref tr = put_nan(&d, 6, 1);
-  porta_copy_args cp = {.out = tr, .x = rx, .shape = {1, 1, 3, 2}, .out_stride = {0, 0, 2, 1},
+  porta_copy_args cp = {.out = tr,
+                        .x = rx,
+                        .shape = {1, 1, 3, 2},
+                        .out_stride = {0, 0, 2, 1},
                         .x_stride = {0, 0, 1, 3}};
   be->ops->copy_strided(be, &cp);
   get(&d, tr, got, 6);
@@ -226,8 +279,12 @@ static void hand_nn(check_counter *c, porta_backend *be) {
   check_close(c, "softmax fully masked row = zeros", all + 6, (float[]){0, 0, 0}, 3, 0);
   /* softmax_bwd: y = [0.5 0.5], dy = [1 0] -> dx = [0.25 -0.25] (scale 1), doubled (scale 2) */
   porta_ref dx = put_nan(&d, 2, 0);
-  porta_softmax_bwd_args sb = {.dx = dx, .y = put(&d, (float[]){0.5f, 0.5f}, 2, 0),
-                               .dy = put(&d, (float[]){1, 0}, 2, 1), .rows = 1, .n = 2, .scale = 2};
+  porta_softmax_bwd_args sb = {.dx = dx,
+                               .y = put(&d, (float[]){0.5f, 0.5f}, 2, 0),
+                               .dy = put(&d, (float[]){1, 0}, 2, 1),
+                               .rows = 1,
+                               .n = 2,
+                               .scale = 2};
   be->ops->softmax_bwd(be, &sb);
   get(&d, dx, got, 2);
   check_close(c, "softmax_bwd y=[.5 .5] dy=[1 0] scale 2", got, (float[]){0.5f, -0.5f}, 2, TOL);
@@ -236,8 +293,15 @@ static void hand_nn(check_counter *c, porta_backend *be) {
   porta_ref lx = put(&d, (float[]){1, 2, 3, 4}, 4, 3);
   porta_ref gamma = put(&d, (float[]){2, 2, 2, 2}, 4, 0),
             beta = put(&d, (float[]){1, 1, 1, 1}, 4, 0);
-  porta_layernorm_args ln = {.y = ly, .mean = lm, .rstd = ls, .x = lx, .gamma = gamma,
-                             .beta = beta, .rows = 1, .n = 4, .eps = 0};
+  porta_layernorm_args ln = {.y = ly,
+                             .mean = lm,
+                             .rstd = ls,
+                             .x = lx,
+                             .gamma = gamma,
+                             .beta = beta,
+                             .rows = 1,
+                             .n = 4,
+                             .eps = 0};
   be->ops->layernorm(be, &ln);
   float rstd = 1.0f / sqrtf(1.25f);
   get(&d, ly, got, 4);
@@ -249,9 +313,16 @@ static void hand_nn(check_counter *c, porta_backend *be) {
   /* layernorm_bwd, dy = [1 0 0 0]: dx = rstd·(g - mean(g) - norm·mean(g·norm)), g = gamma·dy */
   porta_ref ldx = put_nan(&d, 4, 0);
   porta_ref dg = put(&d, (float[]){1, 1, 1, 1}, 4, 0), db = put(&d, (float[]){0, 0, 0, 0}, 4, 0);
-  porta_layernorm_bwd_args lb = {.dx = ldx, .dgamma = dg, .dbeta = db,
-                                 .dy = put(&d, (float[]){1, 0, 0, 0}, 4, 0), .x = lx, .mean = lm,
-                                 .rstd = ls, .gamma = gamma, .rows = 1, .n = 4};
+  porta_layernorm_bwd_args lb = {.dx = ldx,
+                                 .dgamma = dg,
+                                 .dbeta = db,
+                                 .dy = put(&d, (float[]){1, 0, 0, 0}, 4, 0),
+                                 .x = lx,
+                                 .mean = lm,
+                                 .rstd = ls,
+                                 .gamma = gamma,
+                                 .rows = 1,
+                                 .n = 4};
   be->ops->layernorm_bwd(be, &lb);
   float norm0 = -1.5f * rstd, want_dx[4];
   for (int j = 0; j < 4; j++) {
@@ -334,9 +405,18 @@ static void hand_loss_optim(check_counter *c, porta_backend *be) {
    */
   porta_ref p = put(&d, (float[]){1}, 1, 0), m = put(&d, (float[]){0}, 1, 1);
   porta_ref v = put(&d, (float[]){0}, 1, 2), g = put(&d, (float[]){0.1f}, 1, 3);
-  porta_adamw_args ad = {.param = p, .grad = g, .m = m, .v = v, .n = 1, .lr = 0.1f,
-                         .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f,
-                         .bias_correction1 = 1 - 0.9f, .bias_correction2 = 1 - 0.999f};
+  porta_adamw_args ad = {.param = p,
+                         .grad = g,
+                         .m = m,
+                         .v = v,
+                         .n = 1,
+                         .lr = 0.1f,
+                         .beta1 = 0.9f,
+                         .beta2 = 0.999f,
+                         .eps = 1e-8f,
+                         .weight_decay = 0.01f,
+                         .bias_correction1 = 1 - 0.9f,
+                         .bias_correction2 = 1 - 0.999f};
   be->ops->adamw(be, &ad);
   get(&d, p, got, 1);
   get(&d, m, got + 1, 1);
@@ -349,8 +429,12 @@ static void hand_loss_optim(check_counter *c, porta_backend *be) {
   float *ones = malloc(N * 4), *out = malloc(N * 4);
   for (int i = 0; i < N; i++) ones[i] = 1;
   porta_ref dout = put_nan(&d, N, 0);
-  porta_dropout_args dr = {.out = dout, .x = put(&d, ones, N, 1), .n = N, .p = 0.5f,
-                           .seed = 0x0123456789abcdefull, .stream = 0x100000002ull};
+  porta_dropout_args dr = {.out = dout,
+                           .x = put(&d, ones, N, 1),
+                           .n = N,
+                           .p = 0.5f,
+                           .seed = 0x0123456789abcdefull,
+                           .stream = 0x100000002ull};
   be->ops->dropout(be, &dr);
   get(&d, dout, out, N);
   int mismatches = 0, dropped = 0;
@@ -378,7 +462,7 @@ static void hand_loss_optim(check_counter *c, porta_backend *be) {
 /* ---- reference GEMM against cblas ------------------------------------------------------------ */
 
 static void gemm_reference_vs_cblas(check_counter *c, porta_backend *fast, porta_backend *ref) {
-  static const int64_t shapes[][3] = {{1, 1, 1}, {2, 3, 5}, {7, 1, 13}, {31, 33, 1},
+  static const int64_t shapes[][3] = {{1, 1, 1},    {2, 3, 5},      {7, 1, 13},    {31, 33, 1},
                                       {64, 65, 63}, {129, 17, 200}, {200, 300, 77}};
   check_rng rng = check_rng_make(7);
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -395,11 +479,22 @@ static void gemm_reference_vs_cblas(check_counter *c, porta_backend *fast, porta
       check_fill_uniform(&rng, c0, (size_t)(batch * sc), -1, 1);
       for (int side = 0; side < 2; side++) {
         dev d = {.be = side ? ref : fast};
-        porta_gemm_args g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .alpha = 0.75f,
-                             .beta = 0.5f, .a = put(&d, a, (size_t)(batch * sa), 3),
+        porta_gemm_args g = {.trans_a = ta,
+                             .trans_b = tb,
+                             .m = m,
+                             .n = n,
+                             .k = k,
+                             .alpha = 0.75f,
+                             .beta = 0.5f,
+                             .a = put(&d, a, (size_t)(batch * sa), 3),
                              .b = put(&d, b, (size_t)(batch * sb), 0),
-                             .c = put(&d, c0, (size_t)(batch * sc), 1), .lda = lda, .ldb = ldb,
-                             .ldc = ldc, .stride_a = sa, .stride_b = sb, .stride_c = sc,
+                             .c = put(&d, c0, (size_t)(batch * sc), 1),
+                             .lda = lda,
+                             .ldb = ldb,
+                             .ldc = ldc,
+                             .stride_a = sa,
+                             .stride_b = sb,
+                             .stride_c = sc,
                              .batch = batch};
         porta_status st = d.be->ops->gemm(d.be, &g);
         if (st) printf("gemm failed: %s\n", d.be->err);
@@ -484,8 +579,8 @@ static void thread_determinism(check_counter *c, porta_backend *one, porta_backe
   snprintf(cs->desc, sizeof cs->desc, "reduce rows (bias grad) [%d, %d]", ROWS, N);
   add_slot(cs, 0, "out", N, OPH_OUT, &rng, 0, 0);
   add_slot(cs, 1, "x", ROWS * N, OPH_IN, &rng, -1, 1);
-  cs->args.reduce = (porta_reduce_args){.shape = {1, 1, ROWS, N}, .x_stride = {0, 0, N, 1},
-                                        .out_stride = {0, 0, 0, 1}, .alpha = 1};
+  cs->args.reduce = (porta_reduce_args){
+      .shape = {1, 1, ROWS, N}, .x_stride = {0, 0, N, 1}, .out_stride = {0, 0, 0, 1}, .alpha = 1};
   cs = &cases[count++];
   cs->op = PORTA_OP_CROSS_ENTROPY;
   snprintf(cs->desc, sizeof cs->desc, "cross_entropy batch=%d classes=%d", ROWS * 8, 16);
@@ -508,10 +603,14 @@ static void thread_determinism(check_counter *c, porta_backend *one, porta_backe
   add_slot(cs, 1, "m", ROWS * N - 3, OPH_INOUT, &rng, -0.01f, 0.01f);
   add_slot(cs, 2, "v", ROWS * N - 3, OPH_INOUT, &rng, 0, 1e-4f);
   add_slot(cs, 3, "grad", ROWS * N - 3, OPH_IN, &rng, -0.1f, 0.1f);
-  cs->args.adamw = (porta_adamw_args){.n = ROWS * N - 3, .lr = 1e-3f, .beta1 = 0.9f,
+  cs->args.adamw = (porta_adamw_args){.n = ROWS * N - 3,
+                                      .lr = 1e-3f,
+                                      .beta1 = 0.9f,
                                       .beta2 = 0.999f,
-                                      .eps = 1e-8f, .weight_decay = 0.01f,
-                                      .bias_correction1 = 0.5f, .bias_correction2 = 0.1f};
+                                      .eps = 1e-8f,
+                                      .weight_decay = 0.01f,
+                                      .bias_correction1 = 0.5f,
+                                      .bias_correction2 = 0.1f};
   cs = &cases[count++];
   cs->op = PORTA_OP_DROPOUT;
   snprintf(cs->desc, sizeof cs->desc, "dropout n=%d p=0.1", ROWS * N - 3);
@@ -529,8 +628,10 @@ static void thread_determinism(check_counter *c, porta_backend *one, porta_backe
   snprintf(cs->desc, sizeof cs->desc, "copy_strided transpose accumulate [%d, %d]", ROWS, N);
   add_slot(cs, 0, "out", ROWS * N, OPH_INOUT, &rng, -1, 1);
   add_slot(cs, 1, "x", ROWS * N, OPH_IN, &rng, -1, 1);
-  cs->args.copy_strided = (porta_copy_args){.shape = {1, 1, N, ROWS}, .out_stride = {0, 0, ROWS, 1},
-                                            .x_stride = {0, 0, 1, N}, .accumulate = true};
+  cs->args.copy_strided = (porta_copy_args){.shape = {1, 1, N, ROWS},
+                                            .out_stride = {0, 0, ROWS, 1},
+                                            .x_stride = {0, 0, 1, N},
+                                            .accumulate = true};
   /* GEMM: split into blocks by size only (OpenBLAS's bits depend on the split), so the same
    * bits on any thread count: rows of C, columns of C, and a batch of small products. */
   const int64_t gemm_shapes[3][6] = {/* tA, tB, m, n, k, batch */
@@ -548,10 +649,19 @@ static void thread_determinism(check_counter *c, porta_backend *one, porta_backe
     add_slot(cs, 0, "a", batch * m * k, OPH_IN, &rng, -1, 1);
     add_slot(cs, 1, "b", batch * k * n, OPH_IN, &rng, -1, 1);
     add_slot(cs, 2, "c", batch * m * n, batch == 1 ? OPH_INOUT : OPH_OUT, &rng, -1, 1);
-    cs->args.gemm = (porta_gemm_args){.trans_a = g[0], .trans_b = g[1], .m = m, .n = n, .k = k,
-                                      .alpha = 0.5f, .beta = batch == 1 ? 1.0f : 0.0f,
-                                      .lda = g[0] ? m : k, .ldb = g[1] ? k : n, .ldc = n,
-                                      .stride_a = m * k, .stride_b = k * n, .stride_c = m * n,
+    cs->args.gemm = (porta_gemm_args){.trans_a = g[0],
+                                      .trans_b = g[1],
+                                      .m = m,
+                                      .n = n,
+                                      .k = k,
+                                      .alpha = 0.5f,
+                                      .beta = batch == 1 ? 1.0f : 0.0f,
+                                      .lda = g[0] ? m : k,
+                                      .ldb = g[1] ? k : n,
+                                      .ldc = n,
+                                      .stride_a = m * k,
+                                      .stride_b = k * n,
+                                      .stride_c = m * n,
                                       .batch = batch};
   }
   for (int i = 0; i < count; i++) {
@@ -581,8 +691,19 @@ static void error_paths(check_counter *c, porta_backend *be) {
   st = be->ops->upload(be, small.buf, 16, got, 8);
   check_true(c, st == PORTA_ERR_INVALID_ARGUMENT,
              "upload past the end -> PORTA_ERR_INVALID_ARGUMENT (\"%s\")", be->err);
-  porta_gemm_args g = {.m = 2, .n = 2, .k = 2, .alpha = 1, .a = small, .b = small, .c = small,
-                       .lda = 2, .ldb = 2, .ldc = 2, .batch = 2, .stride_a = 0, .stride_b = 0,
+  porta_gemm_args g = {.m = 2,
+                       .n = 2,
+                       .k = 2,
+                       .alpha = 1,
+                       .a = small,
+                       .b = small,
+                       .c = small,
+                       .lda = 2,
+                       .ldb = 2,
+                       .ldc = 2,
+                       .batch = 2,
+                       .stride_a = 0,
+                       .stride_b = 0,
                        .stride_c = 4};
   st = be->ops->gemm(be, &g);
   check_true(c, st == PORTA_ERR_INVALID_ARGUMENT && strstr(be->err, "C needs elements"),
@@ -636,16 +757,26 @@ static void profiling(check_counter *c, porta_backend *be) {
   porta_ref r = put(&d, (float[]){1, 2, 3, 4}, 4, 0), out = put_nan(&d, 4, 0);
   uint64_t ns[PORTA_OP_COUNT], calls[PORTA_OP_COUNT];
   be->ops->profile_enable(be, true);
-  porta_gemm_args g = {.m = 2, .n = 2, .k = 2, .alpha = 1, .a = r, .b = r, .c = out, .lda = 2,
-                       .ldb = 2, .ldc = 2, .batch = 1};
+  porta_gemm_args g = {.m = 2,
+                       .n = 2,
+                       .k = 2,
+                       .alpha = 1,
+                       .a = r,
+                       .b = r,
+                       .c = out,
+                       .lda = 2,
+                       .ldb = 2,
+                       .ldc = 2,
+                       .batch = 1};
   for (int i = 0; i < 3; i++) be->ops->gemm(be, &g);
   porta_softmax_args sm = {.y = out, .x = r, .rows = 2, .n = 2, .scale = 1};
   for (int i = 0; i < 2; i++) be->ops->softmax(be, &sm);
   be->ops->profile_enable(be, false);
   be->ops->gemm(be, &g);
   porta_status st = be->ops->profile_read(be, ns, calls);
-  check_true(c, st == PORTA_OK && calls[PORTA_OP_GEMM] == 3 && calls[PORTA_OP_SOFTMAX] == 2 &&
-                    calls[PORTA_OP_LAYERNORM] == 0 && ns[PORTA_OP_GEMM] > 0,
+  check_true(c,
+             st == PORTA_OK && calls[PORTA_OP_GEMM] == 3 && calls[PORTA_OP_SOFTMAX] == 2 &&
+                 calls[PORTA_OP_LAYERNORM] == 0 && ns[PORTA_OP_GEMM] > 0,
              "profile: gemm %llu calls %llu ns, softmax %llu calls",
              (unsigned long long)calls[PORTA_OP_GEMM], (unsigned long long)ns[PORTA_OP_GEMM],
              (unsigned long long)calls[PORTA_OP_SOFTMAX]);
@@ -689,22 +820,31 @@ static porta_status f_sumsq(porta_backend *be, const porta_sumsq_args *a) {
   porta_status st = in->ops->sumsq(in, a);
   float value, zero = 0;
   switch (((faulty_backend *)be)->fault) {
-  case FAULT_WRITE_PAST_END: in->ops->upload(in, a->out.buf, (a->out.off + 1) * 4, &zero, 4); break;
-  case FAULT_MODIFY_INPUT: in->ops->upload(in, a->x.buf, a->x.off * 4, &zero, 4); break;
+  case FAULT_WRITE_PAST_END:
+    in->ops->upload(in, a->out.buf, (a->out.off + 1) * 4, &zero, 4);
+    break;
+  case FAULT_MODIFY_INPUT:
+    in->ops->upload(in, a->x.buf, a->x.off * 4, &zero, 4);
+    break;
   case FAULT_WRONG_VALUE:
     in->ops->download(in, a->out.buf, a->out.off * 4, &value, 4);
     value *= 1.01f;
     in->ops->upload(in, a->out.buf, a->out.off * 4, &value, 4);
     break;
-  default: break;
+  default:
+    break;
   }
   return st;
 }
 
 static void harness_self_test(check_counter *c, porta_backend *cpu) {
-  static const porta_backend_ops faulty_ops = {
-      .alloc = f_alloc, .free = f_free, .upload = f_upload, .download = f_download,
-      .synchronize = f_synchronize, .supports = f_supports, .sumsq = f_sumsq};
+  static const porta_backend_ops faulty_ops = {.alloc = f_alloc,
+                                               .free = f_free,
+                                               .upload = f_upload,
+                                               .download = f_download,
+                                               .synchronize = f_synchronize,
+                                               .supports = f_supports,
+                                               .sumsq = f_sumsq};
   check_rng rng = check_rng_make(3);
   oph_case cs;
   memset(&cs, 0, sizeof cs);
@@ -750,8 +890,9 @@ static void gelu_accuracy(check_counter *c, porta_backend *be) {
   x[0] = NAN, x[1] = INFINITY, x[2] = -0.0f;
   porta_ref rx = put(&d, x, N, 1), ry = put_nan(&d, N, 0), rdx = put_nan(&d, N, 2);
   be->ops->unary(be, &(porta_unary_args){.op = PORTA_UNARY_GELU, .out = ry, .x = rx, .n = N});
-  be->ops->unary_bwd(be, &(porta_unary_bwd_args){.op = PORTA_UNARY_GELU, .dx = rdx, .x = rx,
-                                                  .dy = put(&d, ones, N, 0), .n = N});
+  be->ops->unary_bwd(
+      be, &(porta_unary_bwd_args){
+              .op = PORTA_UNARY_GELU, .dx = rdx, .x = rx, .dy = put(&d, ones, N, 0), .n = N});
   get(&d, ry, y, N);
   get(&d, rdx, dx, N);
   double worst_fwd = 0, worst_tail = 0, worst_bwd = 0;

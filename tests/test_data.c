@@ -7,14 +7,14 @@
 #include "porta/porta.h"
 
 static int failures = 0;
-#define CHECK(cond, ...)                                    \
-  do {                                                      \
-    if (!(cond)) {                                          \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);           \
-      printf(__VA_ARGS__);                                  \
-      printf("\n");                                         \
-      failures++;                                           \
-    }                                                       \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
+      printf(__VA_ARGS__);                                                                         \
+      printf("\n");                                                                                \
+      failures++;                                                                                  \
+    }                                                                                              \
   } while (0)
 
 static void write_file(const char *path, const char *data, size_t n) {
@@ -28,7 +28,9 @@ static void write_file(const char *path, const char *data, size_t n) {
 }
 
 static char dir[1024];
-static void path_of(char *out, size_t size, const char *name) { snprintf(out, size, "%s/%s", dir, name); }
+static void path_of(char *out, size_t size, const char *name) {
+  snprintf(out, size, "%s/%s", dir, name);
+}
 
 static void test_jsonl(void) {
   // CRLF line ends, one bad JSON, one missing field, invalid UTF-8, empty text, blank line
@@ -59,11 +61,13 @@ static void test_jsonl(void) {
   int32_t want_labels[4] = {1, 0, 1, 0};
   int64_t want_lines[4] = {1, 2, 8, 9};
   for (int i = 0; i < 4 && i < ds->count; i++) {
-    CHECK(ds->labels[i] == want_labels[i], "label %d = %d, expected %d", i, ds->labels[i], want_labels[i]);
-    CHECK(ds->lines[i] == want_lines[i], "line of row %d = %lld, expected %lld", i, (long long)ds->lines[i],
-          (long long)want_lines[i]);
+    CHECK(ds->labels[i] == want_labels[i], "label %d = %d, expected %d", i, ds->labels[i],
+          want_labels[i]);
+    CHECK(ds->lines[i] == want_lines[i], "line of row %d = %lld, expected %lld", i,
+          (long long)ds->lines[i], (long long)want_lines[i]);
   }
-  CHECK(ds->label_map.count == 2 && !ds->label_map.from_strings, "label map: %d labels", ds->label_map.count);
+  CHECK(ds->label_map.count == 2 && !ds->label_map.from_strings, "label map: %d labels",
+        ds->label_map.count);
   int64_t skipped_lines[4] = {3, 4, 5, 7};
   CHECK(ds->skipped_count == 4, "skipped %lld, expected 4", (long long)ds->skipped_count);
   for (int i = 0; i < 4 && i < ds->skipped_count; i++)
@@ -71,15 +75,17 @@ static void test_jsonl(void) {
           (long long)ds->skipped[i].line, (long long)skipped_lines[i]);
   if (ds->skipped_count == 4) {
     CHECK(strstr(ds->skipped[0].reason, "bad JSON"), "reason 0: %s", ds->skipped[0].reason);
-    CHECK(strstr(ds->skipped[1].reason, "missing field \"headline\""), "reason 1: %s", ds->skipped[1].reason);
+    CHECK(strstr(ds->skipped[1].reason, "missing field \"headline\""), "reason 1: %s",
+          ds->skipped[1].reason);
     CHECK(strstr(ds->skipped[2].reason, "UTF-8"), "reason 2: %s", ds->skipped[2].reason);
     CHECK(strstr(ds->skipped[3].reason, "empty"), "reason 3: %s", ds->skipped[3].reason);
   }
   char summary[512];
   porta_dataset_skip_summary(ds, 2, summary, sizeof summary);
   printf("summary: %s\n", summary);
-  CHECK(strstr(summary, "skipped 4 rows: line 3 (bad JSON), line 4") && strstr(summary, "and 2 more"), "summary '%s'",
-        summary);
+  CHECK(strstr(summary, "skipped 4 rows: line 3 (bad JSON), line 4") &&
+            strstr(summary, "and 2 more"),
+        "summary '%s'", summary);
   porta_dataset_free(ds);
 
   // --limit-rows takes the first N readable rows
@@ -93,16 +99,15 @@ static void test_jsonl(void) {
 
 static void test_csv(void) {
   // header, quoted fields with "" escapes, a comma and a newline inside quotes, CRLF, string labels
-  const char data[] =
-      "id,text,label\r\n"
-      "1,plain text,pos\r\n"
-      "2,\"with, comma\",neg\r\n"
-      "3,\"say \"\"hi\"\"\",neutral\r\n"
-      "4,\"two\r\nlines\",pos\r\n"
-      "5,,neg\r\n"
-      "6\r\n"
-      "7,\"last\",neg\r\n"
-      "8,\"unterminated,pos\r\n";
+  const char data[] = "id,text,label\r\n"
+                      "1,plain text,pos\r\n"
+                      "2,\"with, comma\",neg\r\n"
+                      "3,\"say \"\"hi\"\"\",neutral\r\n"
+                      "4,\"two\r\nlines\",pos\r\n"
+                      "5,,neg\r\n"
+                      "6\r\n"
+                      "7,\"last\",neg\r\n"
+                      "8,\"unterminated,pos\r\n";
   char path[1100];
   path_of(path, sizeof path, "rows.csv");
   write_file(path, data, sizeof data - 1);
@@ -122,11 +127,14 @@ static void test_csv(void) {
   int64_t lines[5] = {2, 3, 4, 5, 9};
   CHECK(ds->count == 5, "rows %lld, expected 5", (long long)ds->count);
   for (int i = 0; i < 5 && i < ds->count; i++) {
-    CHECK(strcmp(ds->texts[i], texts[i]) == 0, "text %d '%s', expected '%s'", i, ds->texts[i], texts[i]);
+    CHECK(strcmp(ds->texts[i], texts[i]) == 0, "text %d '%s', expected '%s'", i, ds->texts[i],
+          texts[i]);
     CHECK(ds->labels[i] == labels[i], "label %d = %d, expected %d", i, ds->labels[i], labels[i]);
-    CHECK(ds->lines[i] == lines[i], "line %d = %lld, expected %lld", i, (long long)ds->lines[i], (long long)lines[i]);
+    CHECK(ds->lines[i] == lines[i], "line %d = %lld, expected %lld", i, (long long)ds->lines[i],
+          (long long)lines[i]);
   }
-  CHECK(ds->label_map.from_strings && ds->label_map.count == 3 && strcmp(ds->label_map.names[0], "neg") == 0 &&
+  CHECK(ds->label_map.from_strings && ds->label_map.count == 3 &&
+            strcmp(ds->label_map.names[0], "neg") == 0 &&
             strcmp(ds->label_map.names[2], "pos") == 0,
         "label map");
   int64_t skipped[3] = {7, 8, 10};
@@ -142,7 +150,8 @@ static void test_csv(void) {
   CHECK(st == PORTA_OK, "save labels: %s", err);
   porta_label_map map;
   st = porta_label_map_load(&map, map_path, err, sizeof err);
-  CHECK(st == PORTA_OK && map.count == 3 && map.from_strings && strcmp(map.names[1], "neutral") == 0,
+  CHECK(st == PORTA_OK && map.count == 3 && map.from_strings &&
+            strcmp(map.names[1], "neutral") == 0,
         "load labels: %s", err);
   if (st == PORTA_OK) {
     opts.label_map = &map;
@@ -162,7 +171,8 @@ static void test_csv(void) {
   opts.label_map = NULL;
   opts.text_field = "headline";
   st = porta_dataset_load(&ds, path, &opts, err, sizeof err);
-  CHECK(st == PORTA_ERR_FORMAT && strstr(err, "headline"), "missing column: status %d, '%s'", st, err);
+  CHECK(st == PORTA_ERR_FORMAT && strstr(err, "headline"), "missing column: status %d, '%s'", st,
+        err);
 }
 
 static void test_errors(void) {
@@ -178,7 +188,8 @@ static void test_errors(void) {
   write_file(path, garbage, strlen(garbage));
   st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
   printf("unreadable rows: %s\n", err);
-  CHECK(st == PORTA_ERR_FORMAT && strstr(err, "line 1") && strstr(err, "line 2"), "no readable row: status %d", st);
+  CHECK(st == PORTA_ERR_FORMAT && strstr(err, "line 1") && strstr(err, "line 2"),
+        "no readable row: status %d", st);
   path_of(path, sizeof path, "does-not-exist.jsonl");
   st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
   printf("missing file: %s\n", err);
@@ -194,7 +205,8 @@ static porta_dataset *synthetic(void) {
   for (int i = 0; row < 1000; i++) {
     int copies = i % 5 == 0 ? 3 : 1;
     for (int c = 0; c < copies && row < 1000; c++, row++)
-      fprintf(f, "{\"headline\": \"text %d\", \"is_sarcastic\": %d}\n", i, (i * 7) % 10 < 7 ? 0 : 1);
+      fprintf(f, "{\"headline\": \"text %d\", \"is_sarcastic\": %d}\n", i,
+              (i * 7) % 10 < 7 ? 0 : 1);
   }
   fclose(f);
   porta_dataset *ds;
@@ -213,19 +225,21 @@ static void test_split(void) {
   CHECK(porta_split_make(&a, ds, 0.1, 0.1, 42, err, sizeof err) == PORTA_OK, "split: %s", err);
   CHECK(porta_split_make(&b, ds, 0.1, 0.1, 42, err, sizeof err) == PORTA_OK, "split: %s", err);
   CHECK(porta_split_make(&c, ds, 0.1, 0.1, 43, err, sizeof err) == PORTA_OK, "split: %s", err);
-  printf("split seed 42: train %lld valid %lld test %lld\n", (long long)a.count[0], (long long)a.count[1],
-         (long long)a.count[2]);
+  printf("split seed 42: train %lld valid %lld test %lld\n", (long long)a.count[0],
+         (long long)a.count[1], (long long)a.count[2]);
   // same seed, same split; another seed, another split
   bool same = true, differs = false;
   for (int p = 0; p < 3; p++) {
-    same = same && a.count[p] == b.count[p] && memcmp(a.rows[p], b.rows[p], (size_t)a.count[p] * 8) == 0;
-    differs = differs || a.count[p] != c.count[p] || memcmp(a.rows[p], c.rows[p], (size_t)a.count[p] * 8) != 0;
+    same = same && a.count[p] == b.count[p] &&
+           memcmp(a.rows[p], b.rows[p], (size_t)a.count[p] * 8) == 0;
+    differs = differs || a.count[p] != c.count[p] ||
+              memcmp(a.rows[p], c.rows[p], (size_t)a.count[p] * 8) != 0;
   }
   CHECK(same, "same seed gave different splits");
   CHECK(differs, "seeds 42 and 43 gave the same split");
   // the first rows of the seed-42 split never change across machines (pinned)
-  printf("valid rows of seed 42 start: %lld %lld %lld %lld\n", (long long)a.rows[1][0], (long long)a.rows[1][1],
-         (long long)a.rows[1][2], (long long)a.rows[1][3]);
+  printf("valid rows of seed 42 start: %lld %lld %lld %lld\n", (long long)a.rows[1][0],
+         (long long)a.rows[1][1], (long long)a.rows[1][2], (long long)a.rows[1][3]);
   CHECK(a.rows[1][0] == 10 && a.rows[1][1] == 11 && a.rows[1][2] == 18 && a.rows[1][3] == 28,
         "the pinned seed-42 split changed");
   // every row exactly once; every copy of a text in one part; stratified within 2 points
@@ -251,12 +265,13 @@ static void test_split(void) {
   for (int p = 0; p < 3; p++) {
     int64_t n = per_label[p][0] + per_label[p][1];
     double share = n ? (double)per_label[p][1] / (double)n : 0;
-    printf("  %s: %lld rows, label 1 share %.3f (all rows %.3f)\n", porta_split_name(p), (long long)n, share, overall);
-    CHECK(share > overall - 0.02 && share < overall + 0.02, "%s label-1 share %.3f, expected %.3f +- 0.02",
-          porta_split_name(p), share, overall);
+    printf("  %s: %lld rows, label 1 share %.3f (all rows %.3f)\n", porta_split_name(p),
+           (long long)n, share, overall);
+    CHECK(share > overall - 0.02 && share < overall + 0.02,
+          "%s label-1 share %.3f, expected %.3f +- 0.02", porta_split_name(p), share, overall);
   }
-  CHECK(a.count[1] >= 95 && a.count[1] <= 105 && a.count[2] >= 95 && a.count[2] <= 105, "sizes %lld %lld",
-        (long long)a.count[1], (long long)a.count[2]);
+  CHECK(a.count[1] >= 95 && a.count[1] <= 105 && a.count[2] >= 95 && a.count[2] <= 105,
+        "sizes %lld %lld", (long long)a.count[1], (long long)a.count[2]);
 
   // save / load round trip
   char path[1100];
@@ -265,7 +280,8 @@ static void test_split(void) {
   porta_split loaded;
   CHECK(porta_split_load(&loaded, path, err, sizeof err) == PORTA_OK, "load split: %s", err);
   for (int p = 0; p < 3; p++)
-    CHECK(loaded.count[p] == a.count[p] && memcmp(loaded.rows[p], a.rows[p], (size_t)a.count[p] * 8) == 0,
+    CHECK(loaded.count[p] == a.count[p] &&
+              memcmp(loaded.rows[p], a.rows[p], (size_t)a.count[p] * 8) == 0,
           "split part %d after load", p);
   CHECK(loaded.seed == 42, "seed after load %llu", (unsigned long long)loaded.seed);
   porta_split_free(&loaded);
@@ -299,17 +315,22 @@ static void test_epoch_plan(void) {
   porta_rng_seed(&rng, 7);
   for (int i = 0; i < N; i++) lengths[i] = 3 + (int32_t)porta_rng_below(&rng, 60);
   porta_epoch_plan plan, same, next;
-  CHECK(porta_epoch_plan_make(&plan, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 0) == PORTA_OK, "plan");
-  CHECK(porta_epoch_plan_make(&same, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 0) == PORTA_OK, "plan");
-  CHECK(porta_epoch_plan_make(&next, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 1) == PORTA_OK, "plan");
+  CHECK(porta_epoch_plan_make(&plan, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 0) == PORTA_OK,
+        "plan");
+  CHECK(porta_epoch_plan_make(&same, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 0) == PORTA_OK,
+        "plan");
+  CHECK(porta_epoch_plan_make(&next, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 1) == PORTA_OK,
+        "plan");
   CHECK(plan.num_batches == (N + B - 1) / B, "batches %lld", (long long)plan.num_batches);
   int seen[N] = {0};
   int64_t padded = 0;
   for (int64_t b = 0; b < plan.num_batches; b++) {
     int64_t start = plan.batch_start[b], end = plan.batch_start[b + 1];
-    CHECK(end - start >= 1 && end - start <= B, "batch %lld has %lld rows", (long long)b, (long long)(end - start));
+    CHECK(end - start >= 1 && end - start <= B, "batch %lld has %lld rows", (long long)b,
+          (long long)(end - start));
     int32_t longest = 0;
-    for (int64_t i = start; i < end; i++) longest = lengths[plan.rows[i]] > longest ? lengths[plan.rows[i]] : longest;
+    for (int64_t i = start; i < end; i++)
+      longest = lengths[plan.rows[i]] > longest ? lengths[plan.rows[i]] : longest;
     padded += longest * (end - start);
     for (int64_t i = start; i < end; i++) seen[plan.rows[i]]++;
   }
@@ -325,17 +346,20 @@ static void test_epoch_plan(void) {
     padded_random += longest * (random_order.batch_start[b + 1] - random_order.batch_start[b]);
   }
   for (int i = 0; i < N; i++) tokens += lengths[i];
-  printf("tokens %lld, padded: bucketed %lld, sequential %lld\n", (long long)tokens, (long long)padded,
-         (long long)padded_random);
+  printf("tokens %lld, padded: bucketed %lld, sequential %lld\n", (long long)tokens,
+         (long long)padded, (long long)padded_random);
   CHECK(padded < padded_random * 0.8, "bucketing did not cut padding");
   CHECK(memcmp(plan.rows, same.rows, sizeof(int64_t) * N) == 0 &&
-            memcmp(plan.batch_start, same.batch_start, sizeof(int64_t) * (size_t)(plan.num_batches + 1)) == 0,
+            memcmp(plan.batch_start, same.batch_start,
+                   sizeof(int64_t) * (size_t)(plan.num_batches + 1)) == 0,
         "same seed and epoch, different plans");
-  CHECK(memcmp(plan.rows, next.rows, sizeof(int64_t) * N) != 0, "epochs 0 and 1 have the same order");
+  CHECK(memcmp(plan.rows, next.rows, sizeof(int64_t) * N) != 0,
+        "epochs 0 and 1 have the same order");
   porta_epoch_plan by_length;
   porta_epoch_plan_make(&by_length, lengths, N, B, PORTA_ORDER_BY_LENGTH, 0, 0, 0);
   for (int i = 1; i < N; i++)
-    CHECK(lengths[by_length.rows[i - 1]] >= lengths[by_length.rows[i]], "by-length order broken at %d", i);
+    CHECK(lengths[by_length.rows[i - 1]] >= lengths[by_length.rows[i]],
+          "by-length order broken at %d", i);
   porta_epoch_plan_free(&by_length);
   porta_epoch_plan_free(&random_order);
   porta_epoch_plan_free(&plan);
@@ -359,8 +383,9 @@ static void test_sarcasm(void) {
   if (st != PORTA_OK) return;
   porta_split s;
   porta_split_make(&s, ds, 0.1, 0.1, 42, err, sizeof err);
-  printf("sarcasm: %lld rows (%lld skipped); split train %lld valid %lld test %lld\n", (long long)ds->count,
-         (long long)ds->skipped_count, (long long)s.count[0], (long long)s.count[1], (long long)s.count[2]);
+  printf("sarcasm: %lld rows (%lld skipped); split train %lld valid %lld test %lld\n",
+         (long long)ds->count, (long long)ds->skipped_count, (long long)s.count[0],
+         (long long)s.count[1], (long long)s.count[2]);
   CHECK(ds->count == 28619 && ds->skipped_count == 0, "sarcasm rows");
   porta_split_free(&s);
   porta_dataset_free(ds);

@@ -48,8 +48,7 @@ static int check_head(porta_context *ctx, porta_model *model, const porta_weight
   porta_model_parameters(model, head, NULL, 0, &n);
   porta_param *params = calloc((size_t)n, sizeof *params);
   porta_model_parameters(model, head, params, n, &n);
-  for (int i = 0; i < n; i++)
-    porta_tensor_zero_grad(params[i].tensor);
+  for (int i = 0; i < n; i++) porta_tensor_zero_grad(params[i].tensor);
   porta_model_output out;
   char name[256];
   if (porta_model_classify(&out, model, head, &x->in, NULL) != PORTA_OK ||
@@ -76,8 +75,7 @@ static int check_head(porta_context *ctx, porta_model *model, const porta_weight
   }
 done:
   porta_release_temporaries(ctx);
-  for (int i = 0; i < n; i++)
-    porta_tensor_zero_grad(params[i].tensor);
+  for (int i = 0; i < n; i++) porta_tensor_zero_grad(params[i].tensor);
   free(params);
   porta_head_free(head);
   return fails;
@@ -159,8 +157,7 @@ static int check_params_and_init(porta_context *ctx, porta_model *model) {
   porta_model_parameters(model, a, params, n, &n);
   /* 5 embedding + 16 per layer × 2 + 2 pooler + 2 head */
   int decay = 0;
-  for (int i = 0; i < n; i++)
-    decay += params[i].weight_decay;
+  for (int i = 0; i < n; i++) decay += params[i].weight_decay;
   bool names_ok = !strcmp(params[0].name, "bert.embeddings.word_embeddings.weight") &&
                   !strcmp(params[n - 1].name, "classifier.bias");
   /* decayed: 3 embeddings, 6 linear weights × 2 layers, pooler, classifier */
@@ -182,8 +179,7 @@ static int check_params_and_init(porta_context *ctx, porta_model *model) {
   porta_tensor_download(params[n - 2].tensor, wa, 64);
   porta_tensor_download(pb[nb - 2].tensor, wb, 64);
   double ss = 0;
-  for (int i = 0; i < 64; i++)
-    ss += (double)wa[i] * wa[i];
+  for (int i = 0; i < 64; i++) ss += (double)wa[i] * wa[i];
   double std = sqrt(ss / 64);
   bool same = !memcmp(wa, wb, sizeof wa);
   printf("%s seeded init: identical %s, std %.4f (want ≈ 0.02)\n",

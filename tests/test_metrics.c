@@ -53,7 +53,8 @@ int main(void) {
   expect("never predicted: precision", m.precision, 0.0);
   expect("never predicted: f1", m.f1, 0.0);
 
-  if (porta_metrics_compute(&m, labels0, preds0, 4, PORTA_MAX_CLASSES + 1) != PORTA_ERR_INVALID_ARGUMENT) {
+  if (porta_metrics_compute(&m, labels0, preds0, 4, PORTA_MAX_CLASSES + 1) !=
+      PORTA_ERR_INVALID_ARGUMENT) {
     printf("FAIL: too many classes accepted\n");
     failures++;
   }

@@ -1,9 +1,9 @@
 /* End to end: a 2-layer MLP (linear - gelu - dropout 0.1 - linear + cross-entropy) trained with
  * AdamW on an XOR-like toy task (4 Gaussian blobs, label = sign(x)·sign(y) < 0), full batch,
  * fixed seed, on every backend that can be created.
- * Pass: the final loss after 100 steps is below 0.05 (it starts near ln 2 = 0.693), the warmed-up steps never
- * reach the driver allocator, and a GPU backend's loss curve matches the CPU's at every step
- * within 1e-3 + 1e-2·loss (same data, init and dropout masks). Unavailable backends print
+ * Pass: the final loss after 100 steps is below 0.05 (it starts near ln 2 = 0.693), the warmed-up
+ * steps never reach the driver allocator, and a GPU backend's loss curve matches the CPU's at every
+ * step within 1e-3 + 1e-2·loss (same data, init and dropout masks). Unavailable backends print
  * "skipped: <reason>". */
 #include <math.h>
 #include <stdio.h>
@@ -53,15 +53,15 @@ static void make_dataset(dataset *d) {
   for (int i = 0; i < CLASSES; i++) d->b2[i] = s2 * (2 * uniform01() - 1);
 }
 
-#define TRY(call)                                                                         \
-  do {                                                                                    \
-    porta_status st_ = (call);                                                            \
-    if (st_ != PORTA_OK) {                                                                \
-      printf("FAIL %s: %s -> %s: %s\n", name, #call, porta_status_string(st_),            \
-             porta_last_error(ctx));                                                      \
-      failures++;                                                                         \
-      goto done;                                                                          \
-    }                                                                                     \
+#define TRY(call)                                                                                  \
+  do {                                                                                             \
+    porta_status st_ = (call);                                                                     \
+    if (st_ != PORTA_OK) {                                                                         \
+      printf("FAIL %s: %s -> %s: %s\n", name, #call, porta_status_string(st_),                     \
+             porta_last_error(ctx));                                                               \
+      failures++;                                                                                  \
+      goto done;                                                                                   \
+    }                                                                                              \
   } while (0)
 
 /* Trains on `kind`; fills losses[STEPS]. Returns false when the backend is unavailable. */
@@ -98,7 +98,7 @@ static bool train(porta_backend_kind kind, const dataset *d, float *losses) {
   for (int step = 0; step < STEPS; step++) {
     porta_tensor *h, *g, *dr, *logits, *loss;
     TRY(porta_optimizer_zero_grad(adamw));
-    TRY(porta_linear(&h, x, params[0], params[1]));       /* [N, HIDDEN] */
+    TRY(porta_linear(&h, x, params[0], params[1])); /* [N, HIDDEN] */
     TRY(porta_gelu(&g, h));
     TRY(porta_dropout(&dr, g, 0.1f));
     TRY(porta_linear(&logits, dr, params[2], params[3])); /* [N, CLASSES] */

@@ -52,8 +52,7 @@ static int count_temporaries(const char *dir) {
   if (!d) return 0;
   int n = 0;
   struct dirent *e;
-  while ((e = readdir(d)))
-    n += strstr(e->d_name, ".tmp.") != NULL;
+  while ((e = readdir(d))) n += strstr(e->d_name, ".tmp.") != NULL;
   closedir(d);
   return n;
 }
@@ -108,8 +107,7 @@ static void run_gemm_case(porta_backend *be, const char *impl, const gemm_case *
   check_fill_uniform(rng, b, nb, -1.0f, 1.0f);
   check_fill_uniform(rng, c, nc, -1.0f, 1.0f);
   if (gc->beta == 0.0f)
-    for (size_t i = 0; i < nc; i++)
-      c[i] = NAN; /* beta 0: C must not be read */
+    for (size_t i = 0; i < nc; i++) c[i] = NAN; /* beta 0: C must not be read */
   memcpy(want, c, nc * 4);
   for (int64_t bi = 0; bi < gc->batch; bi++)
     for (int64_t i = 0; i < gc->m; i++)
@@ -205,8 +203,7 @@ static void test_gemm(porta_backend *be, check_rng *rng) {
 
 static void test_buffers(porta_backend *be) {
   float host[64], back[64];
-  for (int i = 0; i < 64; i++)
-    host[i] = (float)i + 0.5f;
+  for (int i = 0; i < 64; i++) host[i] = (float)i + 0.5f;
   void *buf = dev_alloc(be, 64), *other = dev_alloc(be, 64);
   be->ops->fill(be, (porta_ref){buf, 0}, 64, -1.0f);
   be->ops->upload(be, buf, 10 * 4, host, 20 * 4);   /* elements 10..29 */
@@ -241,16 +238,14 @@ static void test_buffers(porta_backend *be) {
 /* Runs y = 2x + 1 over 100 elements at offset 3; true when correct. */
 static bool unary_works(porta_backend *be) {
   float x[103], y[103];
-  for (int i = 0; i < 103; i++)
-    x[i] = (float)i * 0.25f;
+  for (int i = 0; i < 103; i++) x[i] = (float)i * 0.25f;
   void *buf = dev_alloc(be, 103), *out = dev_alloc(be, 103);
   be->ops->upload(be, buf, 0, x, sizeof x);
   porta_unary_args u = {PORTA_UNARY_SCALE, {out, 3}, {buf, 3}, 100, 2.0f, 1.0f};
   porta_status st = be->ops->unary(be, &u);
   if (st == PORTA_OK) st = be->ops->download(be, out, 0, y, sizeof y);
   bool ok = st == PORTA_OK;
-  for (int i = 3; ok && i < 103; i++)
-    ok = y[i] == 2.0f * x[i] + 1.0f;
+  for (int i = 3; ok && i < 103; i++) ok = y[i] == 2.0f * x[i] + 1.0f;
   if (st != PORTA_OK) printf("  unary failed: %s\n", be->err);
   be->ops->free(be, buf);
   be->ops->free(be, out);
@@ -323,8 +318,7 @@ static void test_profile(porta_backend *be) {
 static void test_dropout(porta_backend *be) {
   enum { n = 1000 };
   float x[n], y[n];
-  for (int i = 0; i < n; i++)
-    x[i] = 1.0f + (float)i / n;
+  for (int i = 0; i < n; i++) x[i] = 1.0f + (float)i / n;
   void *buf = dev_alloc(be, n);
   be->ops->upload(be, buf, 0, x, sizeof x);
   porta_dropout_args d = {{buf, 0}, {buf, 0}, n, 0.3f, 0x123456789abcdefull, 0xfedcba9876ull};
@@ -426,8 +420,10 @@ static void test_strided_shapes(porta_backend *be, check_rng *rng) {
           for (int64_t i3 = 0; i3 < shape[3]; i3++) {
             int64_t at = i0 * ca.out_stride[0] + i1 * ca.out_stride[1] + i2 * ca.out_stride[2] +
                          i3 * ca.out_stride[3];
-            if (at >= cap || seen[at]) distinct = false;
-            else seen[at] = true;
+            if (at >= cap || seen[at])
+              distinct = false;
+            else
+              seen[at] = true;
           }
     if (!distinct) continue;
     copies++;
@@ -463,11 +459,9 @@ static void test_bench_fma(porta_backend *be) {
   int bad = 0;
   for (int i = 0; i < n && st == PORTA_OK; i++) {
     float a[8];
-    for (int k = 0; k < 8; k++)
-      a[k] = (float)(i % 1024) * 0.001f + (float)k;
+    for (int k = 0; k < 8; k++) a[k] = (float)(i % 1024) * 0.001f + (float)k;
     for (int it = 0; it < iters; it++)
-      for (int k = 0; k < 8; k++)
-        a[k] = fmaf(a[k], 0.999f, 0.001f);
+      for (int k = 0; k < 8; k++) a[k] = fmaf(a[k], 0.999f, 0.001f);
     float want = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
     bad += fabsf(got[i] - want) > 1e-6f * fabsf(want);
   }

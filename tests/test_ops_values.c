@@ -15,16 +15,16 @@ static porta_context *ctx;
 
 /* An op the backend does not support is reported and its check skipped (outputs stay NULL);
  * any other error ends the test. */
-#define CHECK_OK(call)                                                                  \
-  do {                                                                                  \
-    porta_status st_ = (call);                                                          \
-    if (st_ == PORTA_ERR_UNSUPPORTED) {                                                 \
-      printf("unsupported: %s\n", porta_last_error(ctx));                               \
-    } else if (st_ != PORTA_OK) {                                                       \
-      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,           \
-              porta_status_string(st_), porta_last_error(ctx));                         \
-      exit(1);                                                                          \
-    }                                                                                   \
+#define CHECK_OK(call)                                                                             \
+  do {                                                                                             \
+    porta_status st_ = (call);                                                                     \
+    if (st_ == PORTA_ERR_UNSUPPORTED) {                                                            \
+      printf("unsupported: %s\n", porta_last_error(ctx));                                          \
+    } else if (st_ != PORTA_OK) {                                                                  \
+      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,                      \
+              porta_status_string(st_), porta_last_error(ctx));                                    \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
 static porta_tensor *tf(int ndim, const int64_t *shape, const float *data) {

@@ -13,14 +13,14 @@
 static porta_context *ctx;
 static int failures = 0;
 
-#define CHECK_OK(call)                                                                  \
-  do {                                                                                  \
-    porta_status st_ = (call);                                                          \
-    if (st_ != PORTA_OK) {                                                              \
-      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,           \
-              porta_status_string(st_), porta_last_error(ctx));                         \
-      exit(1);                                                                          \
-    }                                                                                   \
+#define CHECK_OK(call)                                                                             \
+  do {                                                                                             \
+    porta_status st_ = (call);                                                                     \
+    if (st_ != PORTA_OK) {                                                                         \
+      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,                      \
+              porta_status_string(st_), porta_last_error(ctx));                                    \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
 #define MAXV 64
@@ -72,8 +72,7 @@ static porta_tensor *from_record(const char *name, bool requires_grad) {
   return t;
 }
 
-static void compare_tol(const char *what, const float *got, const float *want, int n,
-                        double tol) {
+static void compare_tol(const char *what, const float *got, const float *want, int n, double tol) {
   double worst = 0.0;
   int wi = 0;
   for (int i = 0; i < n; i++) {

@@ -17,14 +17,14 @@
 #define DATA PORTA_TEST_DATA "/modelio"
 
 static int failures = 0;
-#define CHECK(cond, ...)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      failures++;                                                          \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);      \
-      fprintf(stderr, __VA_ARGS__);                                        \
-      fprintf(stderr, "\n");                                               \
-    }                                                                      \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      failures++;                                                                                  \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                              \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fprintf(stderr, "\n");                                                                       \
+    }                                                                                              \
   } while (0)
 
 // Every tensor of ref equals the same-named tensor of w: dtype, shape, bits. Returns the count.
@@ -94,7 +94,8 @@ static void test_views(void) {
   float base[24], t[24], col[4], strided[4];
   porta_weights_read_f32(w, porta_weights_find(w, "base"), base, 24, err, sizeof(err));
   CHECK(porta_weights_read_f32(w, porta_weights_find(w, "transposed"), t, 24, err, sizeof(err)) ==
-            PORTA_OK, "%s", err);
+            PORTA_OK,
+        "%s", err);
   porta_weights_read_f32(w, porta_weights_find(w, "column"), col, 4, err, sizeof(err));
   porta_weights_read_f32(w, porta_weights_find(w, "strided"), strided, 4, err, sizeof(err));
   bool ok = true;
@@ -155,8 +156,10 @@ static void test_hostile(void) {
     float v[4] = {0};
     CHECK(porta_weights_open(&w, good[g], err, sizeof(err)) == PORTA_OK, "%s", err);
     if (w == NULL) continue;
-    CHECK(porta_weights_read_f32(w, porta_weights_find(w, "w"), v, 4, err, sizeof(err)) == PORTA_OK &&
-              v[0] == 1 && v[1] == 2 && v[2] == 3 && v[3] == 4, "%s values", good[g]);
+    CHECK(porta_weights_read_f32(w, porta_weights_find(w, "w"), v, 4, err, sizeof(err)) ==
+                  PORTA_OK &&
+              v[0] == 1 && v[1] == 2 && v[2] == 3 && v[3] == 4,
+          "%s values", good[g]);
     printf("honest %s: w = [%g %g %g %g]\n", strrchr(good[g], '/') + 1, (double)v[0], (double)v[1],
            (double)v[2], (double)v[3]);
     porta_weights_close(w);
@@ -174,16 +177,26 @@ static void test_raw_pickles(void) {
     size_t len;
     porta_status status;
   } cases[] = {
-      {P("\x80\x02}q\x00X\x01\x00\x00\x00" "aK\x05s."), PORTA_OK},  // {'a': 5}
-      {P("\x80\x02]q\x00(K\x01K\x02" "e."), PORTA_OK},              // [1, 2]
-      {P("\x80\x02K\x01"), PORTA_ERR_FORMAT},                     // no STOP
-      {P("\x80\x02X\xff\xff\xff\x7f"), PORTA_ERR_FORMAT},        // string past the end
-      {P("\x80\x02" "ccollections\nOrderedDict\nK\x01\x85R."), PORTA_ERR_FORMAT},  // with args
-      {P("\x80\x02" "ctorch\nFloatStorage\n)R."), PORTA_ERR_FORMAT},  // calling a storage type
-      {P("\x80\x02K\x01K\x02" "b."), PORTA_ERR_FORMAT},               // BUILD on an int
-      {P("\x80\x02\x81."), PORTA_ERR_FORMAT},                      // NEWOBJ: not supported
-      {P("\x80\x02K\x01r\xff\xff\xff\x7f."), PORTA_ERR_LIMIT},    // memo index far ahead
-      {P("\x80\x02(e."), PORTA_ERR_FORMAT},                        // APPENDS without a list
+      {P("\x80\x02}q\x00X\x01\x00\x00\x00"
+         "aK\x05s."),
+       PORTA_OK}, // {'a': 5}
+      {P("\x80\x02]q\x00(K\x01K\x02"
+         "e."),
+       PORTA_OK},                                         // [1, 2]
+      {P("\x80\x02K\x01"), PORTA_ERR_FORMAT},             // no STOP
+      {P("\x80\x02X\xff\xff\xff\x7f"), PORTA_ERR_FORMAT}, // string past the end
+      {P("\x80\x02"
+         "ccollections\nOrderedDict\nK\x01\x85R."),
+       PORTA_ERR_FORMAT}, // with args
+      {P("\x80\x02"
+         "ctorch\nFloatStorage\n)R."),
+       PORTA_ERR_FORMAT}, // calling a storage type
+      {P("\x80\x02K\x01K\x02"
+         "b."),
+       PORTA_ERR_FORMAT},                                      // BUILD on an int
+      {P("\x80\x02\x81."), PORTA_ERR_FORMAT},                  // NEWOBJ: not supported
+      {P("\x80\x02K\x01r\xff\xff\xff\x7f."), PORTA_ERR_LIMIT}, // memo index far ahead
+      {P("\x80\x02(e."), PORTA_ERR_FORMAT},                    // APPENDS without a list
   };
   char err[512];
   for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -293,8 +306,8 @@ static void test_rxnfp(void) {
         free(v);
       }
       double want = cJSON_GetObjectItem(t, "sum")->valuedouble;
-      CHECK(fabs(sum - want) <= 1e-9 * (1.0 + fabs(want)) * (double)numel, "%s: %s sum %.12g vs %.12g",
-            model->string, name, sum, want);
+      CHECK(fabs(sum - want) <= 1e-9 * (1.0 + fabs(want)) * (double)numel,
+            "%s: %s sum %.12g vs %.12g", model->string, name, sum, want);
       const cJSON *f;
       int k = 0;
       cJSON_ArrayForEach(f, cJSON_GetObjectItem(t, "first")) {
@@ -317,13 +330,15 @@ int main(void) {
     perror("mkdtemp");
     return 1;
   }
-  test_against_reference(DATA "/tiny_bert_bin/pytorch_model.bin", DATA "/tiny_bert_bin_ref.safetensors",
+  test_against_reference(DATA "/tiny_bert_bin/pytorch_model.bin",
+                         DATA "/tiny_bert_bin_ref.safetensors", "pytorch-zip");
+  test_against_reference(DATA "/tiny_bert_bin", DATA "/tiny_bert_bin_ref.safetensors",
                          "pytorch-zip");
-  test_against_reference(DATA "/tiny_bert_bin", DATA "/tiny_bert_bin_ref.safetensors", "pytorch-zip");
   test_against_reference(DATA "/tiny_bert_bin_sharded", DATA "/tiny_bert_bin_ref.safetensors",
                          "pytorch-zip");
   test_against_reference(DATA "/shared_zip.bin", DATA "/shared_ref.safetensors", "pytorch-zip");
-  test_against_reference(DATA "/shared_legacy.bin", DATA "/shared_ref.safetensors", "pytorch-legacy");
+  test_against_reference(DATA "/shared_legacy.bin", DATA "/shared_ref.safetensors",
+                         "pytorch-legacy");
   test_views();
   test_hostile();
   test_raw_pickles();

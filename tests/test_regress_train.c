@@ -18,14 +18,14 @@
 #include "train/train_internal.h"
 
 static int failures = 0;
-#define CHECK(cond, ...)                          \
-  do {                                            \
-    if (!(cond)) {                                \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      printf(__VA_ARGS__);                        \
-      printf("\n");                               \
-      failures++;                                 \
-    }                                             \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
+      printf(__VA_ARGS__);                                                                         \
+      printf("\n");                                                                                \
+      failures++;                                                                                  \
+    }                                                                                              \
   } while (0)
 
 static char dir[256];
@@ -59,7 +59,8 @@ static void test_split_numbers(void) {
     char err[512] = "";
     porta_status st = porta_split_load(&split, path, err, sizeof err);
     printf("split case %zu: %s -> status %d %s\n", k, cases[k], (int)st, err);
-    CHECK(st == PORTA_ERR_FORMAT, "split case %zu: status %d, expected PORTA_ERR_FORMAT", k, (int)st);
+    CHECK(st == PORTA_ERR_FORMAT, "split case %zu: status %d, expected PORTA_ERR_FORMAT", k,
+          (int)st);
     if (st != PORTA_OK) continue;
     for (int p = 0; p < 3; p++)
       for (int64_t i = 0; i < split.count[p]; i++)
@@ -90,9 +91,10 @@ static void test_state_numbers(void) {
 
 /* settings.json: 1e300 must not become a negative epoch count or row limit. */
 static void test_settings_numbers(void) {
-  const char *path = WRITE("settings.json",
-                           "{\"model\":\"m\",\"data\":\"d.jsonl\",\"epochs\":1e300,\"limit_rows\":1e300,"
-                           "\"batch_size\":1e300,\"max_length\":1e300}");
+  const char *path =
+      WRITE("settings.json",
+            "{\"model\":\"m\",\"data\":\"d.jsonl\",\"epochs\":1e300,\"limit_rows\":1e300,"
+            "\"batch_size\":1e300,\"max_length\":1e300}");
   porta_train_options o;
   porta_settings_strings strings;
   porta_train_options_init(&o);
@@ -103,8 +105,8 @@ static void test_settings_numbers(void) {
     CHECK(st == PORTA_ERR_FORMAT, "settings: status %d, expected PORTA_ERR_FORMAT", (int)st);
     return;
   }
-  printf("settings: epochs %d batch_size %d max_length %d limit_rows %lld\n", o.epochs, o.batch_size,
-         o.max_length, (long long)o.limit_rows);
+  printf("settings: epochs %d batch_size %d max_length %d limit_rows %lld\n", o.epochs,
+         o.batch_size, o.max_length, (long long)o.limit_rows);
   CHECK(o.epochs >= 0 && o.batch_size >= 0 && o.max_length >= 0 && o.limit_rows >= 0,
         "settings with 1e300 loaded as epochs %d batch_size %d max_length %d limit_rows %lld",
         o.epochs, o.batch_size, o.max_length, (long long)o.limit_rows);
@@ -112,7 +114,8 @@ static void test_settings_numbers(void) {
 
 /* Data files: the corners the fuzzer explored, with the counts they must give. */
 static void test_data_corners(void) {
-#define C(name, literal, status, rows, skipped) {name, literal, sizeof(literal) - 1, status, rows, skipped}
+#define C(name, literal, status, rows, skipped)                                                    \
+  { name, literal, sizeof(literal) - 1, status, rows, skipped }
   struct {
     const char *name;
     const char *bytes;
@@ -126,9 +129,13 @@ static void test_data_corners(void) {
       // the text cut short at the NUL
       C("nul.csv", "headline,is_sarcastic\nab\0cd,1\nok,0\n", PORTA_OK, 1, 1),
       // a raw NUL inside a JSON line: that row is skipped
-      C("nul.jsonl", "{\"headline\":\"a\0b\",\"is_sarcastic\":1}\n{\"headline\":\"ok\",\"is_sarcastic\":0}\n", PORTA_OK, 1, 1),
+      C("nul.jsonl",
+        "{\"headline\":\"a\0b\",\"is_sarcastic\":1}\n{\"headline\":\"ok\",\"is_sarcastic\":0}\n",
+        PORTA_OK, 1, 1),
       // "\u0000" decodes to an empty text: skipped, not a crash
-      C("u0000.jsonl", "{\"headline\":\"\\u0000\",\"is_sarcastic\":1}\n{\"headline\":\"x\",\"is_sarcastic\":1}\n", PORTA_OK, 1, 1),
+      C("u0000.jsonl",
+        "{\"headline\":\"\\u0000\",\"is_sarcastic\":1}\n{\"headline\":\"x\",\"is_sarcastic\":1}\n",
+        PORTA_OK, 1, 1),
       // an unterminated quote swallows the rest of the file as one bad record
       C("open_quote.csv", "headline,is_sarcastic\n\"never closed,1\nb,0\n", PORTA_ERR_FORMAT, 0, 1),
       // only a header, only a BOM, nothing at all
@@ -191,14 +198,19 @@ static void test_many_labels(void) {
     // two rows: [CLS] good movie [SEP] and [CLS] good [SEP] (tiny vocabulary ids)
     int32_t ids[7] = {2, 5, 15, 3, 2, 5, 3}, lengths[2] = {4, 3}, labels[2] = {5, 70};
     int64_t offsets[3] = {0, 4, 7};
-    porta_encoded_rows enc = {.count = 2, .ids = ids, .offsets = offsets, .lengths = lengths,
-                              .labels = labels, .pad_id = 0, .max_length = 8};
+    porta_encoded_rows enc = {.count = 2,
+                              .ids = ids,
+                              .offsets = offsets,
+                              .lengths = lengths,
+                              .labels = labels,
+                              .pad_id = 0,
+                              .max_length = 8};
     int32_t predictions[2] = {-1, -1};
     st = porta_classify_rows(NULL, predictions, NULL, NULL, model, head, &enc, NULL, 2, 2);
     CHECK(st == PORTA_OK && predictions[0] >= 0 && predictions[0] < 100 && predictions[1] >= 0 &&
               predictions[1] < 100,
-          "predictions with 100 labels: status %d, %d %d: %s", (int)st, predictions[0], predictions[1],
-          porta_last_error(ctx));
+          "predictions with 100 labels: status %d, %d %d: %s", (int)st, predictions[0],
+          predictions[1], porta_last_error(ctx));
     porta_metrics *metrics = calloc(1, sizeof *metrics);
     st = porta_classify_rows(NULL, NULL, metrics, NULL, model, head, &enc, NULL, 2, 2);
     const char *msg = porta_last_error(ctx);
@@ -227,6 +239,7 @@ int main(void) {
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
-  printf(failures ? "test_regress_train: %d FAILED\n" : "test_regress_train: all passed\n", failures);
+  printf(failures ? "test_regress_train: %d FAILED\n" : "test_regress_train: all passed\n",
+         failures);
   return failures ? 1 : 0;
 }

@@ -70,8 +70,8 @@ static int check_classifier(porta_model *model, const porta_model_output *body,
     printf("FAIL %s: porta_head_forward: %s\n", name, porta_last_error(ctx));
     fails++;
   } else {
-    fails += check_tensor("pooler head logits [2, 50] (CPU)", logits, fx,
-                          "bert_ft_10k_25s.logits", 1e-4);
+    fails += check_tensor("pooler head logits [2, 50] (CPU)", logits, fx, "bert_ft_10k_25s.logits",
+                          1e-4);
   }
   porta_head_free(head);
   return fails;
@@ -133,8 +133,8 @@ int main(void) {
   }
   char err[512];
   porta_weights *fx = NULL;
-  if (porta_weights_open(&fx, PORTA_TEST_DATA "/rxnfp/rxnfp_hidden.safetensors", err,
-                         sizeof err) != PORTA_OK) {
+  if (porta_weights_open(&fx, PORTA_TEST_DATA "/rxnfp/rxnfp_hidden.safetensors", err, sizeof err) !=
+      PORTA_OK) {
     printf("FAIL: %s\n", err);
     return 1;
   }
@@ -148,8 +148,7 @@ int main(void) {
            RX_BATCH * RX_SEQ);
     fails++;
   } else {
-    for (int f = 0; f < 3; f++)
-      fails += run_folder(ctx, root, folders[f], fx, ids, mask);
+    for (int f = 0; f < 3; f++) fails += run_folder(ctx, root, folders[f], fx, ids, mask);
   }
   if (ctx) porta_context_destroy(ctx);
   free(ids);

@@ -13,14 +13,14 @@
 #define DATA PORTA_TEST_DATA "/modelio"
 
 static int failures = 0;
-#define CHECK(cond, ...)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      failures++;                                                          \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);      \
-      fprintf(stderr, __VA_ARGS__);                                        \
-      fprintf(stderr, "\n");                                               \
-    }                                                                      \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      failures++;                                                                                  \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                              \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fprintf(stderr, "\n");                                                                       \
+    }                                                                                              \
   } while (0)
 
 // Compares every tensor of `ref` with the same name in `w`: dtype class, shape, and bits.
@@ -48,14 +48,16 @@ static int compare_to_reference(const porta_weights *w, const porta_weights *ref
     if (porta_weights_dtype(ref, r) == PORTA_WEIGHT_I64) {
       int64_t *a = calloc(n + 1, 8), *b = calloc(n + 1, 8);
       CHECK(porta_weights_read_i64(w, i, a, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name, err);
-      CHECK(porta_weights_read_i64(ref, r, b, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name, err);
+      CHECK(porta_weights_read_i64(ref, r, b, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name,
+            err);
       CHECK(memcmp(a, b, n * 8) == 0, "%s values differ", name);
       free(a);
       free(b);
     } else {
       float *a = calloc(n + 1, 4), *b = calloc(n + 1, 4);
       CHECK(porta_weights_read_f32(w, i, a, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name, err);
-      CHECK(porta_weights_read_f32(ref, r, b, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name, err);
+      CHECK(porta_weights_read_f32(ref, r, b, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name,
+            err);
       size_t bad = 0;
       for (size_t k = 0; k < n; k++) bad += memcmp(&a[k], &b[k], 4) != 0;
       CHECK(bad == 0, "%s: %zu of %zu values differ (first %g vs %g)", name, bad, n,
@@ -129,12 +131,16 @@ static void test_write_round_trip(const char *tmp) {
   float a[6] = {1.0f, -2.5f, 3.25f, 1e-38f, -0.0f, 65504.0f};
   float b[1] = {42.0f};
   porta_named_array arrays[3] = {
-      {.name = "bert.encoder.layer.0.attention.self.query.weight", .ndim = 2, .shape = {2, 3}, .data = a},
+      {.name = "bert.encoder.layer.0.attention.self.query.weight",
+       .ndim = 2,
+       .shape = {2, 3},
+       .data = a},
       {.name = "odd \"name\" \\ ünïcode", .ndim = 0, .data = b},
       {.name = "empty", .ndim = 2, .shape = {0, 7}, .data = NULL},
   };
-  CHECK(porta_safetensors_write(path, arrays, 3, "{\"source\":\"porta test\"}", err,
-                                sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(porta_safetensors_write(path, arrays, 3, "{\"source\":\"porta test\"}", err, sizeof(err)) ==
+            PORTA_OK,
+        "%s", err);
   porta_weights *w = NULL;
   CHECK(porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s", err);
   if (w != NULL) {
@@ -143,7 +149,8 @@ static void test_write_round_trip(const char *tmp) {
     float back[6];
     CHECK(i >= 0 && porta_weights_read_f32(w, i, back, 6, err, sizeof(err)) == PORTA_OK, "%s", err);
     CHECK(i >= 0 && memcmp(back, a, sizeof(a)) == 0, "values differ");
-    CHECK(i >= 0 && porta_weights_shape(w, i)[0] == 2 && porta_weights_shape(w, i)[1] == 3, "shape");
+    CHECK(i >= 0 && porta_weights_shape(w, i)[0] == 2 && porta_weights_shape(w, i)[1] == 3,
+          "shape");
     i = porta_weights_find(w, arrays[1].name);
     CHECK(i >= 0 && porta_weights_ndim(w, i) == 0, "escaped name / scalar");
     i = porta_weights_find(w, "empty");
@@ -172,17 +179,19 @@ static void test_write_round_trip(const char *tmp) {
   stat(path, &before);
   porta_named_array dup[2] = {{.name = "x", .ndim = 1, .shape = {1}, .data = b},
                               {.name = "x", .ndim = 1, .shape = {1}, .data = b}};
-  CHECK(porta_safetensors_write(path, dup, 2, NULL, err, sizeof(err)) ==
-            PORTA_ERR_INVALID_ARGUMENT, "duplicate names accepted");
+  CHECK(porta_safetensors_write(path, dup, 2, NULL, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
+        "duplicate names accepted");
   printf("  duplicate names: %s\n", err);
   porta_named_array bad_meta[1] = {{.name = "x", .ndim = 1, .shape = {1}, .data = b}};
   CHECK(porta_safetensors_write(path, bad_meta, 1, "{\"n\": 3}", err, sizeof(err)) ==
-            PORTA_ERR_INVALID_ARGUMENT, "non-string metadata accepted");
+            PORTA_ERR_INVALID_ARGUMENT,
+        "non-string metadata accepted");
   stat(path, &after);
   CHECK(before.st_size == after.st_size && before.st_mtime == after.st_mtime, "file changed");
   CHECK(count_tmp_files(tmp) == 0, "temporary files left behind");
   CHECK(porta_safetensors_write("/nonexistent-dir/x.safetensors", bad_meta, 1, NULL, err,
-                                sizeof(err)) == PORTA_ERR_IO, "write into a missing folder");
+                                sizeof(err)) == PORTA_ERR_IO,
+        "write into a missing folder");
   printf("  missing folder: %s\n", err);
 }
 
@@ -226,25 +235,31 @@ static void test_corrupt_files(void) {
   CHECK(porta_weights_open(&w, DATA "/st_bad/ok_small.safetensors", err, sizeof(err)) == PORTA_OK,
         "%s", err);
   float v[2] = {0};
-  if (w) CHECK(porta_weights_read_f32(w, 0, v, 2, err, sizeof(err)) == PORTA_OK && v[0] == 1.5f &&
-               v[1] == -2.0f, "ok_small values %g %g", (double)v[0], (double)v[1]);
+  if (w)
+    CHECK(porta_weights_read_f32(w, 0, v, 2, err, sizeof(err)) == PORTA_OK && v[0] == 1.5f &&
+              v[1] == -2.0f,
+          "ok_small values %g %g", (double)v[0], (double)v[1]);
   porta_weights_close(w);
   w = NULL;
   CHECK(porta_weights_open(&w, DATA "/st_bad/metadata_only.safetensors", err, sizeof(err)) ==
-            PORTA_OK && porta_weights_count(w) == 0, "metadata only: %s", err);
+                PORTA_OK &&
+            porta_weights_count(w) == 0,
+        "metadata only: %s", err);
   porta_weights_close(w);
   CHECK(porta_weights_open(&w, DATA "/nonexistent.safetensors", err, sizeof(err)) ==
-            PORTA_ERR_NOT_FOUND, "missing file");
+            PORTA_ERR_NOT_FOUND,
+        "missing file");
 }
 
 static void test_sharded_and_discovery(void) {
   char err[512];
   porta_weights *whole = NULL, *sharded = NULL, *by_index = NULL;
   CHECK(porta_weights_open(&whole, DATA "/tiny_bert", err, sizeof(err)) == PORTA_OK, "%s", err);
-  CHECK(porta_weights_open(&sharded, DATA "/tiny_bert_sharded", err, sizeof(err)) == PORTA_OK,
-        "%s", err);
+  CHECK(porta_weights_open(&sharded, DATA "/tiny_bert_sharded", err, sizeof(err)) == PORTA_OK, "%s",
+        err);
   CHECK(porta_weights_open(&by_index, DATA "/tiny_bert_sharded/model.safetensors.index.json", err,
-                           sizeof(err)) == PORTA_OK, "%s", err);
+                           sizeof(err)) == PORTA_OK,
+        "%s", err);
   if (whole != NULL && sharded != NULL && by_index != NULL) {
     CHECK(porta_weights_count(whole) == porta_weights_count(sharded), "counts %d vs %d",
           porta_weights_count(whole), porta_weights_count(sharded));
@@ -258,7 +273,8 @@ static void test_sharded_and_discovery(void) {
     }
     CHECK(several, "all tensors claim one shard");
     CHECK(porta_weights_find(sharded, "bert.embeddings.word_embeddings.weight") >= 0 &&
-              porta_weights_find(sharded, "classifier.weight") >= 0, "Hub names");
+              porta_weights_find(sharded, "classifier.weight") >= 0,
+          "Hub names");
     printf("sharded: %d tensors across 3 shards equal model.safetensors bit for bit\n", compared);
   }
   porta_weights_close(whole);
@@ -266,7 +282,8 @@ static void test_sharded_and_discovery(void) {
   porta_weights_close(by_index);
   porta_weights *w = (porta_weights *)1;
   CHECK(porta_weights_open(&w, DATA "/config_bert", err, sizeof(err)) == PORTA_ERR_NOT_FOUND &&
-            w == NULL, "folder without a checkpoint");
+            w == NULL,
+        "folder without a checkpoint");
   printf("no checkpoint: %s\n", err);
 }
 
@@ -339,8 +356,9 @@ static void test_real_minilm(void) {
   if (p >= 0) {
     int64_t ids[512];
     CHECK(porta_weights_numel(w, p) == 512 &&
-              porta_weights_read_i64(w, p, ids, 512, err, sizeof(err)) == PORTA_OK &&
-              ids[0] == 0 && ids[511] == 511, "position_ids: %s", err);
+              porta_weights_read_i64(w, p, ids, 512, err, sizeof(err)) == PORTA_OK && ids[0] == 0 &&
+              ids[511] == 511,
+          "position_ids: %s", err);
   }
   printf("all-MiniLM-L6-v2 (%s): %d tensors\n", dir, porta_weights_count(w));
   porta_weights_close(w);

@@ -17,8 +17,10 @@ static porta_status load_vocab_files(porta_tokenizer **tok, const bpe_files *f, 
                                      char *err, size_t err_size) {
   porta_tokenizer_files files = {.tokenizer_config_json = config,
                                  .tokenizer_config_json_len = config ? strlen(config) : 0,
-                                 .vocab_json = f->vocab, .vocab_json_len = f->vocab_len,
-                                 .merges_txt = f->merges, .merges_txt_len = f->merges_len};
+                                 .vocab_json = f->vocab,
+                                 .vocab_json_len = f->vocab_len,
+                                 .merges_txt = f->merges,
+                                 .merges_txt_len = f->merges_len};
   return porta_tokenizer_load_memory(tok, &files, err, err_size);
 }
 
@@ -31,8 +33,8 @@ typedef struct thread_arg {
 static void *thread_main(void *p) {
   thread_arg *a = p;
   const char *texts[4] = {"Area man passionate defender of what he imagines",
-                          "Scientists discover water on Mars -- again!",
-                          "café 😀 中文 it's", "  whitespace\t\truns  "};
+                          "Scientists discover water on Mars -- again!", "café 😀 中文 it's",
+                          "  whitespace\t\truns  "};
   int32_t first[4][64];
   int n_first[4];
   for (int round = 0; round < 200; round++) {
@@ -77,11 +79,14 @@ static void test_decode(const porta_tokenizer *tok) {
     int n = 0;
     char out[256], err[256] = "";
     size_t out_len = 0;
-    porta_status st = porta_tokenizer_encode(tok, ids, 128, &n, texts[k], strlen(texts[k]), -1, err, sizeof(err));
-    if (!st) st = porta_tokenizer_decode(tok, out, sizeof(out), &out_len, ids, n, true, err, sizeof(err));
+    porta_status st =
+        porta_tokenizer_encode(tok, ids, 128, &n, texts[k], strlen(texts[k]), -1, err, sizeof(err));
+    if (!st)
+      st = porta_tokenizer_decode(tok, out, sizeof(out), &out_len, ids, n, true, err, sizeof(err));
     /* <mask> swallows the space before it (lstrip) and is skipped as special */
     const char *want = k == 2 ? "中文 text" : texts[k];
-    CHECK(st == PORTA_OK && strcmp(out, want) == 0, "decode \"%s\" -> \"%s\" (%s)", texts[k], out, err);
+    CHECK(st == PORTA_OK && strcmp(out, want) == 0, "decode \"%s\" -> \"%s\" (%s)", texts[k], out,
+          err);
   }
   printf("decode: byte-level BPE restores the text exactly\n");
 }
@@ -172,7 +177,8 @@ int main(void) {
   CHECK(st == PORTA_OK, "vocab.json + merges.txt: %s", err);
   if (!st) {
     CHECK(porta_tokenizer_vocab_size(tok_files) == porta_tokenizer_vocab_size(tok),
-          "vocab sizes %d vs %d", porta_tokenizer_vocab_size(tok_files), porta_tokenizer_vocab_size(tok));
+          "vocab sizes %d vs %d", porta_tokenizer_vocab_size(tok_files),
+          porta_tokenizer_vocab_size(tok));
     run_cases(tok_files, DATA "/bpe_cases.json", "bpe from vocab.json + merges.txt");
   }
   porta_tokenizer_free(tok_files);
@@ -181,14 +187,15 @@ int main(void) {
   size_t tj_len = 0;
   char *tj = read_all(DATA "/bpe/tokenizer.json", &tj_len);
   tok_files = NULL;
-  st = porta_tokenizer_load_memory(&tok_files, &(porta_tokenizer_files){.tokenizer_json = tj,
-                                                                      .tokenizer_json_len = tj_len},
-                                   err, sizeof(err));
+  st = porta_tokenizer_load_memory(
+      &tok_files, &(porta_tokenizer_files){.tokenizer_json = tj, .tokenizer_json_len = tj_len}, err,
+      sizeof(err));
   CHECK(st == PORTA_OK, "tokenizer.json alone: %s", err);
   if (!st) {
     int32_t ids[16], want[5] = {0, 669, 662, 4, 2};
     int n = 0;
-    st = porta_tokenizer_encode(tok_files, ids, 16, &n, "Hello world <mask>", 18, 0, err, sizeof(err));
+    st = porta_tokenizer_encode(tok_files, ids, 16, &n, "Hello world <mask>", 18, 0, err,
+                                sizeof(err));
     CHECK(st == PORTA_OK && n == 5 && memcmp(ids, want, sizeof(want)) == 0,
           "tokenizer.json alone: \"Hello world <mask>\" -> %d ids", n);
     CHECK(porta_tokenizer_model_max_length(tok_files) == INT32_MAX, "model_max_length %d",

@@ -15,14 +15,14 @@ static int g_failures = 0;
 /* Load times are printed, never asserted: speed belongs to benchmarks, not tests (a loaded
  * machine or valgrind would fail a timed check). */
 
-#define CHECK(cond, ...)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fprintf(stderr, "\n");                                          \
-      g_failures++;                                                   \
-    }                                                                 \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                              \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fprintf(stderr, "\n");                                                                       \
+      g_failures++;                                                                                \
+    }                                                                                              \
   } while (0)
 
 static char *read_all(const char *path, size_t *len) {

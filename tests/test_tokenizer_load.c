@@ -21,7 +21,8 @@ int main(void) {
   snprintf(path, sizeof(path), "%s/tokenizer.json", dir);
   struct stat sb;
   if (stat(path, &sb) != 0) {
-    printf("SKIP test_tokenizer_load: %s not found (set PORTA_MINILM_DIR or run tools/setup.sh --model)\n",
+    printf("SKIP test_tokenizer_load: %s not found (set PORTA_MINILM_DIR or run tools/setup.sh "
+           "--model)\n",
            path);
     return 0;
   }
@@ -37,16 +38,19 @@ int main(void) {
   printf("loaded %s (tokenizer.json) in %.1f ms: %d tokens, model_max_length %d\n", dir, t1 - t0,
          porta_tokenizer_vocab_size(tok), porta_tokenizer_model_max_length(tok));
   CHECK(porta_tokenizer_vocab_size(tok) == 30522, "vocab size %d", porta_tokenizer_vocab_size(tok));
-  CHECK(porta_tokenizer_model_max_length(tok) == 512, "model_max_length %d (tokenizer_config.json "
+  CHECK(porta_tokenizer_model_max_length(tok) == 512,
+        "model_max_length %d (tokenizer_config.json "
         "says 512; tokenizer.json's truncation to 128 must not apply)",
         porta_tokenizer_model_max_length(tok));
   /* No fixed padding: a short text stays short. */
   int32_t ids[8];
   int n = 0;
   st = porta_tokenizer_encode(tok, ids, 8, &n, "hello world", 11, 0, err, sizeof(err));
-  CHECK(st == PORTA_OK && n == 4 && ids[0] == 101 && ids[1] == 7592 && ids[2] == 2088 && ids[3] == 102,
+  CHECK(st == PORTA_OK && n == 4 && ids[0] == 101 && ids[1] == 7592 && ids[2] == 2088 &&
+            ids[3] == 102,
         "\"hello world\" -> %d ids (%s)", n, err);
-  run_cases(tok, PORTA_TEST_DATA "/tokenizers/wordpiece_cases.json", "MiniLM folder (tokenizer.json)");
+  run_cases(tok, PORTA_TEST_DATA "/tokenizers/wordpiece_cases.json",
+            "MiniLM folder (tokenizer.json)");
   porta_tokenizer_free(tok);
 
   /* vocab.txt + tokenizer_config.json of the same folder, without tokenizer.json */
@@ -57,8 +61,10 @@ int main(void) {
   char *cfg = read_all(path, &cfg_len);
   CHECK(vocab && cfg, "reading %s/vocab.txt and tokenizer_config.json", dir);
   if (vocab && cfg) {
-    porta_tokenizer_files files = {.tokenizer_config_json = cfg, .tokenizer_config_json_len = cfg_len,
-                                   .vocab_txt = vocab, .vocab_txt_len = vocab_len};
+    porta_tokenizer_files files = {.tokenizer_config_json = cfg,
+                                   .tokenizer_config_json_len = cfg_len,
+                                   .vocab_txt = vocab,
+                                   .vocab_txt_len = vocab_len};
     tok = NULL;
     t0 = now_ms();
     st = porta_tokenizer_load_memory(&tok, &files, err, sizeof(err));
@@ -66,7 +72,8 @@ int main(void) {
     CHECK(st == PORTA_OK, "vocab.txt: %s", err);
     if (!st) {
       printf("loaded its vocab.txt in %.1f ms\n", t1 - t0);
-      run_cases(tok, PORTA_TEST_DATA "/tokenizers/wordpiece_cases.json", "MiniLM folder (vocab.txt)");
+      run_cases(tok, PORTA_TEST_DATA "/tokenizers/wordpiece_cases.json",
+                "MiniLM folder (vocab.txt)");
     }
     porta_tokenizer_free(tok);
   }

@@ -37,7 +37,8 @@ static char *build_tokenizer_json(const cJSON *extra_added) {
   cJSON_ReplaceItemInObjectCaseSensitive(model, "vocab", v);
   const cJSON *a;
   cJSON_ArrayForEach(a, extra_added) {
-    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), cJSON_Duplicate(a, true));
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(root, "added_tokens"),
+                         cJSON_Duplicate(a, true));
   }
   char *out = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
@@ -68,7 +69,8 @@ static void test_options(void) {
     char *label = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(set, "config"));
     porta_tokenizer_files files = {.tokenizer_config_json = cfg_text,
                                    .tokenizer_config_json_len = strlen(cfg_text),
-                                   .vocab_txt = vocab, .vocab_txt_len = vocab_len};
+                                   .vocab_txt = vocab,
+                                   .vocab_txt_len = vocab_len};
     porta_tokenizer *tok = NULL;
     char err[512] = "";
     porta_status st = porta_tokenizer_load_memory(&tok, &files, err, sizeof(err));
@@ -94,12 +96,15 @@ static void test_added_tokens(const char *cfg, size_t cfg_len) {
   CHECK(root && tj, "reading wordpiece_added_cases.json");
   porta_tokenizer *tok = NULL;
   char err[512] = "";
-  porta_tokenizer_files files = {.tokenizer_config_json = cfg, .tokenizer_config_json_len = cfg_len,
-                                 .tokenizer_json = tj, .tokenizer_json_len = tj ? strlen(tj) : 0};
+  porta_tokenizer_files files = {.tokenizer_config_json = cfg,
+                                 .tokenizer_config_json_len = cfg_len,
+                                 .tokenizer_json = tj,
+                                 .tokenizer_json_len = tj ? strlen(tj) : 0};
   porta_status st = porta_tokenizer_load_memory(&tok, &files, err, sizeof(err));
   CHECK(st == PORTA_OK, "tokenizer.json with added tokens: %s", err);
   if (!st) {
-    CHECK(porta_tokenizer_vocab_size(tok) == 30526, "vocab size %d", porta_tokenizer_vocab_size(tok));
+    CHECK(porta_tokenizer_vocab_size(tok) == 30526, "vocab size %d",
+          porta_tokenizer_vocab_size(tok));
     run_case_array(tok, cJSON_GetObjectItemCaseSensitive(root, "cases"),
                    "wordpiece with added tokens ([URL], Covid, new york, <Special>)");
   }
@@ -129,9 +134,10 @@ static void test_invalid_utf8(const porta_tokenizer *tok) {
     int32_t ids[64];
     int n = -1;
     char err[256] = "";
-    porta_status st = porta_tokenizer_encode(tok, ids, 64, &n, bad[k].bytes, bad[k].len, -1, err,
-                                             sizeof(err));
-    CHECK(st == PORTA_ERR_FORMAT, "invalid UTF-8 case %zu: status %d, want PORTA_ERR_FORMAT", k, st);
+    porta_status st =
+        porta_tokenizer_encode(tok, ids, 64, &n, bad[k].bytes, bad[k].len, -1, err, sizeof(err));
+    CHECK(st == PORTA_ERR_FORMAT, "invalid UTF-8 case %zu: status %d, want PORTA_ERR_FORMAT", k,
+          st);
     CHECK(strstr(err, bad[k].offset) != NULL, "case %zu: message \"%s\" lacks \"%s\"", k, err,
           bad[k].offset);
   }
@@ -144,7 +150,8 @@ static void test_limits(const porta_tokenizer *tok) {
   int32_t ids[64];
   int n = 0;
   char err[256] = "";
-  porta_status st = porta_tokenizer_encode(tok, ids, 5, &n, text, strlen(text), -1, err, sizeof(err));
+  porta_status st =
+      porta_tokenizer_encode(tok, ids, 5, &n, text, strlen(text), -1, err, sizeof(err));
   CHECK(st == PORTA_ERR_LIMIT && n == 11, "capacity 5: status %d, n %d (want LIMIT, 11)", st, n);
   st = porta_tokenizer_encode(tok, ids, 64, &n, text, strlen(text), 1, err, sizeof(err));
   CHECK(st == PORTA_ERR_INVALID_ARGUMENT, "max_length 1 < 2 specials: status %d", st);
@@ -163,13 +170,15 @@ static void test_batch_and_decode(const porta_tokenizer *tok) {
   int32_t ids[3 * 16], mask[3 * 16];
   int L = 0;
   char err[256] = "";
-  porta_status st = porta_tokenizer_encode_batch(tok, ids, mask, &L, texts, lens, 3, 16, err, sizeof(err));
+  porta_status st =
+      porta_tokenizer_encode_batch(tok, ids, mask, &L, texts, lens, 3, 16, err, sizeof(err));
   /* [CLS] the quick brown fox [SEP] = 6 ids; "a" -> [CLS] a [SEP] + 3 pads */
   CHECK(st == PORTA_OK && L == 6, "encode_batch: status %d %s, seq_len %d (want 6)", st, err, L);
   if (st == PORTA_OK && L == 6) {
     int32_t want_row1[6] = {101, 1037, 102, 0, 0, 0};
     int32_t want_mask1[6] = {1, 1, 1, 0, 0, 0};
-    CHECK(memcmp(ids + 6, want_row1, sizeof(want_row1)) == 0, "row 1 ids %d %d %d %d", ids[6], ids[7], ids[8], ids[9]);
+    CHECK(memcmp(ids + 6, want_row1, sizeof(want_row1)) == 0, "row 1 ids %d %d %d %d", ids[6],
+          ids[7], ids[8], ids[9]);
     CHECK(memcmp(mask + 6, want_mask1, sizeof(want_mask1)) == 0, "row 1 mask");
     CHECK(ids[0] == 101 && ids[1] == 7592 && ids[2] == 2088 && ids[3] == 102 && ids[4] == 0,
           "row 0: %d %d %d %d %d", ids[0], ids[1], ids[2], ids[3], ids[4]);
@@ -186,12 +195,15 @@ static void test_batch_and_decode(const porta_tokenizer *tok) {
   st = porta_tokenizer_encode(tok, enc, 64, &n, text, strlen(text), 0, err, sizeof(err));
   char out[256];
   size_t out_len = 0;
-  if (!st) st = porta_tokenizer_decode(tok, out, sizeof(out), &out_len, enc, n, true, err, sizeof(err));
+  if (!st)
+    st = porta_tokenizer_decode(tok, out, sizeof(out), &out_len, enc, n, true, err, sizeof(err));
   /* transformers' decode gives the same: its WordPiece decoder cleans up token by token */
-  CHECK(st == PORTA_OK && strcmp(out, "hello, world! it ' s unaffable.") == 0, "decode: \"%s\"", out);
+  CHECK(st == PORTA_OK && strcmp(out, "hello, world! it ' s unaffable.") == 0, "decode: \"%s\"",
+        out);
   int32_t bad_ids[3] = {101, 7592, 99999};
   st = porta_tokenizer_decode(tok, out, sizeof(out), &out_len, bad_ids, 3, false, err, sizeof(err));
-  CHECK(st == PORTA_ERR_INVALID_ARGUMENT && strstr(err, "99999"), "decode of id 99999: %d %s", st, err);
+  CHECK(st == PORTA_ERR_INVALID_ARGUMENT && strstr(err, "99999"), "decode of id 99999: %d %s", st,
+        err);
   char small[4];
   st = porta_tokenizer_decode(tok, small, sizeof(small), &out_len, enc, n, true, err, sizeof(err));
   CHECK(st == PORTA_ERR_LIMIT && out_len == 31 && strcmp(small, "hel") == 0,
@@ -219,7 +231,8 @@ static void test_load_errors(void) {
   porta_tokenizer *tok = NULL;
   char err[512] = "";
   porta_status st = porta_tokenizer_load(&tok, DATA "/no-such-folder", err, sizeof(err));
-  CHECK(st == PORTA_ERR_NOT_FOUND && strstr(err, "no-such-folder"), "missing folder: %d %s", st, err);
+  CHECK(st == PORTA_ERR_NOT_FOUND && strstr(err, "no-such-folder"), "missing folder: %d %s", st,
+        err);
   char empty[] = "/tmp/porta-tokenizer-test-XXXXXX"; /* a folder without tokenizer files */
   CHECK(mkdtemp(empty) != NULL, "mkdtemp");
   st = porta_tokenizer_load(&tok, empty, err, sizeof(err));
@@ -236,19 +249,23 @@ static void test_load_errors(void) {
   expect_load_error(&(porta_tokenizer_files){.vocab_txt = "", .vocab_txt_len = 0}, PORTA_ERR_FORMAT,
                     "empty", "empty vocab.txt");
   const char *broken = "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0";
-  expect_load_error(&(porta_tokenizer_files){.tokenizer_json = broken, .tokenizer_json_len = strlen(broken)},
-                    PORTA_ERR_FORMAT, "tokenizer.json", "truncated tokenizer.json");
+  expect_load_error(
+      &(porta_tokenizer_files){.tokenizer_json = broken, .tokenizer_json_len = strlen(broken)},
+      PORTA_ERR_FORMAT, "tokenizer.json", "truncated tokenizer.json");
   const char *unigram = "{\"model\": {\"type\": \"Unigram\", \"vocab\": {}}}";
-  expect_load_error(&(porta_tokenizer_files){.tokenizer_json = unigram, .tokenizer_json_len = strlen(unigram)},
-                    PORTA_ERR_UNSUPPORTED, "Unigram", "Unigram tokenizer.json");
+  expect_load_error(
+      &(porta_tokenizer_files){.tokenizer_json = unigram, .tokenizer_json_len = strlen(unigram)},
+      PORTA_ERR_UNSUPPORTED, "Unigram", "Unigram tokenizer.json");
   const char *bad_id = "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": -3}}}";
-  expect_load_error(&(porta_tokenizer_files){.tokenizer_json = bad_id, .tokenizer_json_len = strlen(bad_id)},
-                    PORTA_ERR_FORMAT, "[UNK]", "negative id in tokenizer.json");
+  expect_load_error(
+      &(porta_tokenizer_files){.tokenizer_json = bad_id, .tokenizer_json_len = strlen(bad_id)},
+      PORTA_ERR_FORMAT, "[UNK]", "negative id in tokenizer.json");
   const char *bad_cfg = "{\"do_lower_case\": tru";
   const char *vocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n";
   expect_load_error(&(porta_tokenizer_files){.tokenizer_config_json = bad_cfg,
                                              .tokenizer_config_json_len = strlen(bad_cfg),
-                                             .vocab_txt = vocab, .vocab_txt_len = strlen(vocab)},
+                                             .vocab_txt = vocab,
+                                             .vocab_txt_len = strlen(vocab)},
                     PORTA_ERR_FORMAT, "tokenizer_config.json", "corrupt tokenizer_config.json");
 }
 
@@ -291,8 +308,10 @@ int main(void) {
     fprintf(stderr, "FAIL cannot build tokenizer.json from the skeleton\n");
     g_failures++;
   } else {
-    porta_tokenizer_files files = {.tokenizer_config_json = cfg, .tokenizer_config_json_len = cfg_len,
-                                   .tokenizer_json = tj, .tokenizer_json_len = strlen(tj)};
+    porta_tokenizer_files files = {.tokenizer_config_json = cfg,
+                                   .tokenizer_config_json_len = cfg_len,
+                                   .tokenizer_json = tj,
+                                   .tokenizer_json_len = strlen(tj)};
     t0 = now_ms();
     st = porta_tokenizer_load_memory(&tok_json, &files, err, sizeof(err));
     t1 = now_ms();

@@ -12,14 +12,14 @@
 #include "porta/porta.h"
 
 static int failures = 0;
-#define CHECK(cond, ...)                          \
-  do {                                            \
-    if (!(cond)) {                                \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      printf(__VA_ARGS__);                        \
-      printf("\n");                               \
-      failures++;                                 \
-    }                                             \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
+      printf(__VA_ARGS__);                                                                         \
+      printf("\n");                                                                                \
+      failures++;                                                                                  \
+    }                                                                                              \
   } while (0)
 
 enum { MAX_STEPS = 512 };
@@ -42,7 +42,8 @@ static char work[1024], data_path[1100], model_dir[1100];
 
 static void write_synthetic(void) {
   const char *pos[4] = {"good", "great", "happy", "fun"}, *neg[4] = {"bad", "sad", "awful", "dull"};
-  const char *fill[12] = {"the", "a", "movie", "day", "was", "is", "very", "so", "this", "book", "song", "today"};
+  const char *fill[12] = {"the",  "a",  "movie", "day",  "was",  "is",
+                          "very", "so", "this",  "book", "song", "today"};
   porta_rng rng;
   porta_rng_seed(&rng, 2024);
   FILE *f = fopen(data_path, "wb");
@@ -52,10 +53,12 @@ static void write_synthetic(void) {
   }
   for (int i = 0; i < 512; i++) {
     int label = (int)porta_rng_below(&rng, 100) < 60 ? 0 : 1; // 60 / 40: a majority class to beat
-    int words = 2 + (int)porta_rng_below(&rng, 6), at = (int)porta_rng_below(&rng, (uint64_t)words + 1);
+    int words = 2 + (int)porta_rng_below(&rng, 6),
+        at = (int)porta_rng_below(&rng, (uint64_t)words + 1);
     fprintf(f, "{\"headline\": \"");
     for (int w = 0; w <= words; w++) {
-      const char *word = w == at ? (label ? pos : neg)[porta_rng_below(&rng, 4)] : fill[porta_rng_below(&rng, 12)];
+      const char *word =
+          w == at ? (label ? pos : neg)[porta_rng_below(&rng, 4)] : fill[porta_rng_below(&rng, 12)];
       fprintf(f, "%s%s", w ? " " : "", word);
     }
     fprintf(f, "\", \"is_sarcastic\": %d}\r\n", label);
@@ -63,7 +66,8 @@ static void write_synthetic(void) {
   fclose(f);
 }
 
-static void base_options(porta_train_options *o, porta_backend_kind backend, const char *out, loss_log *log) {
+static void base_options(porta_train_options *o, porta_backend_kind backend, const char *out,
+                         loss_log *log) {
   porta_train_options_init(o);
   o->model_dir = model_dir;
   o->data_path = data_path;
@@ -106,7 +110,8 @@ static bool train_on(porta_backend_kind backend, loss_log *log, porta_train_resu
     printf("%s: no device (%s): skipped\n", porta_backend_name(backend), err);
     return false;
   }
-  CHECK(st == PORTA_OK, "%s: porta_train failed: %s (%s)", porta_backend_name(backend), err, porta_status_string(st));
+  CHECK(st == PORTA_OK, "%s: porta_train failed: %s (%s)", porta_backend_name(backend), err,
+        porta_status_string(st));
   if (st != PORTA_OK) return false;
   int n = log->count, k = n >= 10 ? 5 : 1;
   double first = mean(log->loss, k), last = mean(log->loss + n - k, k);
@@ -114,14 +119,18 @@ static bool train_on(porta_backend_kind backend, loss_log *log, porta_train_resu
   const porta_metrics *t = &result->test;
   int64_t neg = t->confusion[0] + t->confusion[1], posi = t->confusion[2] + t->confusion[3];
   double majority = (double)(neg > posi ? neg : posi) / (double)(neg + posi ? neg + posi : 1);
-  printf("%-7s %lld steps, loss %.4f -> %.4f (mean of %d), valid F1 %.3f (epoch %lld), test accuracy %.3f vs majority "
+  printf("%-7s %lld steps, loss %.4f -> %.4f (mean of %d), valid F1 %.3f (epoch %lld), test "
+         "accuracy %.3f vs majority "
          "%.3f, %.2f s\n",
-         porta_backend_name(backend), (long long)result->steps, first, last, k, result->best_valid.f1,
-         (long long)result->best_epoch + 1, t->accuracy, majority, result->seconds);
+         porta_backend_name(backend), (long long)result->steps, first, last, k,
+         result->best_valid.f1, (long long)result->best_epoch + 1, t->accuracy, majority,
+         result->seconds);
   CHECK(n >= 40, "%s: only %d steps", porta_backend_name(backend), n);
-  CHECK(last < first - 0.1, "%s: the loss did not fall (%.4f -> %.4f)", porta_backend_name(backend), first, last);
-  CHECK(result->has_test && t->accuracy > majority + 0.1, "%s: test accuracy %.3f does not beat the majority class %.3f",
-        porta_backend_name(backend), t->accuracy, majority);
+  CHECK(last < first - 0.1, "%s: the loss did not fall (%.4f -> %.4f)", porta_backend_name(backend),
+        first, last);
+  CHECK(result->has_test && t->accuracy > majority + 0.1,
+        "%s: test accuracy %.3f does not beat the majority class %.3f", porta_backend_name(backend),
+        t->accuracy, majority);
   return true;
 }
 
@@ -135,12 +144,14 @@ static void test_resume(const loss_log *full) {
   o.save_every = 10;
   o.stop_after = 25; // "killed" at step 25: last/ holds step 20
   porta_status st = porta_train(&r, &o, err, sizeof err);
-  CHECK(st == PORTA_OK && r.interrupted && r.steps == 25, "interrupted run: %s, steps %lld", err, (long long)r.steps);
+  CHECK(st == PORTA_OK && r.interrupted && r.steps == 25, "interrupted run: %s, steps %lld", err,
+        (long long)r.steps);
   base_options(&o, PORTA_BACKEND_CPU, NULL, &second);
   o.resume_dir = out;
   st = porta_train(&r, &o, err, sizeof err);
   CHECK(st == PORTA_OK && !r.interrupted, "resumed run: %s", err);
-  CHECK(second.count > 0 && second.step[0] == 21, "the resumed run starts at step %lld, expected 21",
+  CHECK(second.count > 0 && second.step[0] == 21,
+        "the resumed run starts at step %lld, expected 21",
         second.count ? (long long)second.step[0] : -1LL);
   // steps 1..20 from the first call, 21.. from the second: the uninterrupted run's losses exactly
   int mismatches = 0, compared = 0;
@@ -151,7 +162,9 @@ static void test_resume(const loss_log *full) {
     if (step > 20 && step - 21 < second.count) got = second.loss[step - 21];
     compared++;
     if (got != full->loss[i]) {
-      if (mismatches < 5) printf("  step %lld: resumed %.9g, uninterrupted %.9g\n", (long long)step, got, full->loss[i]);
+      if (mismatches < 5)
+        printf("  step %lld: resumed %.9g, uninterrupted %.9g\n", (long long)step, got,
+               full->loss[i]);
       mismatches++;
     }
   }
@@ -167,7 +180,8 @@ static void test_resume(const loss_log *full) {
   while (f && fgets(line, sizeof line, f))
     if (strncmp(line, "{\"step\"", 7) == 0) steps_logged++;
   if (f) fclose(f);
-  CHECK(steps_logged == full->count, "metrics.jsonl has %d step records, expected %d", steps_logged, full->count);
+  CHECK(steps_logged == full->count, "metrics.jsonl has %d step records, expected %d", steps_logged,
+        full->count);
 }
 
 static void test_killed_writer(void) {
@@ -176,8 +190,10 @@ static void test_killed_writer(void) {
   snprintf(best, sizeof best, "%s/run-cpu/best", work);
   snprintf(tmp, sizeof tmp, "%s.tmp", best);
   snprintf(old, sizeof old, "%s.old", best);
-  snprintf(cmd, sizeof cmd, "mkdir -p '%s' && printf 'garbage' > '%s/model.safetensors' && echo '{' > '%s/config.json'",
-           tmp, tmp, tmp);
+  snprintf(
+      cmd, sizeof cmd,
+      "mkdir -p '%s' && printf 'garbage' > '%s/model.safetensors' && echo '{' > '%s/config.json'",
+      tmp, tmp, tmp);
   if (system(cmd) != 0) exit(1);
   porta_context *ctx;
   porta_context_options co;
@@ -206,7 +222,8 @@ static void test_killed_writer(void) {
   snprintf(cmd, sizeof cmd, "mv '%s' '%s'", best, old);
   if (system(cmd) != 0) exit(1);
   st = porta_checkpoint_resolve(real, sizeof real, best, err, sizeof err);
-  CHECK(st == PORTA_OK && strcmp(real, old) == 0, "resolve after a crash between renames: %s", st ? err : real);
+  CHECK(st == PORTA_OK && strcmp(real, old) == 0, "resolve after a crash between renames: %s",
+        st ? err : real);
   st = porta_checkpoint_load(&model, &head, &labels, ctx, best, err, sizeof err);
   CHECK(st == PORTA_OK, "loading %s from its .old: %s", best, err);
   if (st == PORTA_OK) {
@@ -233,7 +250,8 @@ int main(void) {
   bool have_cpu = train_on(PORTA_BACKEND_CPU, &cpu, &result);
   if (have_cpu) {
     train_on(PORTA_BACKEND_CPU, &again, &result);
-    bool same = again.count == cpu.count && memcmp(again.loss, cpu.loss, sizeof(float) * (size_t)cpu.count) == 0;
+    bool same = again.count == cpu.count &&
+                memcmp(again.loss, cpu.loss, sizeof(float) * (size_t)cpu.count) == 0;
     printf("cpu twice: %d steps, %s\n", cpu.count, same ? "identical losses" : "DIFFERENT losses");
     CHECK(same, "the same run twice on the CPU gave different losses");
     test_resume(&cpu);
@@ -247,8 +265,10 @@ int main(void) {
     }
     if (train_on(gpus[i], &other, &result) && have_cpu) {
       // same data order and dropout masks: the first loss agrees with the CPU's to rounding
-      printf("%s first loss %.6f, cpu %.6f\n", porta_backend_name(gpus[i]), other.loss[0], cpu.loss[0]);
-      CHECK(fabsf(other.loss[0] - cpu.loss[0]) < 1e-3f, "%s first loss differs from the CPU's", porta_backend_name(gpus[i]));
+      printf("%s first loss %.6f, cpu %.6f\n", porta_backend_name(gpus[i]), other.loss[0],
+             cpu.loss[0]);
+      CHECK(fabsf(other.loss[0] - cpu.loss[0]) < 1e-3f, "%s first loss differs from the CPU's",
+            porta_backend_name(gpus[i]));
     }
   }
   if (failures) {

@@ -22,23 +22,23 @@ int main(void) {
 
 static int failures = 0;
 
-#define CHECK(cond, ...)                                      \
-  do {                                                        \
-    if (!(cond)) {                                            \
-      failures++;                                             \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      printf(__VA_ARGS__);                                    \
-      printf("\n");                                           \
-    }                                                         \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      failures++;                                                                                  \
+      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                       \
+      printf(__VA_ARGS__);                                                                         \
+      printf("\n");                                                                                \
+    }                                                                                              \
   } while (0)
 
-#define OK(call)                                                                   \
-  do {                                                                             \
-    porta_status st_ = (call);                                                     \
-    if (st_ != PORTA_OK) {                                                         \
-      printf("FAIL %s:%d: %s -> %d: %s\n", __FILE__, __LINE__, #call, (int)st_, be->err); \
-      exit(1);                                                                     \
-    }                                                                              \
+#define OK(call)                                                                                   \
+  do {                                                                                             \
+    porta_status st_ = (call);                                                                     \
+    if (st_ != PORTA_OK) {                                                                         \
+      printf("FAIL %s:%d: %s -> %d: %s\n", __FILE__, __LINE__, #call, (int)st_, be->err);          \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
 static double now_s(void) {
@@ -85,7 +85,8 @@ static void test_round_trips(porta_backend *be) {
   OK(be->ops->download(be, b, 0, back, N * 4));
   int bad = 0;
   for (int i = 0; i < N; i++) {
-    float a_i1 = i >= 2 ? (i - 1 >= 10 && i - 1 < 110 ? host[500 + i - 1 - 10] : host[i - 1]) : 42.0f;
+    float a_i1 =
+        i >= 2 ? (i - 1 >= 10 && i - 1 < 110 ? host[500 + i - 1 - 10] : host[i - 1]) : 42.0f;
     if (back[i] != a_i1) bad++;
   }
   CHECK(bad == 0, "%d mismatches in upload/copy/fill round trip", bad);
@@ -134,7 +135,8 @@ static void test_big_buffer(porta_backend *be) {
   for (int i = 0; i < 4096; i++) ramp[i] = (float)i;
   OK(be->ops->upload(be, small, 0, ramp, sizeof ramp));
   porta_binary_args add = {PORTA_BINARY_ADD, {big, (size_t)(n - 4096)}, {big, (size_t)(n - 4096)},
-                           {small, 0}, {1, 1, 1, 4096}, {0, 0, 0, 1}, {0, 0, 0, 1}};
+                           {small, 0},       {1, 1, 1, 4096},           {0, 0, 0, 1},
+                           {0, 0, 0, 1}};
   OK(be->ops->binary(be, &add));
   /* embedding rows from both ends of the table, one id out of range */
   int32_t id_host[4] = {0, (int32_t)vocab - 1, 40000, -3};

@@ -28,13 +28,13 @@ static float frand(void) { /* uniform in [-1, 1) */
   return (float)((rng_state >> 40) & 0xffffff) / 8388608.0f - 1.0f;
 }
 
-#define OK(call)                                                                          \
-  do {                                                                                    \
-    porta_status st_ = (call);                                                            \
-    if (st_ != PORTA_OK) {                                                                \
-      printf("FAIL %s:%d: %s -> %d: %s\n", __FILE__, __LINE__, #call, (int)st_, be->err); \
-      exit(1);                                                                            \
-    }                                                                                     \
+#define OK(call)                                                                                   \
+  do {                                                                                             \
+    porta_status st_ = (call);                                                                     \
+    if (st_ != PORTA_OK) {                                                                         \
+      printf("FAIL %s:%d: %s -> %d: %s\n", __FILE__, __LINE__, #call, (int)st_, be->err);          \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while (0)
 
 /* A device buffer with `pad` guard elements in front (refs use offset pad) holding host[0..n). */
@@ -102,14 +102,15 @@ static void test_gemm_case(bool ta, bool tb, int64_t m, int64_t n, int64_t k, fl
     for (int64_t i = 0; i < sc * batch; i++) C[i] = NAN;
   int pad = aligned ? 4 : 3;
   void *dA = dev(A, sa * batch, pad), *dB = dev(B, sb * batch, pad), *dC = dev(C, sc * batch, pad);
-  porta_gemm_args g = {ta, tb, m, n, k, alpha, beta, {dA, pad}, {dB, pad}, {dC, pad}, lda, ldb,
-                       ldc, sa, sb, sc, batch};
+  porta_gemm_args g = {ta,        tb,  m,   n,   k,  alpha, beta, {dA, pad}, {dB, pad},
+                       {dC, pad}, lda, ldb, ldc, sa, sb,    sc,   batch};
   OK(be->ops->gemm(be, &g));
   float *got = get(dC, sc * batch, pad);
   /* compare only C's elements (padding between rows keeps its old values) */
   for (int64_t z = 0; z < batch; z++)
     for (int64_t i = 0; i < m; i++)
-      for (int64_t j = n; j < ldc && i * ldc + j < sc; j++) got[z * sc + i * ldc + j] = want[z * sc + i * ldc + j] = 0;
+      for (int64_t j = n; j < ldc && i * ldc + j < sc; j++)
+        got[z * sc + i * ldc + j] = want[z * sc + i * ldc + j] = 0;
   if (beta == 0.0f)
     for (int64_t z = 0; z < batch; z++)
       for (int64_t t = m * ldc; t < sc; t++) got[z * sc + t] = want[z * sc + t] = 0;
@@ -137,8 +138,8 @@ static void test_gemm(void) {
     const char *name = v ? "naive" : "tiled";
     for (int s = 0; s < 5; s++)
       for (int t = 0; t < 4; t++)
-        test_gemm_case(t & 1, t & 2, sizes[s][0], sizes[s][1], sizes[s][2], (s + t) % 2 ? 1.0f : 0.0f,
-                       s == 2 ? 3 : 1, name, false);
+        test_gemm_case(t & 1, t & 2, sizes[s][0], sizes[s][1], sizes[s][2],
+                       (s + t) % 2 ? 1.0f : 0.0f, s == 2 ? 3 : 1, name, false);
   }
   /* the register-blocked shaders over storage buffers (vec) and texel buffers (texel) — NN/TN:
    * B rows as vec4; NT: A and B along k — where the operands allow them; TT falls back to tiled */
@@ -168,8 +169,8 @@ static void test_elementwise(void) {
     float bb[15];
     for (int i = 0; i < 15; i++) bb[i] = b[i] + (op == 3 ? 2.0f : 0.0f);
     void *da = dev(a, n, 1), *db = dev(bb, 15, 2), *dout = dev(NULL, n, 0);
-    porta_binary_args args = {op, {dout, 0}, {da, 1}, {db, 2}, {2, 3, 4, 5}, {60, 20, 5, 1},
-                              {0, 5, 0, 1}};
+    porta_binary_args args = {op,           {dout, 0},      {da, 1},     {db, 2},
+                              {2, 3, 4, 5}, {60, 20, 5, 1}, {0, 5, 0, 1}};
     memcpy(args.shape, shape, sizeof shape);
     OK(be->ops->binary(be, &args));
     float *got = get(dout, n, 0);
@@ -189,7 +190,7 @@ static void test_elementwise(void) {
   for (int op = 0; op < 4; op++) {
     for (int64_t i = 0; i < n; i++) {
       float v = x[i];
-      w[i] = op == 0 ? 1.5f * v - 0.5f
+      w[i] = op == 0   ? 1.5f * v - 0.5f
              : op == 1 ? 0.5f * v * (1.0f + erff(v / sqrtf(2.0f)))
              : op == 2 ? tanhf(v)
                        : (v > 0 ? v : 0);
@@ -206,7 +207,7 @@ static void test_elementwise(void) {
     float *wb = malloc((size_t)n * 4);
     for (int64_t i = 0; i < n; i++) {
       float v = saved[i];
-      wb[i] = op == 0 ? 1.5f * dy[i]
+      wb[i] = op == 0   ? 1.5f * dy[i]
               : op == 1 ? dy[i] * (0.5f * (1.0f + erff(v / sqrtf(2.0f))) +
                                    v * expf(-0.5f * v * v) * 0.3989422804f)
               : op == 2 ? dy[i] * (1.0f - v * v)
@@ -215,7 +216,8 @@ static void test_elementwise(void) {
     porta_unary_bwd_args ub = {op, {dout, 0}, {dsaved, 0}, {ddy, 0}, n, 1.5f};
     OK(be->ops->unary_bwd(be, &ub));
     got = get(dout, n, 0);
-    const char *bnames[] = {"unary_bwd scale", "unary_bwd gelu", "unary_bwd tanh", "unary_bwd relu"};
+    const char *bnames[] = {"unary_bwd scale", "unary_bwd gelu", "unary_bwd tanh",
+                            "unary_bwd relu"};
     compare(bnames[op], got, wb, n, 2e-6);
     free(got), free(wb);
     be->ops->free(be, dsaved);
@@ -245,8 +247,12 @@ static void test_reduce_copy(void) {
           }
     (void)want;
     void *dout = dev(o, nout, 1);
-    porta_reduce_args r = {{dout, 1}, {dx, 0}, {4, 33, 5, 3}, {495, 15, 3, 1},
-                           {pass == 0 ? 5 : 15, 0, pass == 0 ? 1 : 3, pass == 0 ? 0 : 1}, 2.0f,
+    porta_reduce_args r = {{dout, 1},
+                           {dx, 0},
+                           {4, 33, 5, 3},
+                           {495, 15, 3, 1},
+                           {pass == 0 ? 5 : 15, 0, pass == 0 ? 1 : 3, pass == 0 ? 0 : 1},
+                           2.0f,
                            0.25f};
     OK(be->ops->reduce(be, &r));
     float *got = get(dout, nout, 1);
@@ -275,7 +281,8 @@ static void test_reduce_copy(void) {
 static void test_rows(void) {
   /* softmax with mask (mask_div 3), one all -inf row; then backward */
   int64_t rows = 6, n = 65;
-  float *x = randv(rows * n), *mask = calloc((size_t)(2 * n), 4), *y = malloc((size_t)(rows * n) * 4);
+  float *x = randv(rows * n), *mask = calloc((size_t)(2 * n), 4),
+        *y = malloc((size_t)(rows * n) * 4);
   for (int64_t j = 0; j < n; j++) mask[j] = j % 4 == 0 ? -INFINITY : 0.0f;
   for (int64_t j = 0; j < n; j++) mask[n + j] = -INFINITY;
   for (int64_t r = 0; r < rows; r++) {
@@ -316,17 +323,19 @@ static void test_rows(void) {
     double s = 0, v = 0;
     for (int64_t j = 0; j < n; j++) s += x[r * n + j];
     float mean = (float)(s / n);
-    for (int64_t j = 0; j < n; j++) v += ((double)x[r * n + j] - mean) * ((double)x[r * n + j] - mean);
+    for (int64_t j = 0; j < n; j++)
+      v += ((double)x[r * n + j] - mean) * ((double)x[r * n + j] - mean);
     float rstd = (float)(1.0 / sqrt(v / n + 1e-5));
     wmean[r] = mean, wrstd[r] = rstd;
-    for (int64_t j = 0; j < n; j++) wy[r * n + j] = (x[r * n + j] - mean) * rstd * gamma[j] + beta[j];
+    for (int64_t j = 0; j < n; j++)
+      wy[r * n + j] = (x[r * n + j] - mean) * rstd * gamma[j] + beta[j];
   }
   be->ops->free(be, dx);
   dx = dev(x, rows * n, 0);
   void *dgam = dev(gamma, n, 0), *dbet = dev(beta, n, 0), *dyy = dev(NULL, rows * n, 0);
   void *dmean = dev(NULL, rows, 0), *drstd = dev(NULL, rows, 0);
-  porta_layernorm_args la = {{dyy, 0}, {dmean, 0}, {drstd, 0}, {dx, 0}, {dgam, 0}, {dbet, 0},
-                             rows, n, 1e-5f};
+  porta_layernorm_args la = {{dyy, 0},  {dmean, 0}, {drstd, 0}, {dx, 0}, {dgam, 0},
+                             {dbet, 0}, rows,       n,          1e-5f};
   OK(be->ops->layernorm(be, &la));
   got = get(dyy, rows * n, 0);
   compare("layernorm y", got, wy, rows * n, 1e-5);
@@ -353,8 +362,8 @@ static void test_rows(void) {
       wdxx[r * n + j] = wrstd[r] * (gg - (float)(sg / n) - xh * (float)(sgx / n));
     }
   }
-  porta_layernorm_bwd_args lb = {{dyy, 0}, {ddg, 0}, {ddb, 0}, {dgy, 0}, {dx, 0}, {dmean, 0},
-                                 {drstd, 0}, {dgam, 0}, rows, n};
+  porta_layernorm_bwd_args lb = {{dyy, 0},   {ddg, 0},   {ddb, 0},  {dgy, 0}, {dx, 0},
+                                 {dmean, 0}, {drstd, 0}, {dgam, 0}, rows,     n};
   OK(be->ops->layernorm_bwd(be, &lb));
   got = get(dyy, rows * n, 0);
   compare("layernorm_bwd dx", got, wdxx, rows * n, 1e-5);
@@ -396,7 +405,8 @@ static void test_misc(void) {
   got = get(dt, vocab * dim, 0);
   compare("embedding_bwd (repeats, token order: exact)", got, wtab, vocab * dim, 0);
   free(got), free(table), free(dout), free(wout), free(wtab);
-  be->ops->free(be, dt), be->ops->free(be, dids), be->ops->free(be, dout_d), be->ops->free(be, demb);
+  be->ops->free(be, dt), be->ops->free(be, dids), be->ops->free(be, dout_d),
+      be->ops->free(be, demb);
 
   /* dropout: the Philox mask, bit for bit */
   int64_t n = 5000;
@@ -423,7 +433,8 @@ static void test_misc(void) {
     float mx = -INFINITY, s = 0;
     for (int64_t c = 0; c < classes; c++) mx = fmaxf(mx, logits[b * classes + c]);
     for (int64_t c = 0; c < classes; c++) s += expf(logits[b * classes + c] - mx);
-    for (int64_t c = 0; c < classes; c++) wp[b * classes + c] = expf(logits[b * classes + c] - mx) / s;
+    for (int64_t c = 0; c < classes; c++)
+      wp[b * classes + c] = expf(logits[b * classes + c] - mx) / s;
     if (labels[b] >= 0 && labels[b] < classes) {
       loss -= log(wp[b * classes + labels[b]]);
       valid++;
@@ -460,8 +471,18 @@ static void test_misc(void) {
   float *pp = randv(n), *gg = randv(n), *mm = randv(n), *vv = randv(n);
   for (int64_t i = 0; i < n; i++) vv[i] = fabsf(vv[i]);
   void *dp = dev(pp, n, 0), *dg = dev(gg, n, 0), *dm = dev(mm, n, 0), *dv = dev(vv, n, 0);
-  porta_adamw_args aa = {{dp, 0}, {dg, 0}, {dm, 0}, {dv, 0}, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f,
-                         1.0f - 0.9f * 0.9f * 0.9f, 1.0f - 0.999f * 0.999f * 0.999f};
+  porta_adamw_args aa = {{dp, 0},
+                         {dg, 0},
+                         {dm, 0},
+                         {dv, 0},
+                         n,
+                         1e-3f,
+                         0.9f,
+                         0.999f,
+                         1e-8f,
+                         0.01f,
+                         1.0f - 0.9f * 0.9f * 0.9f,
+                         1.0f - 0.999f * 0.999f * 0.999f};
   for (int64_t i = 0; i < n; i++) {
     pp[i] -= aa.lr * aa.weight_decay * pp[i];
     mm[i] = aa.beta1 * mm[i] + (1 - aa.beta1) * gg[i];

@@ -10,14 +10,14 @@
 #define DATA PORTA_TEST_DATA "/modelio"
 
 static int failures = 0;
-#define CHECK(cond, ...)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      failures++;                                                          \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);      \
-      fprintf(stderr, __VA_ARGS__);                                        \
-      fprintf(stderr, "\n");                                               \
-    }                                                                      \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      failures++;                                                                                  \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                              \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fprintf(stderr, "\n");                                                                       \
+    }                                                                                              \
   } while (0)
 
 static uint8_t *read_all(const char *path, size_t *size) {
@@ -110,14 +110,16 @@ static void test_arguments(void) {
   CHECK(porta_weights_open(&w, DATA "/tiny_bert", NULL, 0) == PORTA_OK, "NULL err buffer");
   CHECK(porta_weights_count(NULL) == 0 && porta_weights_name(NULL, 0) == NULL &&
             porta_weights_find(NULL, "x") == -1 && porta_weights_shape(w, -1) == NULL &&
-            porta_weights_name(w, porta_weights_count(w)) == NULL && porta_weights_find(w, NULL) == -1,
+            porta_weights_name(w, porta_weights_count(w)) == NULL &&
+            porta_weights_find(w, NULL) == -1,
         "accessors on bad input");
   float x[4];
   CHECK(porta_weights_read_f32(NULL, 0, x, 4, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
         "read on NULL");
   porta_weights_close(w);
   porta_weights_close(NULL);
-  static const char *names[] = {"F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL"};
+  static const char *names[] = {"F32", "F16", "BF16", "F64", "I64",
+                                "I32", "I16", "I8",   "U8",  "BOOL"};
   static const size_t sizes[] = {4, 2, 2, 8, 8, 4, 2, 1, 1, 1};
   for (int d = 0; d < 10; d++) {
     porta_weight_dtype parsed;
@@ -127,7 +129,8 @@ static void test_arguments(void) {
           "dtype %d", d);
   }
   CHECK(porta_weight_dtype_size((porta_weight_dtype)99) == 0 &&
-            strcmp(porta_weight_dtype_name((porta_weight_dtype)99), "?") == 0, "bad dtype");
+            strcmp(porta_weight_dtype_name((porta_weight_dtype)99), "?") == 0,
+        "bad dtype");
   printf("arguments: NULL handles, bad indices and dtype tables behave\n");
 }
 
@@ -138,8 +141,8 @@ static void test_all_halves(void) {
   float *back = malloc(65536 * 4);
   for (int i = 0; i < 65536; i++) halves[i] = (uint16_t)i;
   char err[512], path[] = PORTA_BINARY_DIR "/test_weights_f16.safetensors";
-  porta_raw_array a = {.name = "all", .dtype = PORTA_WEIGHT_F16, .ndim = 1, .shape = {65536},
-                       .data = halves};
+  porta_raw_array a = {
+      .name = "all", .dtype = PORTA_WEIGHT_F16, .ndim = 1, .shape = {65536}, .data = halves};
   CHECK(porta_safetensors_write_raw(path, &a, 1, NULL, err, sizeof(err)) == PORTA_OK, "%s", err);
   porta_weights *w = NULL;
   CHECK(porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s", err);

@@ -13,17 +13,17 @@ extern "C" {
 #endif
 
 typedef struct porta_bench_result {
-  char section[16];      /* "peak", "gemm", "attention", "train_step", "eval_forward" */
-  char name[160];        /* "fma", "bandwidth", "gemm 4096x384x1536 NT b1", ... */
-  int64_t m, n, k, batch; /* gemm: sizes; attention: m = heads, n = seq, k = head_dim */
-  int64_t seq;            /* train/eval: sequence length (batch in `batch`) */
-  double median_ms;       /* one run */
-  double value;           /* in unit */
-  char unit[16];          /* "GFLOP/s", "GB/s", "seq/s" */
-  double tokens_per_s;    /* train/eval */
+  char section[16];        /* "peak", "gemm", "attention", "train_step", "eval_forward" */
+  char name[160];          /* "fma", "bandwidth", "gemm 4096x384x1536 NT b1", ... */
+  int64_t m, n, k, batch;  /* gemm: sizes; attention: m = heads, n = seq, k = head_dim */
+  int64_t seq;             /* train/eval: sequence length (batch in `batch`) */
+  double median_ms;        /* one run */
+  double value;            /* in unit */
+  char unit[16];           /* "GFLOP/s", "GB/s", "seq/s" */
+  double tokens_per_s;     /* train/eval */
   double fraction_of_peak; /* value / measured peak (GFLOP/s rows; MFU for train steps); < 0 n/a */
-  double peak_device_mb;  /* train/eval: the allocator's peak */
-  bool device_timer;      /* median_ms came from the backend's timers */
+  double peak_device_mb;   /* train/eval: the allocator's peak */
+  bool device_timer;       /* median_ms came from the backend's timers */
   int repeat;
 } porta_bench_result;
 

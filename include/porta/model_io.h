@@ -2,9 +2,10 @@
  *
  * Reading and writing Hugging Face checkpoint folders without Python:
  *   - config.json                      porta_config_load / porta_config_save
- *   - model.safetensors (+ sharded)    porta_weights_open (mmap, validated) / porta_safetensors_write
- *   - pytorch_model.bin (+ sharded)    porta_weights_open (zip format of torch >= 1.6 and the legacy
- *                                      format), through a restricted unpickler with the contract of
+ *   - model.safetensors (+ sharded)    porta_weights_open (mmap, validated) /
+ * porta_safetensors_write
+ *   - pytorch_model.bin (+ sharded)    porta_weights_open (zip format of torch >= 1.6 and the
+ * legacy format), through a restricted unpickler with the contract of
  *                                      torch.load(weights_only=True): nothing is ever executed
  *   - porta_checkpoint_convert         writes model.safetensors beside a pytorch_model.bin
  * None of these need a porta_context: errors are returned as a status and a message written to
@@ -32,21 +33,21 @@ extern "C" {
  * The struct owns heap memory (labels, a copy of the source JSON): release it with
  * porta_config_free, and copy it only with porta_config_copy, never by assignment. */
 typedef struct porta_model_config {
-  char model_type[32];        /* "bert", "roberta", "xlm-roberta", "camembert", "distilbert" */
-  char architecture[128];     /* architectures[0] ("BertForSequenceClassification") or "" */
+  char model_type[32];    /* "bert", "roberta", "xlm-roberta", "camembert", "distilbert" */
+  char architecture[128]; /* architectures[0] ("BertForSequenceClassification") or "" */
   int64_t hidden_size;
   int64_t num_hidden_layers;
   int64_t num_attention_heads;
   int64_t intermediate_size;
-  char hidden_act[32];        /* "gelu" (erf), "gelu_new", "relu", ... as written in the file */
-  double layer_norm_eps;      /* default 1e-12 */
+  char hidden_act[32];   /* "gelu" (erf), "gelu_new", "relu", ... as written in the file */
+  double layer_norm_eps; /* default 1e-12 */
   int64_t max_position_embeddings;
-  int64_t type_vocab_size;    /* 0 for distilbert (no token-type embeddings) */
+  int64_t type_vocab_size; /* 0 for distilbert (no token-type embeddings) */
   int64_t vocab_size;
-  int64_t pad_token_id;       /* default 0 (RoBERTa checkpoints say 1) */
+  int64_t pad_token_id; /* default 0 (RoBERTa checkpoints say 1) */
   float hidden_dropout_prob;
   float attention_probs_dropout_prob;
-  float classifier_dropout;   /* < 0 when absent/null (transformers then uses hidden_dropout_prob) */
+  float classifier_dropout; /* < 0 when absent/null (transformers then uses hidden_dropout_prob) */
   char position_embedding_type[32]; /* only "absolute" is accepted */
   /* Classification labels, when the file has id2label (or num_labels): num_labels names, label i
    * is id2label[i] ("LABEL_i" when the file gave only num_labels). num_labels is 0 without any. */
@@ -102,7 +103,7 @@ void porta_config_free(porta_model_config *cfg);
  * Weights: the named tensors of a checkpoint (read-only)
  * ------------------------------------------------------------------------------------------- */
 #define PORTA_WEIGHTS_MAX_DIMS 8
-#define PORTA_WEIGHTS_MAX_NAME 512         /* bytes of a tensor name, without the NUL */
+#define PORTA_WEIGHTS_MAX_NAME 512 /* bytes of a tensor name, without the NUL */
 #define PORTA_WEIGHTS_MAX_TENSORS 1000000
 
 typedef enum porta_weight_dtype {

@@ -49,11 +49,11 @@ typedef enum porta_status {
   PORTA_ERR_BACKEND = 7,          /* the driver returned an error (message has the driver's code) */
   PORTA_ERR_UNSUPPORTED = 8,      /* the backend cannot run this op or this configuration */
   PORTA_ERR_IO = 9,               /* a file could not be opened, read or written */
-  PORTA_ERR_FORMAT = 10,          /* a file or string is malformed (corrupt safetensors, bad JSON) */
-  PORTA_ERR_LIMIT = 11,           /* a resource limit was exceeded (header size, sequence length) */
-  PORTA_ERR_STATE = 12,           /* the call does not fit the object's state (backward twice) */
-  PORTA_ERR_NOT_FOUND = 13,       /* a named thing is missing (tensor name, file, vocabulary entry) */
-  PORTA_ERR_BUILD = 14,           /* a kernel or shader failed to compile (message has the log) */
+  PORTA_ERR_FORMAT = 10,    /* a file or string is malformed (corrupt safetensors, bad JSON) */
+  PORTA_ERR_LIMIT = 11,     /* a resource limit was exceeded (header size, sequence length) */
+  PORTA_ERR_STATE = 12,     /* the call does not fit the object's state (backward twice) */
+  PORTA_ERR_NOT_FOUND = 13, /* a named thing is missing (tensor name, file, vocabulary entry) */
+  PORTA_ERR_BUILD = 14,     /* a kernel or shader failed to compile (message has the log) */
 } porta_status;
 
 /* A constant English name for a status ("PORTA_ERR_SHAPE"). Never NULL. */
@@ -86,20 +86,20 @@ typedef struct porta_tensor porta_tensor;
  * ------------------------------------------------------------------------------------------- */
 typedef struct porta_device_info {
   porta_backend_kind backend;
-  int index;                 /* the value for PORTA_DEVICE / porta_context_options.device */
+  int index; /* the value for PORTA_DEVICE / porta_context_options.device */
   char name[256];
   char vendor[128];
-  char driver[128];          /* driver version string */
-  char api_version[64];      /* "OpenCL 1.2 pocl ...", "Vulkan 1.3.230" */
+  char driver[128];     /* driver version string */
+  char api_version[64]; /* "OpenCL 1.2 pocl ...", "Vulkan 1.3.230" */
   uint64_t global_mem_bytes;
-  uint64_t max_alloc_bytes;  /* largest single buffer (maxStorageBufferRange on Vulkan) */
+  uint64_t max_alloc_bytes; /* largest single buffer (maxStorageBufferRange on Vulkan) */
   int compute_units;
   int max_workgroup_size;
-  int subgroup_size;         /* 0 when unknown */
+  int subgroup_size; /* 0 when unknown */
   bool fp16;
   bool int8;
-  bool is_cpu;               /* PoCL, lavapipe, the CPU backend */
-  char extra[512];           /* backend-specific details (memory heaps, extensions of note) */
+  bool is_cpu;     /* PoCL, lavapipe, the CPU backend */
+  char extra[512]; /* backend-specific details (memory heaps, extensions of note) */
 } porta_device_info;
 
 /* Lists the devices of one backend into infos[0..capacity). *count receives the number found

@@ -85,9 +85,9 @@ typedef struct porta_skipped_row {
 
 typedef struct porta_dataset {
   int64_t count;
-  char **texts;     /* [count] UTF-8, NUL-terminated */
-  int32_t *labels;  /* [count] label ids (-1 without labels) */
-  int64_t *lines;   /* [count] 1-based line where each row starts */
+  char **texts;    /* [count] UTF-8, NUL-terminated */
+  int32_t *labels; /* [count] label ids (-1 without labels) */
+  int64_t *lines;  /* [count] 1-based line where each row starts */
   porta_label_map label_map;
   int64_t skipped_count;
   porta_skipped_row *skipped; /* [skipped_count] */
@@ -110,7 +110,7 @@ void porta_dataset_skip_summary(const porta_dataset *ds, int max_listed, char *b
  * every copy of an identical text in the same part, the same for the same seed everywhere.
  * ------------------------------------------------------------------------------------------- */
 typedef struct porta_split {
-  int64_t *rows[3];  /* [0] train, [1] valid, [2] test; each sorted ascending */
+  int64_t *rows[3]; /* [0] train, [1] valid, [2] test; each sorted ascending */
   int64_t count[3];
   uint64_t seed;
   double valid_fraction, test_fraction;
@@ -135,7 +135,7 @@ porta_status porta_split_load(porta_split *out, const char *path, char *err, siz
 typedef enum porta_batch_order {
   PORTA_ORDER_SEQUENTIAL = 0, /* rows in order */
   PORTA_ORDER_BY_LENGTH = 1,  /* sorted by length (evaluation: least padding) */
-  PORTA_ORDER_BUCKETED = 2,   /* shuffle, sort by length within chunks of batches, shuffle batches */
+  PORTA_ORDER_BUCKETED = 2, /* shuffle, sort by length within chunks of batches, shuffle batches */
 } porta_batch_order;
 
 typedef struct porta_epoch_plan {
@@ -175,7 +175,6 @@ void porta_metrics_finish(porta_metrics *m);
  * caller's extra fields: it writes a complete object). Returns the length written (snprintf). */
 int porta_metrics_json(const porta_metrics *m, char *buf, size_t size);
 
-
 /* ---------------------------------------------------------------------------------------------
  * Tokenised rows: every text encoded once, up front.
  * ------------------------------------------------------------------------------------------- */
@@ -186,7 +185,7 @@ typedef struct porta_encoded_rows {
   int32_t *lengths; /* [count] */
   int32_t *labels;  /* [count] (-1 without labels) */
   int32_t pad_id;
-  int max_length;   /* the truncation used */
+  int max_length; /* the truncation used */
 } porta_encoded_rows;
 
 /* Encodes texts[0..count) ([CLS] … [SEP] / <s> … </s>), each truncated to max_length ids
@@ -209,8 +208,8 @@ void porta_batch_fill(int32_t *ids, int32_t *mask, int32_t *labels, int *seq_len
  * Restores the training mode it found. */
 porta_status porta_classify_rows(float *probs, int32_t *predictions, porta_metrics *metrics,
                                  double *mean_loss, porta_model *model, porta_head *head,
-                                 const porta_encoded_rows *enc, const int64_t *rows,
-                                 int64_t count, int batch_size);
+                                 const porta_encoded_rows *enc, const int64_t *rows, int64_t count,
+                                 int batch_size);
 
 /* ---------------------------------------------------------------------------------------------
  * Checkpoints: a Hub-style folder (porta_model_save: config.json, model.safetensors, tokenizer
@@ -234,9 +233,8 @@ typedef struct porta_train_state {
 /* Saves a checkpoint to dir (opt may be NULL: no optimizer state; state may be NULL). */
 porta_status porta_checkpoint_save(const char *dir, const porta_model *model,
                                    const porta_head *head, const porta_label_map *labels,
-                                   porta_optimizer *opt, const porta_param *params,
-                                   int param_count, const porta_train_state *state, char *err,
-                                   size_t err_size);
+                                   porta_optimizer *opt, const porta_param *params, int param_count,
+                                   const porta_train_state *state, char *err, size_t err_size);
 /* The folder to load for dir: dir itself, or "<dir>.old" when a crash left only that.
  * PORTA_ERR_NOT_FOUND when neither holds a config.json. */
 porta_status porta_checkpoint_resolve(char *out, size_t out_size, const char *dir, char *err,
@@ -245,15 +243,13 @@ porta_status porta_checkpoint_resolve(char *out, size_t out_size, const char *di
  * "porta_head", default cls; number of labels from the classifier), label map (labels.json, else
  * config.json's id2label, else "0".."N-1"). */
 porta_status porta_checkpoint_load(porta_model **model, porta_head **head, porta_label_map *labels,
-                                   porta_context *ctx, const char *dir, char *err,
-                                   size_t err_size);
+                                   porta_context *ctx, const char *dir, char *err, size_t err_size);
 porta_status porta_train_state_load(porta_train_state *out, const char *dir, char *err,
                                     size_t err_size);
 /* Restores optimizer.safetensors of dir into opt (params as given at creation). */
 porta_status porta_optimizer_state_load(porta_optimizer *opt, const porta_param *params,
                                         int param_count, const char *dir,
-                                        const porta_train_state *state, char *err,
-                                        size_t err_size);
+                                        const porta_train_state *state, char *err, size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
  * The fine-tuning loop behind `porta train`.
@@ -267,14 +263,14 @@ typedef struct porta_step_record {
 } porta_step_record;
 
 typedef struct porta_train_options {
-  const char *model_dir;   /* Hub folder (BERT or RoBERTa family) */
-  const char *data_path;   /* JSON lines or CSV */
-  const char *text_field;  /* NULL: "headline" */
-  const char *label_field; /* NULL: "is_sarcastic" */
-  int64_t limit_rows;      /* first N readable rows; 0: all */
+  const char *model_dir;                /* Hub folder (BERT or RoBERTa family) */
+  const char *data_path;                /* JSON lines or CSV */
+  const char *text_field;               /* NULL: "headline" */
+  const char *label_field;              /* NULL: "is_sarcastic" */
+  int64_t limit_rows;                   /* first N readable rows; 0: all */
   double valid_fraction, test_fraction; /* 0.1, 0.1 */
-  uint64_t seed;           /* 42 */
-  porta_head_kind head;    /* PORTA_HEAD_CLS */
+  uint64_t seed;                        /* 42 */
+  porta_head_kind head;                 /* PORTA_HEAD_CLS */
   bool freeze_body;
   float dropout;           /* head dropout; < 0: the config's (0.1 for MiniLM) */
   int max_length;          /* 0: the model's */
@@ -288,15 +284,15 @@ typedef struct porta_train_options {
   int grad_accum;          /* micro-batches per optimizer step (1) */
   int64_t max_steps;       /* > 0: stop after this many optimizer steps (the schedule ends there) */
   porta_backend_kind backend;
-  int device;              /* -1: default */
-  int num_threads;         /* 0: all cores */
-  const char *out_dir;     /* NULL: runs/<YYYYmmdd-HHMMSS> */
-  const char *resume_dir;  /* a run folder: continue from its last/ with its settings.json */
-  int64_t save_every;      /* also write last/ every N steps (0: at each epoch's end only) */
-  int64_t stop_after;      /* > 0: return after N steps of this call, as if killed (tests) */
-  int log_every;           /* plain log line every N steps when stderr is not a TTY (50) */
-  int progress;            /* -1: progress bar when stderr is a TTY; 0: never; 1: always */
-  bool quiet;              /* nothing on stderr */
+  int device;             /* -1: default */
+  int num_threads;        /* 0: all cores */
+  const char *out_dir;    /* NULL: runs/<YYYYmmdd-HHMMSS> */
+  const char *resume_dir; /* a run folder: continue from its last/ with its settings.json */
+  int64_t save_every;     /* also write last/ every N steps (0: at each epoch's end only) */
+  int64_t stop_after;     /* > 0: return after N steps of this call, as if killed (tests) */
+  int log_every;          /* plain log line every N steps when stderr is not a TTY (50) */
+  int progress;           /* -1: progress bar when stderr is a TTY; 0: never; 1: always */
+  bool quiet;             /* nothing on stderr */
   /* When not NULL and it becomes non-zero (a signal handler sets it), the loop writes last/ after
    * the step in progress and returns with result->interrupted set: --resume continues exactly. */
   const volatile int *cancel;
@@ -309,14 +305,14 @@ void porta_train_options_init(porta_train_options *options);
 
 typedef struct porta_train_result {
   char run_dir[1024];
-  int64_t steps;          /* optimizer steps done in total */
-  bool interrupted;       /* stop_after or cancel ended the call (last/ holds the state) */
+  int64_t steps;    /* optimizer steps done in total */
+  bool interrupted; /* stop_after or cancel ended the call (last/ holds the state) */
   double seconds;
   float last_loss;
-  int64_t best_epoch;     /* -1 when no valid split */
+  int64_t best_epoch; /* -1 when no valid split */
   porta_metrics best_valid;
   bool has_test;
-  porta_metrics test;     /* from the best checkpoint */
+  porta_metrics test; /* from the best checkpoint */
 } porta_train_result;
 
 /* Runs the whole job: data, split, tokenise, model + head, the loop, evaluation, checkpoints,

@@ -6,24 +6,42 @@
 
 const char *porta_op_name(porta_op op) {
   switch (op) {
-  case PORTA_OP_GEMM: return "gemm";
-  case PORTA_OP_BINARY: return "binary";
-  case PORTA_OP_UNARY: return "unary";
-  case PORTA_OP_UNARY_BWD: return "unary_bwd";
-  case PORTA_OP_REDUCE: return "reduce";
-  case PORTA_OP_COPY_STRIDED: return "copy_strided";
-  case PORTA_OP_SOFTMAX: return "softmax";
-  case PORTA_OP_SOFTMAX_BWD: return "softmax_bwd";
-  case PORTA_OP_LAYERNORM: return "layernorm";
-  case PORTA_OP_LAYERNORM_BWD: return "layernorm_bwd";
-  case PORTA_OP_EMBEDDING: return "embedding";
-  case PORTA_OP_EMBEDDING_BWD: return "embedding_bwd";
-  case PORTA_OP_DROPOUT: return "dropout";
-  case PORTA_OP_CROSS_ENTROPY: return "cross_entropy";
-  case PORTA_OP_CROSS_ENTROPY_BWD: return "cross_entropy_bwd";
-  case PORTA_OP_ADAMW: return "adamw";
-  case PORTA_OP_SUMSQ: return "sumsq";
-  case PORTA_OP_COUNT: break;
+  case PORTA_OP_GEMM:
+    return "gemm";
+  case PORTA_OP_BINARY:
+    return "binary";
+  case PORTA_OP_UNARY:
+    return "unary";
+  case PORTA_OP_UNARY_BWD:
+    return "unary_bwd";
+  case PORTA_OP_REDUCE:
+    return "reduce";
+  case PORTA_OP_COPY_STRIDED:
+    return "copy_strided";
+  case PORTA_OP_SOFTMAX:
+    return "softmax";
+  case PORTA_OP_SOFTMAX_BWD:
+    return "softmax_bwd";
+  case PORTA_OP_LAYERNORM:
+    return "layernorm";
+  case PORTA_OP_LAYERNORM_BWD:
+    return "layernorm_bwd";
+  case PORTA_OP_EMBEDDING:
+    return "embedding";
+  case PORTA_OP_EMBEDDING_BWD:
+    return "embedding_bwd";
+  case PORTA_OP_DROPOUT:
+    return "dropout";
+  case PORTA_OP_CROSS_ENTROPY:
+    return "cross_entropy";
+  case PORTA_OP_CROSS_ENTROPY_BWD:
+    return "cross_entropy_bwd";
+  case PORTA_OP_ADAMW:
+    return "adamw";
+  case PORTA_OP_SUMSQ:
+    return "sumsq";
+  case PORTA_OP_COUNT:
+    break;
   }
   return "unknown_op";
 }

@@ -38,9 +38,9 @@ static inline uint32_t porta_philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2
 }
 
 static inline float porta_philox_uniform(uint64_t seed, uint64_t stream, uint64_t i) {
-  uint32_t r = porta_philox4x32_10((uint32_t)i, (uint32_t)(i >> 32), (uint32_t)stream,
-                                   (uint32_t)(stream >> 32), (uint32_t)seed,
-                                   (uint32_t)(seed >> 32));
+  uint32_t r =
+      porta_philox4x32_10((uint32_t)i, (uint32_t)(i >> 32), (uint32_t)stream,
+                          (uint32_t)(stream >> 32), (uint32_t)seed, (uint32_t)(seed >> 32));
   return (float)(r >> 8) * (1.0f / 16777216.0f);
 }
 

@@ -46,9 +46,13 @@ typedef struct cli_device_flags {
   int threads;
 } cli_device_flags;
 #define CLI_DEVICE_FLAGS(d)                                                                        \
-  {"backend", CLI_STRING, &(d).backend, "cpu | opencl | vulkan (default: $PORTA_BACKEND, else cpu)"}, \
-  {"device", CLI_INT, &(d).device, "device index within the backend (default: $PORTA_DEVICE, else 0)"}, \
-  {"threads", CLI_INT, &(d).threads, "CPU threads (default: all cores)"}
+  {"backend", CLI_STRING, &(d).backend,                                                            \
+   "cpu | opencl | vulkan (default: $PORTA_BACKEND, else cpu)"},                                   \
+      {"device", CLI_INT, &(d).device,                                                             \
+       "device index within the backend (default: $PORTA_DEVICE, else 0)"},                        \
+  {                                                                                                \
+    "threads", CLI_INT, &(d).threads, "CPU threads (default: all cores)"                           \
+  }
 void cli_device_flags_init(cli_device_flags *d);
 /* Creates a context from the flags; prints the error and returns NULL on failure. */
 porta_context *cli_context(const cli_device_flags *d, uint64_t seed);
@@ -62,7 +66,8 @@ const char *cli_default_data(char *buf, size_t size);
 
 /* A run folder's settings.json (strings copied into text[3]: data, text field, label field) and
  * split.json; err names the file on failure. */
-int cli_run_settings(const char *run, porta_train_options *out, char text[3][1024], char *err, size_t err_size);
+int cli_run_settings(const char *run, porta_train_options *out, char text[3][1024], char *err,
+                     size_t err_size);
 int cli_run_split(const char *run, porta_split *out, char *err, size_t err_size);
 
 /* Writes s as a JSON string (with quotes and escapes). */

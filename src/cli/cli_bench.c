@@ -9,15 +9,19 @@
 #include "cli/cli.h"
 
 static const char usage[] =
-    "usage: porta bench [--backend all|cpu|opencl|vulkan] [--sections peak,gemm,attention,train,eval]\n"
+    "usage: porta bench [--backend all|cpu|opencl|vulkan] [--sections "
+    "peak,gemm,attention,train,eval]\n"
     "                   [--model DIR] [--batch N] [--seqs 64,128] [--repeat N] [--max-square N]\n"
     "                   [--quick] [--json FILE]\n\n"
-    "Measures each backend's device after warm-up (median of --repeat runs; device timers where the\n"
+    "Measures each backend's device after warm-up (median of --repeat runs; device timers where "
+    "the\n"
     "backend has them). GEMM shapes: the projections of a MiniLM (hidden 384) and a BERT-base\n"
-    "(hidden 768) step at M = batch x seq, forward (NT), input grad (NN) and weight grad (TN), the\n"
+    "(hidden 768) step at M = batch x seq, forward (NT), input grad (NN) and weight grad (TN), "
+    "the\n"
     "batched attention products, and a square sweep 128..--max-square. train/eval: the model of\n"
     "--model's config.json (default: all-MiniLM-L6-v2) with random weights + the seed's head.\n"
-    "GFLOP/s rows are also given as a fraction of the achievable peak: the FMA kernel's rate, or the\n"
+    "GFLOP/s rows are also given as a fraction of the achievable peak: the FMA kernel's rate, or "
+    "the\n"
     "best GEMM measured before the row when that is higher; train/eval rows as model-FLOPs\n"
     "utilisation (6 x matmul parameters x tokens + attention, over that peak).";
 
@@ -39,7 +43,8 @@ static void print_row(const porta_bench_result *r) {
   char peak[32] = "";
   if (r->fraction_of_peak >= 0)
     snprintf(peak, sizeof peak, "%5.1f%% %s", 100 * r->fraction_of_peak,
-             strcmp(r->section, "train_step") && strcmp(r->section, "eval_forward") ? "of peak" : "MFU");
+             strcmp(r->section, "train_step") && strcmp(r->section, "eval_forward") ? "of peak"
+                                                                                    : "MFU");
   printf("  %-44s %10.3f ms %10.1f %-8s %s%s\n", r->name, r->median_ms, r->value, r->unit, peak,
          r->device_timer ? "" : " (host clock)");
   if (r->tokens_per_s > 0)
@@ -164,8 +169,8 @@ static void bench_backend(bench_run *run, porta_backend_kind kind, int device, i
     static const int64_t cfgs[3][4] = {{32, 12, 64, 32}, {32, 12, 128, 32}, {8, 12, 128, 64}};
     for (int c = 0; c < (quick ? 1 : 3); c++)
       for (int bwd = 0; bwd < 2; bwd++) {
-        st = porta_bench_attention(ctx, cfgs[c][0], cfgs[c][1], cfgs[c][2], cfgs[c][3], bwd,
-                                   repeat, &r);
+        st = porta_bench_attention(ctx, cfgs[c][0], cfgs[c][1], cfgs[c][2], cfgs[c][3], bwd, repeat,
+                                   &r);
         report(run, ctx, st, &r, "attention", &peak);
       }
   }
@@ -196,7 +201,8 @@ int cli_bench(int argc, char **argv) {
       {"backend", CLI_STRING, &backend, "all (default) | cpu | opencl | vulkan"},
       {"device", CLI_INT, &device, "device index within the backend"},
       {"threads", CLI_INT, &threads, "CPU threads (default: all cores)"},
-      {"sections", CLI_STRING, &sections, "comma list of peak,gemm,attention,train,eval (default all)"},
+      {"sections", CLI_STRING, &sections,
+       "comma list of peak,gemm,attention,train,eval (default all)"},
       {"model", CLI_STRING, &model, "model folder whose config.json sizes the train/eval steps"},
       {"batch", CLI_INT, &batch, "batch size of GEMM shapes and steps (default 32)"},
       {"seqs", CLI_STRING, &seqs, "sequence lengths of the training steps (default 64,128)"},

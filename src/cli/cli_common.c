@@ -19,8 +19,12 @@ static bool set_value(const cli_flag *f, const char *text) {
   char *end = NULL;
   errno = 0;
   switch (f->kind) {
-  case CLI_BOOL: *(bool *)f->value = true; return true;
-  case CLI_STRING: *(const char **)f->value = text; return true;
+  case CLI_BOOL:
+    *(bool *)f->value = true;
+    return true;
+  case CLI_STRING:
+    *(const char **)f->value = text;
+    return true;
   case CLI_INT: {
     long v = strtol(text, &end, 10);
     if (errno || *end || end == text || v < INT_MIN || v > INT_MAX) return false;
@@ -43,8 +47,10 @@ static bool set_value(const cli_flag *f, const char *text) {
   case CLI_DOUBLE: {
     double v = strtod(text, &end);
     if (errno || *end || end == text) return false;
-    if (f->kind == CLI_FLOAT) *(float *)f->value = (float)v;
-    else *(double *)f->value = v;
+    if (f->kind == CLI_FLOAT)
+      *(float *)f->value = (float)v;
+    else
+      *(double *)f->value = v;
     return true;
   }
   }
@@ -100,8 +106,10 @@ int cli_parse(int argc, char **argv, const cli_flag *flags, const char *usage, c
     }
     const char *value = NULL;
     if (f->kind != CLI_BOOL) {
-      if (eq) value = eq + 1;
-      else if (i + 1 < argc) value = argv[++i];
+      if (eq)
+        value = eq + 1;
+      else if (i + 1 < argc)
+        value = argv[++i];
       else {
         fprintf(stderr, "porta %s: --%s needs a value\n", argv[0], f->name);
         return CLI_USAGE;
@@ -211,14 +219,26 @@ void cli_json_string(FILE *out, const char *s) {
   fputc('"', out);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
     switch (*p) {
-    case '"': fputs("\\\"", out); break;
-    case '\\': fputs("\\\\", out); break;
-    case '\n': fputs("\\n", out); break;
-    case '\r': fputs("\\r", out); break;
-    case '\t': fputs("\\t", out); break;
+    case '"':
+      fputs("\\\"", out);
+      break;
+    case '\\':
+      fputs("\\\\", out);
+      break;
+    case '\n':
+      fputs("\\n", out);
+      break;
+    case '\r':
+      fputs("\\r", out);
+      break;
+    case '\t':
+      fputs("\\t", out);
+      break;
     default:
-      if (*p < 0x20) fprintf(out, "\\u%04x", *p);
-      else fputc(*p, out);
+      if (*p < 0x20)
+        fprintf(out, "\\u%04x", *p);
+      else
+        fputc(*p, out);
     }
   }
   fputc('"', out);
@@ -232,16 +252,18 @@ cli_line_status cli_read_line(char **line, size_t *capacity, FILE *in) {
 }
 
 void cli_report_nul_line(const char *verb, int64_t line_number) {
-  fprintf(stderr, "porta %s: line %lld: NUL byte in the text (a binary file?); line skipped\n", verb,
-          (long long)line_number);
+  fprintf(stderr, "porta %s: line %lld: NUL byte in the text (a binary file?); line skipped\n",
+          verb, (long long)line_number);
 }
 
-int cli_run_settings(const char *run, porta_train_options *out, char text[3][1024], char *err, size_t err_size) {
+int cli_run_settings(const char *run, porta_train_options *out, char text[3][1024], char *err,
+                     size_t err_size) {
   char path[4096];
   snprintf(path, sizeof path, "%s/settings.json", run);
   FILE *f = fopen(path, "rb");
   if (!f) {
-    snprintf(err, err_size, "cannot open %s: %s (is %s a porta train run folder?)", path, strerror(errno), run);
+    snprintf(err, err_size, "cannot open %s: %s (is %s a porta train run folder?)", path,
+             strerror(errno), run);
     return CLI_FAILED;
   }
   fclose(f);

@@ -3,7 +3,8 @@
 
 static const char usage[] =
     "usage: porta convert DIR\n\n"
-    "Reads DIR/pytorch_model.bin (or its sharded index) with a restricted unpickler that never runs\n"
+    "Reads DIR/pytorch_model.bin (or its sharded index) with a restricted unpickler that never "
+    "runs\n"
     "code, and writes DIR/model.safetensors with the same tensors, names and dtypes.";
 
 int cli_convert(int argc, char **argv) {

@@ -11,13 +11,14 @@ static const char usage[] =
 
 static void print_device(const porta_device_info *d) {
   printf("  [%d] %s\n", d->index, d->name);
-  printf("      vendor %s, driver %s%s%s\n", d->vendor[0] ? d->vendor : "?", d->driver[0] ? d->driver : "?",
-         d->api_version[0] ? ", " : "", d->api_version);
-  printf("      compute units %d, memory %.1f GiB, largest buffer %.1f MiB, max work-group %d\n", d->compute_units,
-         (double)d->global_mem_bytes / (1024.0 * 1024 * 1024), (double)d->max_alloc_bytes / (1024.0 * 1024),
-         d->max_workgroup_size);
-  printf("      fp16 %s, int8 %s, subgroup size %s%d%s%s\n", d->fp16 ? "yes" : "no", d->int8 ? "yes" : "no",
-         d->subgroup_size ? "" : "unknown (", d->subgroup_size, d->subgroup_size ? "" : ")", d->is_cpu ? ", a CPU device" : "");
+  printf("      vendor %s, driver %s%s%s\n", d->vendor[0] ? d->vendor : "?",
+         d->driver[0] ? d->driver : "?", d->api_version[0] ? ", " : "", d->api_version);
+  printf("      compute units %d, memory %.1f GiB, largest buffer %.1f MiB, max work-group %d\n",
+         d->compute_units, (double)d->global_mem_bytes / (1024.0 * 1024 * 1024),
+         (double)d->max_alloc_bytes / (1024.0 * 1024), d->max_workgroup_size);
+  printf("      fp16 %s, int8 %s, subgroup size %s%d%s%s\n", d->fp16 ? "yes" : "no",
+         d->int8 ? "yes" : "no", d->subgroup_size ? "" : "unknown (", d->subgroup_size,
+         d->subgroup_size ? "" : ")", d->is_cpu ? ", a CPU device" : "");
   if (d->extra[0]) printf("      %s\n", d->extra);
 }
 
@@ -50,7 +51,8 @@ int cli_devices(int argc, char **argv) {
     if (st != PORTA_OK) {
       const char *why = err[0] ? err : porta_status_string(st);
       size_t n = strlen(name);
-      if (!strncmp(why, name, n) && !strncmp(why + n, ": ", 2)) why += n + 2; // the backend named itself
+      if (!strncmp(why, name, n) && !strncmp(why + n, ": ", 2))
+        why += n + 2; // the backend named itself
       printf("%s: %s\n", name, why);
       continue;
     }

@@ -6,16 +6,18 @@
 #include "cli/cli.h"
 
 static const char usage[] =
-    "usage: porta embed --model DIR [--pooling mean|cls|none] [--normalize] [--out FILE.safetensors] < lines.txt\n\n"
+    "usage: porta embed --model DIR [--pooling mean|cls|none] [--normalize] [--out "
+    "FILE.safetensors] < lines.txt\n\n"
     "Runs the model body over each line of stdin and prints {\"text\": ..., \"embedding\": [...]}\n"
     "(mean: the attention-mask-weighted mean of the last hidden states, as sentence-transformers;\n"
-    "cls: the first token's) or {\"text\": ..., \"last_hidden_state\": [[...], ...]} with --pooling none.\n"
+    "cls: the first token's) or {\"text\": ..., \"last_hidden_state\": [[...], ...]} with "
+    "--pooling none.\n"
     "--out writes a safetensors file instead: \"embeddings\" [N, hidden], or one\n"
     "\"last_hidden_state.<i>\" [tokens, hidden] per line with --pooling none.";
 
 typedef struct embed_out {
   int64_t rows, capacity;
-  float *data;          /* pooled: [rows, hidden] */
+  float *data;               /* pooled: [rows, hidden] */
   porta_named_array *arrays; /* none: one per line */
   char **names;
   int64_t count, arrays_cap;
@@ -48,7 +50,10 @@ int cli_embed(int argc, char **argv) {
   bool help;
   int rc = cli_parse(argc, argv, flags, usage, positional, 0, &n_positional, &help);
   if (rc != CLI_OK || help) return rc;
-  int mode = !strcmp(pooling, "mean") ? 0 : !strcmp(pooling, "cls") ? 1 : !strcmp(pooling, "none") ? 2 : -1;
+  int mode = !strcmp(pooling, "mean")   ? 0
+             : !strcmp(pooling, "cls")  ? 1
+             : !strcmp(pooling, "none") ? 2
+                                        : -1;
   if (mode < 0) {
     fprintf(stderr, "porta embed: unknown --pooling \"%s\" (mean, cls, none)\n", pooling);
     return CLI_USAGE;
@@ -74,7 +79,8 @@ int cli_embed(int argc, char **argv) {
     const porta_model_config *cfg = porta_model_get_config(model);
     hidden = cfg->hidden_size;
     int positions = (int)cfg->max_position_embeddings;
-    if (porta_model_get_family(model) == PORTA_MODEL_ROBERTA) positions -= (int)cfg->pad_token_id + 1;
+    if (porta_model_get_family(model) == PORTA_MODEL_ROBERTA)
+      positions -= (int)cfg->pad_token_id + 1;
     if (max_len <= 0) {
       max_len = porta_tokenizer_model_max_length(tok);
       if (max_len <= 0 || max_len > positions) max_len = positions;
@@ -107,7 +113,8 @@ int cli_embed(int argc, char **argv) {
     }
     if (n == 0) break;
     porta_encoded_rows enc;
-    st = porta_encode_texts(&enc, tok, (const char *const *)lines, NULL, n, max_len, err, sizeof err);
+    st = porta_encode_texts(&enc, tok, (const char *const *)lines, NULL, n, max_len, err,
+                            sizeof err);
     if (st != PORTA_OK) break;
     int64_t *order = malloc((size_t)n * sizeof(int64_t));
     int32_t *ids = malloc((size_t)n * max_len * sizeof(int32_t));
@@ -120,10 +127,12 @@ int cli_embed(int argc, char **argv) {
       porta_model_input in = {ids, mask, NULL, NULL, n, seq_len};
       porta_model_output o;
       st = porta_model_forward(&o, model, &in, NULL);
-      float *grown = st == PORTA_OK ? realloc(states, (size_t)n * seq_len * hidden * sizeof(float)) : NULL;
+      float *grown =
+          st == PORTA_OK ? realloc(states, (size_t)n * seq_len * hidden * sizeof(float)) : NULL;
       if (st == PORTA_OK && !grown) st = PORTA_ERR_OUT_OF_MEMORY;
       if (grown) states = grown;
-      if (st == PORTA_OK) st = porta_tensor_download(o.last_hidden_state, states, (size_t)n * seq_len * hidden);
+      if (st == PORTA_OK)
+        st = porta_tensor_download(o.last_hidden_state, states, (size_t)n * seq_len * hidden);
       porta_release_temporaries(ctx);
       if (st != PORTA_OK) snprintf(err, sizeof err, "%s", porta_last_error(ctx));
     }

@@ -9,12 +9,15 @@ static const char usage[] =
     "       porta eval --run RUN_DIR [--split test|valid|train] [--model CHECKPOINT]\n\n"
     "Classifies every readable row of FILE with a checkpoint written by `porta train` (e.g.\n"
     "runs/<run>/best) and prints accuracy, precision, recall, F1 (binary: positive class 1; more\n"
-    "classes: macro averages) and the confusion matrix. Labels are mapped through the checkpoint's\n"
-    "labels.json. With --run, the data file, fields and rows come from the run's settings.json and\n"
+    "classes: macro averages) and the confusion matrix. Labels are mapped through the "
+    "checkpoint's\n"
+    "labels.json. With --run, the data file, fields and rows come from the run's settings.json "
+    "and\n"
     "split.json (default: its test split and its best/ checkpoint).";
 
 int cli_eval(int argc, char **argv) {
-  const char *model_dir = NULL, *data = NULL, *text_field = "headline", *label_field = "is_sarcastic";
+  const char *model_dir = NULL, *data = NULL, *text_field = "headline",
+             *label_field = "is_sarcastic";
   const char *run = NULL, *split_name = "test";
   int64_t limit = 0;
   int batch_size = 64;
@@ -25,7 +28,8 @@ int cli_eval(int argc, char **argv) {
       {"model", CLI_STRING, &model_dir, "checkpoint folder (from porta train: <run>/best)"},
       {"data", CLI_STRING, &data, "JSON lines or CSV file"},
       {"text-field", CLI_STRING, &text_field, "JSON key / CSV column of the text (headline)"},
-      {"label-field", CLI_STRING, &label_field, "JSON key / CSV column of the label (is_sarcastic)"},
+      {"label-field", CLI_STRING, &label_field,
+       "JSON key / CSV column of the label (is_sarcastic)"},
       {"limit-rows", CLI_INT64, &limit, "use only the first N readable rows"},
       {"batch-size", CLI_INT, &batch_size, "rows per batch (64)"},
       {"json", CLI_BOOL, &json, "print the metrics as one JSON object on stdout"},
@@ -85,7 +89,8 @@ int cli_eval(int argc, char **argv) {
   rc = CLI_FAILED;
   char real[4096];
   porta_status st = porta_checkpoint_resolve(real, sizeof real, model_dir, err, sizeof err);
-  if (st == PORTA_OK) st = porta_checkpoint_load(&model, &head, &labels, ctx, real, err, sizeof err);
+  if (st == PORTA_OK)
+    st = porta_checkpoint_load(&model, &head, &labels, ctx, real, err, sizeof err);
   if (st == PORTA_OK) st = porta_tokenizer_load(&tok, real, err, sizeof err);
   if (st == PORTA_OK) {
     porta_dataset_options o;
@@ -105,7 +110,8 @@ int cli_eval(int argc, char **argv) {
     if (porta_model_get_family(model) == PORTA_MODEL_ROBERTA) max_len -= (int)cfg->pad_token_id + 1;
     int tok_max = porta_tokenizer_model_max_length(tok);
     if (tok_max > 0 && tok_max < max_len) max_len = tok_max;
-    st = porta_encode_texts(&enc, tok, (const char *const *)ds->texts, ds->labels, ds->count, max_len, err, sizeof err);
+    st = porta_encode_texts(&enc, tok, (const char *const *)ds->texts, ds->labels, ds->count,
+                            max_len, err, sizeof err);
   }
   const int64_t *rows = NULL;
   int64_t count = enc.count;
@@ -115,8 +121,8 @@ int cli_eval(int argc, char **argv) {
     for (int64_t i = 0; i < count; i++)
       if (rows[i] >= enc.count) {
         st = PORTA_ERR_FORMAT;
-        snprintf(err, sizeof err, "%s/split.json names row %lld, but %s has %lld readable rows", run,
-                 (long long)rows[i], data, (long long)enc.count);
+        snprintf(err, sizeof err, "%s/split.json names row %lld, but %s has %lld readable rows",
+                 run, (long long)rows[i], data, (long long)enc.count);
         break;
       }
   }
@@ -131,15 +137,18 @@ int cli_eval(int argc, char **argv) {
       porta_metrics_json(&m, buf, sizeof buf);
       printf("{\"rows\": %lld, \"loss\": %.6f, %s\n", (long long)m.count, m.loss, buf + 1);
     } else {
-      printf("%s on %s%s%s (%lld rows)\n", real, data, run ? ", split " : "", run ? split_name : "", (long long)m.count);
-      printf("loss %.4f  accuracy %.4f  precision %.4f  recall %.4f  F1 %.4f  (%s)\n", m.loss, m.accuracy, m.precision,
-             m.recall, m.f1, m.num_classes == 2 ? "positive class 1" : "macro averages");
+      printf("%s on %s%s%s (%lld rows)\n", real, data, run ? ", split " : "", run ? split_name : "",
+             (long long)m.count);
+      printf("loss %.4f  accuracy %.4f  precision %.4f  recall %.4f  F1 %.4f  (%s)\n", m.loss,
+             m.accuracy, m.precision, m.recall, m.f1,
+             m.num_classes == 2 ? "positive class 1" : "macro averages");
       printf("confusion (rows: true, columns: predicted)\n%12s", "");
       for (int p = 0; p < m.num_classes; p++) printf(" %10.10s", labels.names[p]);
       printf("\n");
       for (int y = 0; y < m.num_classes; y++) {
         printf("%12.12s", labels.names[y]);
-        for (int p = 0; p < m.num_classes; p++) printf(" %10lld", (long long)m.confusion[y * m.num_classes + p]);
+        for (int p = 0; p < m.num_classes; p++)
+          printf(" %10lld", (long long)m.confusion[y * m.num_classes + p]);
         printf("\n");
       }
     }

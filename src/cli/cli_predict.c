@@ -7,7 +7,8 @@
 static const char usage[] =
     "usage: porta predict --model CHECKPOINT [--json] [TEXT ...]\n\n"
     "Classifies each TEXT (or each line of stdin when none is given) and prints the label and the\n"
-    "probability of every label: \"label<TAB>name=p ...<TAB>text\", or one JSON object a line with --json.";
+    "probability of every label: \"label<TAB>name=p ...<TAB>text\", or one JSON object a line with "
+    "--json.";
 
 enum { MAX_ARGS = 4096 };
 
@@ -16,13 +17,15 @@ static porta_status predict(porta_model *model, porta_head *head, const porta_to
                             const porta_label_map *labels, char **texts, int64_t n, int max_len,
                             int batch_size, bool json, char *err, size_t err_size) {
   porta_encoded_rows enc;
-  porta_status st = porta_encode_texts(&enc, tok, (const char *const *)texts, NULL, n, max_len, err, err_size);
+  porta_status st =
+      porta_encode_texts(&enc, tok, (const char *const *)texts, NULL, n, max_len, err, err_size);
   if (st != PORTA_OK) return st;
   int C = porta_head_num_labels(head);
   float *probs = malloc((size_t)(n ? n : 1) * C * sizeof(float));
   int32_t *preds = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
   st = probs && preds ? PORTA_OK : PORTA_ERR_OUT_OF_MEMORY;
-  if (st == PORTA_OK) st = porta_classify_rows(probs, preds, NULL, NULL, model, head, &enc, NULL, n, batch_size);
+  if (st == PORTA_OK)
+    st = porta_classify_rows(probs, preds, NULL, NULL, model, head, &enc, NULL, n, batch_size);
   if (st != PORTA_OK) snprintf(err, err_size, "%s", porta_last_error(porta_model_context(model)));
   for (int64_t i = 0; st == PORTA_OK && i < n; i++) {
     const char *label = labels->names[preds[i]];
@@ -40,7 +43,8 @@ static porta_status predict(porta_model *model, porta_head *head, const porta_to
       printf("}}\n");
     } else {
       printf("%s\t", label);
-      for (int c = 0; c < C; c++) printf("%s%s=%.4f", c ? " " : "", labels->names[c], probs[i * C + c]);
+      for (int c = 0; c < C; c++)
+        printf("%s%s=%.4f", c ? " " : "", labels->names[c], probs[i * C + c]);
       printf("\t%s\n", texts[i]);
     }
   }
@@ -67,7 +71,9 @@ int cli_predict(int argc, char **argv) {
   char **positional = malloc(MAX_ARGS * sizeof(char *));
   int n_positional;
   bool help;
-  int rc = positional ? cli_parse(argc, argv, flags, usage, positional, MAX_ARGS, &n_positional, &help) : CLI_FAILED;
+  int rc = positional
+               ? cli_parse(argc, argv, flags, usage, positional, MAX_ARGS, &n_positional, &help)
+               : CLI_FAILED;
   if (rc != CLI_OK || help) {
     free(positional);
     return rc;
@@ -89,7 +95,8 @@ int cli_predict(int argc, char **argv) {
   porta_label_map labels = {0};
   porta_tokenizer *tok = NULL;
   porta_status st = porta_checkpoint_resolve(real, sizeof real, model_dir, err, sizeof err);
-  if (st == PORTA_OK) st = porta_checkpoint_load(&model, &head, &labels, ctx, real, err, sizeof err);
+  if (st == PORTA_OK)
+    st = porta_checkpoint_load(&model, &head, &labels, ctx, real, err, sizeof err);
   if (st == PORTA_OK) st = porta_tokenizer_load(&tok, real, err, sizeof err);
   int max_len = 0;
   bool skipped_nul = false; // a stdin line held a NUL byte: reported, skipped, exit 1 at the end
@@ -101,7 +108,8 @@ int cli_predict(int argc, char **argv) {
     if (tok_max > 0 && tok_max < max_len) max_len = tok_max;
   }
   if (st == PORTA_OK && n_positional > 0) {
-    st = predict(model, head, tok, &labels, positional, n_positional, max_len, batch_size, json, err, sizeof err);
+    st = predict(model, head, tok, &labels, positional, n_positional, max_len, batch_size, json,
+                 err, sizeof err);
   } else if (st == PORTA_OK) {
     // stdin: classify lines in groups of batch_size as they come
     char **lines = calloc((size_t)batch_size, sizeof(char *));
@@ -120,7 +128,8 @@ int cli_predict(int argc, char **argv) {
       if (got && lines[n][0] == '\0') continue; // blank line
       if (got) n++;
       if (n == batch_size || (!got && n > 0)) {
-        st = predict(model, head, tok, &labels, lines, n, max_len, batch_size, json, err, sizeof err);
+        st = predict(model, head, tok, &labels, lines, n, max_len, batch_size, json, err,
+                     sizeof err);
         n = 0;
       }
       if (!got) break;

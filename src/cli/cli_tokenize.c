@@ -15,7 +15,8 @@ int cli_tokenize(int argc, char **argv) {
   bool tokens = false;
   cli_flag flags[] = {
       {"model", CLI_STRING, &model_dir, "Hub model folder with tokenizer files"},
-      {"max-len", CLI_INT, &max_len, "truncate to N ids (default: the tokenizer's model_max_length; -1: none)"},
+      {"max-len", CLI_INT, &max_len,
+       "truncate to N ids (default: the tokenizer's model_max_length; -1: none)"},
       {"tokens", CLI_BOOL, &tokens, "also print the token strings"},
       {NULL, 0, NULL, NULL},
   };
@@ -52,13 +53,15 @@ int cli_tokenize(int argc, char **argv) {
       continue;
     }
     int n = 0;
-    st = porta_tokenizer_encode(tok, ids, capacity, &n, line, strlen(line), max_len, err, sizeof err);
+    st = porta_tokenizer_encode(tok, ids, capacity, &n, line, strlen(line), max_len, err,
+                                sizeof err);
     if (st == PORTA_ERR_LIMIT && n > capacity) { // the row needs more room
       int32_t *grown = realloc(ids, (size_t)n * sizeof(int32_t));
       if (!grown) break;
       ids = grown;
       capacity = n;
-      st = porta_tokenizer_encode(tok, ids, capacity, &n, line, strlen(line), max_len, err, sizeof err);
+      st = porta_tokenizer_encode(tok, ids, capacity, &n, line, strlen(line), max_len, err,
+                                  sizeof err);
     }
     if (st != PORTA_OK) {
       fprintf(stderr, "porta tokenize: line %lld: %s\n", (long long)line_number, err);

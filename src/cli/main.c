@@ -28,7 +28,9 @@ static void print_version(void) {
 }
 
 static void print_help(FILE *out) {
-  fprintf(out, "usage: porta <command> [options]   (porta <command> --help for its options)\n\ncommands:\n");
+  fprintf(
+      out,
+      "usage: porta <command> [options]   (porta <command> --help for its options)\n\ncommands:\n");
   for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
     if (verb_present(&verbs[i])) fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
   fprintf(out, "\n  --version  print the version and the backends built in\n");
@@ -49,7 +51,8 @@ int main(int argc, char **argv) {
     return CLI_OK;
   }
   for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-    if (verb_present(&verbs[i]) && !strcmp(verb, verbs[i].name)) return verbs[i].run(argc - 1, argv + 1);
+    if (verb_present(&verbs[i]) && !strcmp(verb, verbs[i].name))
+      return verbs[i].run(argc - 1, argv + 1);
   fprintf(stderr, "porta: unknown command \"%s\"\n\n", verb);
   print_help(stderr);
   return CLI_USAGE;

@@ -3,10 +3,10 @@
  * Requests are rounded to a size class and freed blocks are kept in a free list per class, so the
  * same sequence of allocations (one training step after another) is served from the cache and
  * never reaches the driver once warmed up. A request may also take a cached block up to 25 %
- * larger than its class, so batches of varying shapes reuse the cache too. Classes: multiples of 256 B up to 1 MiB, then four
- * steps per power of two (≤ 25 % waste). A limit (PORTA_MAX_DEVICE_BYTES) caps the bytes held
- * from the driver (live + cached); over it, or when the driver is out of memory, the cache is
- * returned to the driver and the request retried once. */
+ * larger than its class, so batches of varying shapes reuse the cache too. Classes: multiples of
+ * 256 B up to 1 MiB, then four steps per power of two (≤ 25 % waste). A limit
+ * (PORTA_MAX_DEVICE_BYTES) caps the bytes held from the driver (live + cached); over it, or when
+ * the driver is out of memory, the cache is returned to the driver and the request retried once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +27,10 @@ static int find_list(const porta_allocator *a, size_t bytes, bool *found) {
   int lo = 0, hi = a->n_lists;
   while (lo < hi) {
     int mid = (lo + hi) / 2;
-    if (a->lists[mid].bytes < bytes) lo = mid + 1;
-    else hi = mid;
+    if (a->lists[mid].bytes < bytes)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   *found = lo < a->n_lists && a->lists[lo].bytes == bytes;
   return lo;
@@ -84,8 +86,8 @@ static porta_status driver_alloc(porta_context *ctx, size_t bytes, const char *w
     return porta_fail(ctx, st, "%s: device allocation of %zu bytes failed (%zu bytes live): %s",
                       what, bytes, a->live_bytes, msg[0] ? msg : porta_status_string(st));
   }
-  return porta_fail(ctx, PORTA_ERR_DEVICE_MEMORY, "%s: device allocation of %zu bytes failed",
-                    what, bytes);
+  return porta_fail(ctx, PORTA_ERR_DEVICE_MEMORY, "%s: device allocation of %zu bytes failed", what,
+                    bytes);
 }
 
 porta_status porta_buffer_alloc(porta_context *ctx, size_t bytes, const char *what,

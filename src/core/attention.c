@@ -39,10 +39,20 @@ static head_layout merged_layout(int64_t H, int64_t S, int64_t D) {
  * over B) or per batch row (batch over H), whichever makes fewer calls. */
 static porta_status head_gemm(porta_context *ctx, const char *what, bool ta, bool tb, int64_t m,
                               int64_t n, int64_t k, float alpha, porta_ref A, head_layout la,
-                              porta_ref Bm, head_layout lb, float beta, porta_ref C,
-                              head_layout lc, int64_t B, int64_t H) {
-  porta_gemm_args g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .alpha = alpha,
-                       .beta = beta, .a = A, .b = Bm, .c = C, .lda = la.ld, .ldb = lb.ld,
+                              porta_ref Bm, head_layout lb, float beta, porta_ref C, head_layout lc,
+                              int64_t B, int64_t H) {
+  porta_gemm_args g = {.trans_a = ta,
+                       .trans_b = tb,
+                       .m = m,
+                       .n = n,
+                       .k = k,
+                       .alpha = alpha,
+                       .beta = beta,
+                       .a = A,
+                       .b = Bm,
+                       .c = C,
+                       .lda = la.ld,
+                       .ldb = lb.ld,
                        .ldc = lc.ld};
   bool uniform = la.sb == H * la.sh && lb.sb == H * lb.sh && lc.sb == H * lc.sh;
   if (uniform || B == 1) {
@@ -75,8 +85,8 @@ typedef struct attn_dims {
 
 static attn_dims make_dims(int64_t B, int64_t H, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv,
                            bool merged) {
-  attn_dims d = {B, H, Sq, Sk, D, Dv, merged, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0},
-                 {0, 0, 0}};
+  attn_dims d = {B,      H,         Sq,        Sk,        D,         Dv,
+                 merged, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
   head_layout (*lay)(int64_t, int64_t, int64_t) = merged ? merged_layout : split_layout;
   d.q = lay(H, Sq, D);
   d.k = lay(H, Sk, D);
@@ -100,8 +110,8 @@ static porta_status attention_backward(porta_node *n) {
   if (v->requires_grad) { /* dV[Sk, Dv] += P'ᵀ[Sk, Sq] · dO[Sq, Dv] */
     st = porta_grad_acc(v, &dst, &beta);
     if (st == PORTA_OK)
-      st = head_gemm(ctx, n->op, true, false, Sk, Dv, Sq, 1.0f, PD, d.p, DO, d.o, beta, dst, d.v,
-                     B, H);
+      st = head_gemm(ctx, n->op, true, false, Sk, Dv, Sq, 1.0f, PD, d.p, DO, d.o, beta, dst, d.v, B,
+                     H);
     if (st != PORTA_OK) return st;
   }
   if (!q->requires_grad && !k->requires_grad) return PORTA_OK;
@@ -110,23 +120,27 @@ static porta_status attention_backward(porta_node *n) {
   if (st != PORTA_OK) return st;
   porta_ref DS = porta_tensor_ref(ds);
   /* dP'[Sq, Sk] = dO[Sq, Dv] · Vᵀ[Dv, Sk], dP = dropout(dP'), dS = softmax_bwd(P, dP), in place */
-  st = head_gemm(ctx, n->op, false, true, Sq, Sk, Dv, 1.0f, DO, d.o, porta_tensor_ref(v), d.v,
-                 0.0f, DS, d.p, B, H);
+  st = head_gemm(ctx, n->op, false, true, Sq, Sk, Dv, 1.0f, DO, d.o, porta_tensor_ref(v), d.v, 0.0f,
+                 DS, d.p, B, H);
   if (st == PORTA_OK && n->t[4]) {
-    porta_dropout_args a = {.out = DS, .x = DS, .n = ds->numel, .p = drop_p,
-                            .seed = (uint64_t)n->i[6], .stream = (uint64_t)n->i[7]};
+    porta_dropout_args a = {.out = DS,
+                            .x = DS,
+                            .n = ds->numel,
+                            .p = drop_p,
+                            .seed = (uint64_t)n->i[6],
+                            .stream = (uint64_t)n->i[7]};
     st = porta_be_dropout(ctx, n->op, &a);
   }
   if (st == PORTA_OK) {
-    porta_softmax_bwd_args a = {.dx = DS, .y = P, .dy = DS, .rows = B * H * Sq, .n = Sk,
-                                .scale = 1.0f};
+    porta_softmax_bwd_args a = {
+        .dx = DS, .y = P, .dy = DS, .rows = B * H * Sq, .n = Sk, .scale = 1.0f};
     st = porta_be_softmax_bwd(ctx, n->op, &a);
   }
   if (st == PORTA_OK && q->requires_grad) { /* dQ[Sq, D] += scale · dS[Sq, Sk] · K[Sk, D] */
     st = porta_grad_acc(q, &dst, &beta);
     if (st == PORTA_OK)
-      st = head_gemm(ctx, n->op, false, false, Sq, D, Sk, scale, DS, d.p, porta_tensor_ref(k),
-                     d.k, beta, dst, d.q, B, H);
+      st = head_gemm(ctx, n->op, false, false, Sq, D, Sk, scale, DS, d.p, porta_tensor_ref(k), d.k,
+                     beta, dst, d.q, B, H);
   }
   if (st == PORTA_OK && k->requires_grad) { /* dK[Sk, D] += scale · dSᵀ[Sk, Sq] · Q[Sq, D] */
     st = porta_grad_acc(k, &dst, &beta);
@@ -160,8 +174,12 @@ static porta_status attention_run(porta_tensor **out, porta_tensor **probs, port
     st = head_gemm(ctx, what, false, true, Sq, Sk, D, scale, porta_tensor_ref(q), d->q,
                    porta_tensor_ref(k), d->k, 0.0f, porta_tensor_ref(scores), d->p, B, H);
   if (st == PORTA_OK) { /* P = softmax(S + mask[b]) with mask row = row / (H · Sq) */
-    porta_softmax_args a = {.y = porta_tensor_ref(p), .x = porta_tensor_ref(scores),
-                            .rows = B * H * Sq, .n = Sk, .mask_div = H * Sq, .scale = 1.0f};
+    porta_softmax_args a = {.y = porta_tensor_ref(p),
+                            .x = porta_tensor_ref(scores),
+                            .rows = B * H * Sq,
+                            .n = Sk,
+                            .mask_div = H * Sq,
+                            .scale = 1.0f};
     if (mask) a.mask = porta_tensor_ref(mask);
     st = porta_be_softmax(ctx, what, &a);
   }
@@ -171,8 +189,11 @@ static porta_status attention_run(porta_tensor **out, porta_tensor **probs, port
     stream = ctx->stream++;
     st = porta_tensor_temp(ctx, &pd, PORTA_F32, 4, pshape, what);
     if (st == PORTA_OK) {
-      porta_dropout_args a = {.out = porta_tensor_ref(pd), .x = porta_tensor_ref(p),
-                              .n = B * H * Sq * Sk, .p = dropout_p, .seed = ctx->seed,
+      porta_dropout_args a = {.out = porta_tensor_ref(pd),
+                              .x = porta_tensor_ref(p),
+                              .n = B * H * Sq * Sk,
+                              .p = dropout_p,
+                              .seed = ctx->seed,
                               .stream = stream};
       st = porta_be_dropout(ctx, what, &a);
     }
@@ -259,8 +280,8 @@ porta_status porta_attention_dropout(porta_tensor **out, porta_tensor **probs, p
   int64_t B = q->shape[0];
   st = check_mask(ctx, what, mask, k, B, k->shape[2]);
   if (st != PORTA_OK) return st;
-  attn_dims d = make_dims(B, q->shape[1], q->shape[2], k->shape[2], q->shape[3], v->shape[3],
-                          false);
+  attn_dims d =
+      make_dims(B, q->shape[1], q->shape[2], k->shape[2], q->shape[3], v->shape[3], false);
   return attention_run(out, probs, q, k, v, mask, dropout_p, false, &d, what);
 }
 
@@ -270,8 +291,8 @@ porta_status porta_attention(porta_tensor **out, porta_tensor **probs, porta_ten
 }
 
 porta_status porta_attention_heads(porta_tensor **out, porta_tensor **probs, porta_tensor *q,
-                                   porta_tensor *k, porta_tensor *v, porta_tensor *mask,
-                                   int heads, float dropout_p) {
+                                   porta_tensor *k, porta_tensor *v, porta_tensor *mask, int heads,
+                                   float dropout_p) {
   const char *what = "porta_attention_heads";
   porta_context *ctx = porta_ctx_of(q, k);
   if (!ctx) return PORTA_ERR_INVALID_ARGUMENT;
@@ -292,7 +313,7 @@ porta_status porta_attention_heads(porta_tensor **out, porta_tensor **probs, por
   int64_t B = q->shape[0];
   st = check_mask(ctx, what, mask, k, B, k->shape[1]);
   if (st != PORTA_OK) return st;
-  attn_dims d = make_dims(B, heads, q->shape[1], k->shape[1], q->shape[2] / heads,
-                          v->shape[2] / heads, true);
+  attn_dims d =
+      make_dims(B, heads, q->shape[1], k->shape[1], q->shape[2] / heads, v->shape[2] / heads, true);
   return attention_run(out, probs, q, k, v, mask, dropout_p, true, &d, what);
 }

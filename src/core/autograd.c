@@ -110,8 +110,8 @@ porta_status porta_grad_end(porta_tensor *x, porta_tensor *g) {
     porta_tensor_destroy(g);
     return st;
   }
-  st = porta_be_axpby(x->ctx, "gradient", porta_tensor_ref(x->grad),
-                                   porta_tensor_ref(g), x->numel, 1.0f, 1.0f);
+  st = porta_be_axpby(x->ctx, "gradient", porta_tensor_ref(x->grad), porta_tensor_ref(g), x->numel,
+                      1.0f, 1.0f);
   porta_tensor_destroy(g);
   return st;
 }
@@ -136,7 +136,8 @@ porta_status porta_tensor_set_requires_grad(porta_tensor *t, bool requires_grad)
     return porta_fail(t->ctx, PORTA_ERR_DTYPE,
                       "porta_tensor_set_requires_grad: tensor %s%s is i32; only f32 tensors can "
                       "require gradients",
-                      t->name ? t->name : "", porta_shape_format(shape, sizeof shape, t->ndim, t->shape));
+                      t->name ? t->name : "",
+                      porta_shape_format(shape, sizeof shape, t->ndim, t->shape));
   }
   if (t->is_op_output && !requires_grad && t->on_tape)
     return porta_fail(t->ctx, PORTA_ERR_STATE,
@@ -154,8 +155,7 @@ porta_status porta_tensor_zero_grad(porta_tensor *t) {
   if (!t->grad) return PORTA_OK;
   porta_status st = grad_unshare(t);
   if (st != PORTA_OK) return st;
-  return porta_be_fill(t->ctx, "porta_tensor_zero_grad", porta_tensor_ref(t->grad), t->numel,
-                       0.0f);
+  return porta_be_fill(t->ctx, "porta_tensor_zero_grad", porta_tensor_ref(t->grad), t->numel, 0.0f);
 }
 
 void porta_no_grad_begin(porta_context *ctx) {

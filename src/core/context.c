@@ -11,31 +11,50 @@
 
 const char *porta_status_string(porta_status status) {
   switch (status) {
-    case PORTA_OK: return "PORTA_OK";
-    case PORTA_ERR_INVALID_ARGUMENT: return "PORTA_ERR_INVALID_ARGUMENT";
-    case PORTA_ERR_SHAPE: return "PORTA_ERR_SHAPE";
-    case PORTA_ERR_DTYPE: return "PORTA_ERR_DTYPE";
-    case PORTA_ERR_OUT_OF_MEMORY: return "PORTA_ERR_OUT_OF_MEMORY";
-    case PORTA_ERR_DEVICE_MEMORY: return "PORTA_ERR_DEVICE_MEMORY";
-    case PORTA_ERR_NO_DEVICE: return "PORTA_ERR_NO_DEVICE";
-    case PORTA_ERR_BACKEND: return "PORTA_ERR_BACKEND";
-    case PORTA_ERR_UNSUPPORTED: return "PORTA_ERR_UNSUPPORTED";
-    case PORTA_ERR_IO: return "PORTA_ERR_IO";
-    case PORTA_ERR_FORMAT: return "PORTA_ERR_FORMAT";
-    case PORTA_ERR_LIMIT: return "PORTA_ERR_LIMIT";
-    case PORTA_ERR_STATE: return "PORTA_ERR_STATE";
-    case PORTA_ERR_NOT_FOUND: return "PORTA_ERR_NOT_FOUND";
-    case PORTA_ERR_BUILD: return "PORTA_ERR_BUILD";
+  case PORTA_OK:
+    return "PORTA_OK";
+  case PORTA_ERR_INVALID_ARGUMENT:
+    return "PORTA_ERR_INVALID_ARGUMENT";
+  case PORTA_ERR_SHAPE:
+    return "PORTA_ERR_SHAPE";
+  case PORTA_ERR_DTYPE:
+    return "PORTA_ERR_DTYPE";
+  case PORTA_ERR_OUT_OF_MEMORY:
+    return "PORTA_ERR_OUT_OF_MEMORY";
+  case PORTA_ERR_DEVICE_MEMORY:
+    return "PORTA_ERR_DEVICE_MEMORY";
+  case PORTA_ERR_NO_DEVICE:
+    return "PORTA_ERR_NO_DEVICE";
+  case PORTA_ERR_BACKEND:
+    return "PORTA_ERR_BACKEND";
+  case PORTA_ERR_UNSUPPORTED:
+    return "PORTA_ERR_UNSUPPORTED";
+  case PORTA_ERR_IO:
+    return "PORTA_ERR_IO";
+  case PORTA_ERR_FORMAT:
+    return "PORTA_ERR_FORMAT";
+  case PORTA_ERR_LIMIT:
+    return "PORTA_ERR_LIMIT";
+  case PORTA_ERR_STATE:
+    return "PORTA_ERR_STATE";
+  case PORTA_ERR_NOT_FOUND:
+    return "PORTA_ERR_NOT_FOUND";
+  case PORTA_ERR_BUILD:
+    return "PORTA_ERR_BUILD";
   }
   return "PORTA_ERR_UNKNOWN";
 }
 
 const char *porta_backend_name(porta_backend_kind kind) {
   switch (kind) {
-    case PORTA_BACKEND_AUTO: return "auto";
-    case PORTA_BACKEND_CPU: return "cpu";
-    case PORTA_BACKEND_OPENCL: return "opencl";
-    case PORTA_BACKEND_VULKAN: return "vulkan";
+  case PORTA_BACKEND_AUTO:
+    return "auto";
+  case PORTA_BACKEND_CPU:
+    return "cpu";
+  case PORTA_BACKEND_OPENCL:
+    return "opencl";
+  case PORTA_BACKEND_VULKAN:
+    return "vulkan";
   }
   return "unknown";
 }
@@ -55,15 +74,19 @@ porta_status porta_backend_parse(const char *name, porta_backend_kind *out) {
 
 bool porta_backend_compiled(porta_backend_kind kind) {
   switch (kind) {
-    case PORTA_BACKEND_AUTO:
-    case PORTA_BACKEND_CPU: return true;
+  case PORTA_BACKEND_AUTO:
+  case PORTA_BACKEND_CPU:
+    return true;
 #ifdef PORTA_HAVE_OPENCL
-    case PORTA_BACKEND_OPENCL: return true;
+  case PORTA_BACKEND_OPENCL:
+    return true;
 #endif
 #ifdef PORTA_HAVE_VULKAN
-    case PORTA_BACKEND_VULKAN: return true;
+  case PORTA_BACKEND_VULKAN:
+    return true;
 #endif
-    default: return false;
+  default:
+    return false;
   }
 }
 
@@ -88,25 +111,26 @@ porta_status porta_list_devices(porta_backend_kind backend, porta_device_info *i
     return PORTA_ERR_INVALID_ARGUMENT;
   }
   switch (backend) {
-    case PORTA_BACKEND_CPU: return porta_cpu_list_devices(infos, capacity, count, err, err_size);
-    case PORTA_BACKEND_OPENCL:
+  case PORTA_BACKEND_CPU:
+    return porta_cpu_list_devices(infos, capacity, count, err, err_size);
+  case PORTA_BACKEND_OPENCL:
 #ifdef PORTA_HAVE_OPENCL
-      return porta_opencl_list_devices(infos, capacity, count, err, err_size);
+    return porta_opencl_list_devices(infos, capacity, count, err, err_size);
 #else
-      write_err(err, err_size, "this build of porta has no OpenCL backend (PORTA_WITH_OPENCL=OFF)");
-      return PORTA_ERR_NO_DEVICE;
+    write_err(err, err_size, "this build of porta has no OpenCL backend (PORTA_WITH_OPENCL=OFF)");
+    return PORTA_ERR_NO_DEVICE;
 #endif
-    case PORTA_BACKEND_VULKAN:
+  case PORTA_BACKEND_VULKAN:
 #ifdef PORTA_HAVE_VULKAN
-      return porta_vulkan_list_devices(infos, capacity, count, err, err_size);
+    return porta_vulkan_list_devices(infos, capacity, count, err, err_size);
 #else
-      write_err(err, err_size, "this build of porta has no Vulkan backend (PORTA_WITH_VULKAN=OFF)");
-      return PORTA_ERR_NO_DEVICE;
+    write_err(err, err_size, "this build of porta has no Vulkan backend (PORTA_WITH_VULKAN=OFF)");
+    return PORTA_ERR_NO_DEVICE;
 #endif
-    default:
-      write_err(err, err_size, "porta_list_devices: backend %d is not cpu, opencl or vulkan",
-                (int)backend);
-      return PORTA_ERR_INVALID_ARGUMENT;
+  default:
+    write_err(err, err_size, "porta_list_devices: backend %d is not cpu, opencl or vulkan",
+              (int)backend);
+    return PORTA_ERR_INVALID_ARGUMENT;
   }
 }
 
@@ -128,9 +152,12 @@ static bool parse_bytes(const char *s, size_t *out) {
   unsigned long long v = strtoull(s, &end, 10);
   if (errno || end == s) return false;
   unsigned long long mult = 1;
-  if (*end == 'k' || *end == 'K') mult = 1ull << 10, end++;
-  else if (*end == 'm' || *end == 'M') mult = 1ull << 20, end++;
-  else if (*end == 'g' || *end == 'G') mult = 1ull << 30, end++;
+  if (*end == 'k' || *end == 'K')
+    mult = 1ull << 10, end++;
+  else if (*end == 'm' || *end == 'M')
+    mult = 1ull << 20, end++;
+  else if (*end == 'g' || *end == 'G')
+    mult = 1ull << 30, end++;
   if (*end == 'i' || *end == 'I') end++;
   if (*end == 'b' || *end == 'B') end++;
   if (*end != '\0') return false;
@@ -146,8 +173,10 @@ porta_status porta_context_create(porta_context **out, const porta_context_optio
   }
   *out = NULL;
   porta_context_options opt;
-  if (options) opt = *options;
-  else porta_context_options_init(&opt);
+  if (options)
+    opt = *options;
+  else
+    porta_context_options_init(&opt);
 
   porta_backend_kind kind = opt.backend;
   if (kind == PORTA_BACKEND_AUTO) {
@@ -177,8 +206,8 @@ porta_status porta_context_create(porta_context **out, const porta_context_optio
   if (limit == 0) {
     const char *env = getenv("PORTA_MAX_DEVICE_BYTES");
     if (env && *env && !parse_bytes(env, &limit)) {
-      write_err(err, err_size, "PORTA_MAX_DEVICE_BYTES=\"%s\" is not a byte count (e.g. 1073741824 or 1G)",
-                env);
+      write_err(err, err_size,
+                "PORTA_MAX_DEVICE_BYTES=\"%s\" is not a byte count (e.g. 1073741824 or 1G)", env);
       return PORTA_ERR_INVALID_ARGUMENT;
     }
   }
@@ -189,29 +218,29 @@ porta_status porta_context_create(porta_context **out, const porta_context_optio
   porta_backend *be = NULL;
   porta_status st;
   switch (kind) {
-    case PORTA_BACKEND_CPU:
-      st = porta_cpu_backend_create(&be, device, opt.num_threads, err, err_size);
-      break;
-    case PORTA_BACKEND_OPENCL:
+  case PORTA_BACKEND_CPU:
+    st = porta_cpu_backend_create(&be, device, opt.num_threads, err, err_size);
+    break;
+  case PORTA_BACKEND_OPENCL:
 #ifdef PORTA_HAVE_OPENCL
-      st = porta_opencl_backend_create(&be, device, err, err_size);
+    st = porta_opencl_backend_create(&be, device, err, err_size);
 #else
-      write_err(err, err_size, "this build of porta has no OpenCL backend (PORTA_WITH_OPENCL=OFF)");
-      st = PORTA_ERR_NO_DEVICE;
+    write_err(err, err_size, "this build of porta has no OpenCL backend (PORTA_WITH_OPENCL=OFF)");
+    st = PORTA_ERR_NO_DEVICE;
 #endif
-      break;
-    case PORTA_BACKEND_VULKAN:
+    break;
+  case PORTA_BACKEND_VULKAN:
 #ifdef PORTA_HAVE_VULKAN
-      st = porta_vulkan_backend_create(&be, device, err, err_size);
+    st = porta_vulkan_backend_create(&be, device, err, err_size);
 #else
-      write_err(err, err_size, "this build of porta has no Vulkan backend (PORTA_WITH_VULKAN=OFF)");
-      st = PORTA_ERR_NO_DEVICE;
+    write_err(err, err_size, "this build of porta has no Vulkan backend (PORTA_WITH_VULKAN=OFF)");
+    st = PORTA_ERR_NO_DEVICE;
 #endif
-      break;
-    default:
-      write_err(err, err_size, "porta_context_create: backend %d is not cpu, opencl or vulkan",
-                (int)kind);
-      return PORTA_ERR_INVALID_ARGUMENT;
+    break;
+  default:
+    write_err(err, err_size, "porta_context_create: backend %d is not cpu, opencl or vulkan",
+              (int)kind);
+    return PORTA_ERR_INVALID_ARGUMENT;
   }
   if (st != PORTA_OK) {
     if (be && be->ops && be->ops->destroy) be->ops->destroy(be);
@@ -266,8 +295,8 @@ porta_status porta_fail(porta_context *ctx, porta_status status, const char *fmt
 porta_status porta_fail_backend(porta_context *ctx, porta_status status, const char *what) {
   if (!ctx) return status;
   const char *msg = ctx->be->err[0] ? ctx->be->err : porta_status_string(status);
-  snprintf(ctx->err, sizeof ctx->err, "%.200s: %s backend: %.3800s", what, porta_backend_name(ctx->kind),
-           msg);
+  snprintf(ctx->err, sizeof ctx->err, "%.200s: %s backend: %.3800s", what,
+           porta_backend_name(ctx->kind), msg);
   return status;
 }
 

@@ -73,8 +73,8 @@ struct porta_tensor {
   bool on_tape;      /* its producing node is still on the tape */
   porta_tensor *grad;
   porta_owner owner;
-  int pins;  /* tape nodes that reference it */
-  bool dead; /* its owner freed it while pinned: destroyed when the last pin goes */
+  int pins;                  /* tape nodes that reference it */
+  bool dead;                 /* its owner freed it while pinned: destroyed when the last pin goes */
   porta_tensor *prev, *next; /* ctx->tensors (caller-owned and temporaries) */
 };
 
@@ -226,8 +226,8 @@ porta_status porta_attention_dropout(porta_tensor **out, porta_tensor **probs, p
  * the column block [h·D, (h+1)·D). probs (may be NULL) receives [B, H, Sq, Sk] after dropout (as
  * transformers' attentions). Dropout and its stream as in porta_attention_dropout. */
 porta_status porta_attention_heads(porta_tensor **out, porta_tensor **probs, porta_tensor *q,
-                                   porta_tensor *k, porta_tensor *v, porta_tensor *mask,
-                                   int heads, float dropout_p);
+                                   porta_tensor *k, porta_tensor *v, porta_tensor *mask, int heads,
+                                   float dropout_p);
 
 /* ---- profiling (profile.c) ------------------------------------------------------------------ */
 void porta_profile_start(porta_context *ctx);

@@ -7,8 +7,8 @@
 
 static porta_status unsupported(porta_context *ctx, const char *what, porta_op op) {
   return porta_fail(ctx, PORTA_ERR_UNSUPPORTED,
-                    "%s: the %s backend (%s) does not support the %s op with these arguments",
-                    what, porta_backend_name(ctx->kind), ctx->be->info.name, porta_op_name(op));
+                    "%s: the %s backend (%s) does not support the %s op with these arguments", what,
+                    porta_backend_name(ctx->kind), ctx->be->info.name, porta_op_name(op));
 }
 
 /* Runs before each call: the supports() check and the host profiling start. */
@@ -36,12 +36,12 @@ static porta_status after(porta_context *ctx, const char *what, porta_op op, por
   return PORTA_OK;
 }
 
-#define PORTA_DISPATCH(name, OP, type)                                                    \
-  porta_status porta_be_##name(porta_context *ctx, const char *what, const type *a) {     \
-    uint64_t t0 = 0;                                                                      \
-    porta_status st = before(ctx, what, OP, a, ctx->be->ops->name != NULL, &t0);          \
-    if (st != PORTA_OK) return st;                                                        \
-    return after(ctx, what, OP, ctx->be->ops->name(ctx->be, a), t0);                      \
+#define PORTA_DISPATCH(name, OP, type)                                                             \
+  porta_status porta_be_##name(porta_context *ctx, const char *what, const type *a) {              \
+    uint64_t t0 = 0;                                                                               \
+    porta_status st = before(ctx, what, OP, a, ctx->be->ops->name != NULL, &t0);                   \
+    if (st != PORTA_OK) return st;                                                                 \
+    return after(ctx, what, OP, ctx->be->ops->name(ctx->be, a), t0);                               \
   }
 
 PORTA_DISPATCH(gemm, PORTA_OP_GEMM, porta_gemm_args)

@@ -39,10 +39,14 @@ static porta_status reduce_into_grad(porta_tensor *x, porta_ref src, const int64
 
 static const char *binary_name(porta_binary_op op) {
   switch (op) {
-    case PORTA_BINARY_ADD: return "porta_add";
-    case PORTA_BINARY_SUB: return "porta_sub";
-    case PORTA_BINARY_MUL: return "porta_mul";
-    case PORTA_BINARY_DIV: return "porta_div";
+  case PORTA_BINARY_ADD:
+    return "porta_add";
+  case PORTA_BINARY_SUB:
+    return "porta_sub";
+  case PORTA_BINARY_MUL:
+    return "porta_mul";
+  case PORTA_BINARY_DIV:
+    return "porta_div";
   }
   return "porta_binary";
 }
@@ -80,8 +84,7 @@ static porta_status binary_backward(porta_node *n) {
      * passes dy to both sides (porta_grad_take: shared until one is written). */
     if (b->requires_grad) {
       bool taken = false;
-      if (op == PORTA_BINARY_ADD && b->numel == out->numel)
-        st = porta_grad_take(b, dy, &taken);
+      if (op == PORTA_BINARY_ADD && b->numel == out->numel) st = porta_grad_take(b, dy, &taken);
       if (st == PORTA_OK && !taken)
         st = reduce_into_grad(b, porta_tensor_ref(dy), o4, op == PORTA_BINARY_SUB ? -1.0f : 1.0f,
                               what);
@@ -105,8 +108,8 @@ static porta_status binary_backward(porta_node *n) {
   }
   if (st == PORTA_OK && b->requires_grad) {
     if (op == PORTA_BINARY_MUL) {
-      st = binary_raw(ctx, what, PORTA_BINARY_MUL, t, porta_tensor_ref(dy), os,
-                      porta_tensor_ref(a), as, o4);
+      st = binary_raw(ctx, what, PORTA_BINARY_MUL, t, porta_tensor_ref(dy), os, porta_tensor_ref(a),
+                      as, o4);
       if (st == PORTA_OK) st = reduce_into_grad(b, t, o4, 1.0f, what);
     } else { /* db = -Σ dy · out / b */
       st = binary_raw(ctx, what, PORTA_BINARY_MUL, t, porta_tensor_ref(dy), os,
@@ -133,8 +136,10 @@ static porta_status binary_op(porta_tensor **out, porta_tensor *a, porta_tensor 
   porta_shape4(a, a4);
   porta_shape4(b, b4);
   for (int i = 0; i < 4; i++) {
-    if (a4[i] == b4[i] || b4[i] == 1) o4[i] = a4[i];
-    else if (a4[i] == 1) o4[i] = b4[i];
+    if (a4[i] == b4[i] || b4[i] == 1)
+      o4[i] = a4[i];
+    else if (a4[i] == 1)
+      o4[i] = b4[i];
     else {
       char sa[96], sb[96];
       return porta_fail(ctx, PORTA_ERR_SHAPE, "%s: shapes %s and %s do not broadcast", what,

@@ -8,8 +8,8 @@
 /* C = alpha·op(A)·op(B) + beta·C, batched (stride 0 = shared). */
 static porta_status gemm(porta_context *ctx, const char *what, bool ta, bool tb, int64_t m,
                          int64_t n, int64_t k, float alpha, porta_ref A, int64_t lda, int64_t sa,
-                         porta_ref B, int64_t ldb, int64_t sb, float beta, porta_ref C,
-                         int64_t ldc, int64_t sc, int64_t batch) {
+                         porta_ref B, int64_t ldb, int64_t sb, float beta, porta_ref C, int64_t ldc,
+                         int64_t sc, int64_t batch) {
   porta_gemm_args g = {0};
   g.trans_a = ta;
   g.trans_b = tb;
@@ -90,8 +90,8 @@ static porta_status matmul_backward(porta_node *nd) {
       float be = i == 0 ? beta : 1.0f;
       porta_ref Ai = ref_at(A, i * sa), DYi = ref_at(DY, i * sdy);
       if (!d.tb) /* dB[K,N] = op(A)ᵀ[K,M] · dY[M,N] */
-        st = gemm(ctx, nd->op, !d.ta, false, K, N, rows, 1.0f, Ai, lda, sa, DYi, N, sdy, be, DB,
-                  N, K * N, gemm_batch);
+        st = gemm(ctx, nd->op, !d.ta, false, K, N, rows, 1.0f, Ai, lda, sa, DYi, N, sdy, be, DB, N,
+                  K * N, gemm_batch);
       else /* dB[N,K] = dYᵀ[N,M] · op(A)[M,K] */
         st = gemm(ctx, nd->op, true, d.ta, N, K, rows, 1.0f, DYi, N, sdy, Ai, lda, sa, be, DB, K,
                   K * N, gemm_batch);
@@ -183,15 +183,15 @@ static porta_status linear_backward(porta_node *nd) {
   if (x->requires_grad) {
     st = porta_grad_acc(x, &dst, &beta);
     if (st == PORTA_OK)
-      st = gemm(ctx, nd->op, false, false, R, I, O, 1.0f, DY, O, 0, porta_tensor_ref(w), I, 0,
-                beta, dst, I, 0, 1);
+      st = gemm(ctx, nd->op, false, false, R, I, O, 1.0f, DY, O, 0, porta_tensor_ref(w), I, 0, beta,
+                dst, I, 0, 1);
     if (st != PORTA_OK) return st;
   }
   if (w->requires_grad) {
     st = porta_grad_acc(w, &dst, &beta);
     if (st == PORTA_OK)
-      st = gemm(ctx, nd->op, true, false, O, I, R, 1.0f, DY, O, 0, porta_tensor_ref(x), I, 0,
-                beta, dst, I, 0, 1);
+      st = gemm(ctx, nd->op, true, false, O, I, R, 1.0f, DY, O, 0, porta_tensor_ref(x), I, 0, beta,
+                dst, I, 0, 1);
     if (st != PORTA_OK) return st;
   }
   if (bias && bias->requires_grad) {
@@ -251,8 +251,8 @@ porta_status porta_linear(porta_tensor **out, porta_tensor *x, porta_tensor *w,
     beta = 1.0f;
   }
   if (st == PORTA_OK)
-    st = gemm(ctx, what, false, true, R, O, I, 1.0f, porta_tensor_ref(x), I, 0,
-              porta_tensor_ref(w), I, 0, beta, C, O, 0, 1);
+    st = gemm(ctx, what, false, true, R, O, I, 1.0f, porta_tensor_ref(x), I, 0, porta_tensor_ref(w),
+              I, 0, beta, C, O, 0, 1);
   if (st == PORTA_OK && porta_grad_needed(ctx, x, w, bias)) {
     porta_node n = {.backward = linear_backward, .op = what, .out = *out};
     n.t[0] = x;

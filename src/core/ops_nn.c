@@ -21,8 +21,11 @@ static porta_status softmax_backward(porta_node *n) {
   porta_tensor *g;
   porta_status st = porta_grad_begin(x, &g);
   if (st != PORTA_OK) return st;
-  porta_softmax_bwd_args a = {.dx = porta_tensor_ref(g), .y = porta_tensor_ref(y),
-                              .dy = porta_tensor_ref(dy), .rows = n->i[0], .n = n->i[1],
+  porta_softmax_bwd_args a = {.dx = porta_tensor_ref(g),
+                              .y = porta_tensor_ref(y),
+                              .dy = porta_tensor_ref(dy),
+                              .rows = n->i[0],
+                              .n = n->i[1],
                               .scale = 1.0f};
   st = porta_be_softmax_bwd(x->ctx, n->op, &a);
   porta_status st2 = porta_grad_end(x, g);
@@ -111,12 +114,18 @@ static porta_status layer_norm_backward(porta_node *n) {
   porta_context *ctx = x->ctx;
   int64_t rows = n->i[0], cols = n->i[1];
   porta_tensor *dx = NULL, *scratch_g = NULL, *scratch_b = NULL;
-  porta_layernorm_bwd_args a = {.dy = porta_tensor_ref(n->out->grad), .x = porta_tensor_ref(x),
-                                .mean = porta_tensor_ref(mean), .rstd = porta_tensor_ref(rstd),
-                                .gamma = porta_tensor_ref(gamma), .rows = rows, .n = cols};
+  porta_layernorm_bwd_args a = {.dy = porta_tensor_ref(n->out->grad),
+                                .x = porta_tensor_ref(x),
+                                .mean = porta_tensor_ref(mean),
+                                .rstd = porta_tensor_ref(rstd),
+                                .gamma = porta_tensor_ref(gamma),
+                                .rows = rows,
+                                .n = cols};
   porta_status st;
-  if (x->requires_grad) st = porta_grad_begin(x, &dx);
-  else st = porta_tensor_internal(ctx, &dx, PORTA_F32, x->ndim, x->shape, n->op);
+  if (x->requires_grad)
+    st = porta_grad_begin(x, &dx);
+  else
+    st = porta_tensor_internal(ctx, &dx, PORTA_F32, x->ndim, x->shape, n->op);
   if (st != PORTA_OK) return st;
   a.dx = porta_tensor_ref(dx);
   /* dgamma/dbeta only accumulate: a zeroed scratch when the parameter is frozen. */
@@ -168,7 +177,8 @@ porta_status porta_layer_norm(porta_tensor **out, porta_tensor *x, porta_tensor 
     return porta_fail(ctx, PORTA_ERR_SHAPE,
                       "%s: x %s needs gamma and beta of [%lld], got gamma %s%s%s and beta %s", what,
                       PORTA_SHAPE_STR(x, sx), (long long)cols, gamma->name ? gamma->name : "",
-                      gamma->name ? " " : "", PORTA_SHAPE_STR(gamma, sg), PORTA_SHAPE_STR(beta, sb));
+                      gamma->name ? " " : "", PORTA_SHAPE_STR(gamma, sg),
+                      PORTA_SHAPE_STR(beta, sb));
   if (!(eps >= 0.0f))
     return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT, "%s: eps %g is negative or NaN", what,
                       (double)eps);
@@ -177,10 +187,15 @@ porta_status porta_layer_norm(porta_tensor **out, porta_tensor *x, porta_tensor 
   if (st == PORTA_OK) st = porta_tensor_temp(ctx, &rstd, PORTA_F32, 1, &rows, what);
   if (st == PORTA_OK) st = porta_tensor_temp(ctx, out, PORTA_F32, x->ndim, x->shape, what);
   if (st == PORTA_OK) {
-    porta_layernorm_args a = {.y = porta_tensor_ref(*out), .mean = porta_tensor_ref(mean),
-                              .rstd = porta_tensor_ref(rstd), .x = porta_tensor_ref(x),
-                              .gamma = porta_tensor_ref(gamma), .beta = porta_tensor_ref(beta),
-                              .rows = rows, .n = cols, .eps = eps};
+    porta_layernorm_args a = {.y = porta_tensor_ref(*out),
+                              .mean = porta_tensor_ref(mean),
+                              .rstd = porta_tensor_ref(rstd),
+                              .x = porta_tensor_ref(x),
+                              .gamma = porta_tensor_ref(gamma),
+                              .beta = porta_tensor_ref(beta),
+                              .rows = rows,
+                              .n = cols,
+                              .eps = eps};
     st = porta_be_layernorm(ctx, what, &a);
   }
   if (st == PORTA_OK && porta_grad_needed(ctx, x, gamma, beta)) {
@@ -207,8 +222,10 @@ porta_status porta_layer_norm(porta_tensor **out, porta_tensor *x, porta_tensor 
 
 static porta_status embedding_backward(porta_node *n) {
   porta_tensor *table = n->t[0], *ids = n->t[1];
-  porta_embedding_bwd_args a = {.dout = porta_tensor_ref(n->out->grad), .ids = porta_tensor_ref(ids),
-                                .n_ids = ids->numel, .dim = table->shape[1],
+  porta_embedding_bwd_args a = {.dout = porta_tensor_ref(n->out->grad),
+                                .ids = porta_tensor_ref(ids),
+                                .n_ids = ids->numel,
+                                .dim = table->shape[1],
                                 .vocab = table->shape[0]};
   porta_status st = porta_grad_zeroed(table, &a.dtable);
   if (st != PORTA_OK) return st;
@@ -234,9 +251,12 @@ porta_status porta_embedding(porta_tensor **out, porta_tensor *table, porta_tens
   oshape[ids->ndim] = table->shape[1];
   st = porta_tensor_temp(ctx, out, PORTA_F32, ids->ndim + 1, oshape, what);
   if (st == PORTA_OK) {
-    porta_embedding_args a = {.out = porta_tensor_ref(*out), .table = porta_tensor_ref(table),
-                              .ids = porta_tensor_ref(ids), .n_ids = ids->numel,
-                              .dim = table->shape[1], .vocab = table->shape[0]};
+    porta_embedding_args a = {.out = porta_tensor_ref(*out),
+                              .table = porta_tensor_ref(table),
+                              .ids = porta_tensor_ref(ids),
+                              .n_ids = ids->numel,
+                              .dim = table->shape[1],
+                              .vocab = table->shape[0]};
     st = porta_be_embedding(ctx, what, &a);
   }
   if (st == PORTA_OK && porta_grad_needed(ctx, table, NULL, NULL)) {
@@ -258,8 +278,11 @@ static porta_status dropout_backward(porta_node *n) {
   porta_tensor *g;
   porta_status st = porta_grad_begin(x, &g);
   if (st != PORTA_OK) return st;
-  porta_dropout_args a = {.out = porta_tensor_ref(g), .x = porta_tensor_ref(n->out->grad),
-                          .n = x->numel, .p = n->f[0], .seed = (uint64_t)n->i[0],
+  porta_dropout_args a = {.out = porta_tensor_ref(g),
+                          .x = porta_tensor_ref(n->out->grad),
+                          .n = x->numel,
+                          .p = n->f[0],
+                          .seed = (uint64_t)n->i[0],
                           .stream = (uint64_t)n->i[1]};
   st = porta_be_dropout(x->ctx, n->op, &a);
   porta_status st2 = porta_grad_end(x, g);
@@ -281,8 +304,12 @@ porta_status porta_dropout(porta_tensor **out, porta_tensor *x, float p) {
   uint64_t stream = ctx->stream++;
   st = porta_tensor_temp(ctx, out, PORTA_F32, x->ndim, x->shape, what);
   if (st == PORTA_OK) {
-    porta_dropout_args a = {.out = porta_tensor_ref(*out), .x = porta_tensor_ref(x),
-                            .n = x->numel, .p = p, .seed = ctx->seed, .stream = stream};
+    porta_dropout_args a = {.out = porta_tensor_ref(*out),
+                            .x = porta_tensor_ref(x),
+                            .n = x->numel,
+                            .p = p,
+                            .seed = ctx->seed,
+                            .stream = stream};
     st = porta_be_dropout(ctx, what, &a);
   }
   if (st == PORTA_OK && porta_grad_needed(ctx, x, NULL, NULL)) {
@@ -306,10 +333,12 @@ static porta_status cross_entropy_backward(porta_node *n) {
   porta_tensor *g;
   porta_status st = porta_grad_begin(logits, &g);
   if (st != PORTA_OK) return st;
-  porta_cross_entropy_bwd_args a = {.dlogits = porta_tensor_ref(g), .probs = porta_tensor_ref(probs),
+  porta_cross_entropy_bwd_args a = {.dlogits = porta_tensor_ref(g),
+                                    .probs = porta_tensor_ref(probs),
                                     .labels = porta_tensor_ref(labels),
                                     .dloss = porta_tensor_ref(n->out->grad),
-                                    .batch = logits->shape[0], .classes = logits->shape[1]};
+                                    .batch = logits->shape[0],
+                                    .classes = logits->shape[1]};
   st = porta_be_cross_entropy_bwd(logits->ctx, n->op, &a);
   porta_status st2 = porta_grad_end(logits, g);
   return st != PORTA_OK ? st : st2;
@@ -333,9 +362,11 @@ porta_status porta_cross_entropy(porta_tensor **out, porta_tensor *logits, porta
   st = porta_tensor_temp(ctx, &probs, PORTA_F32, 2, logits->shape, what);
   if (st == PORTA_OK) st = porta_tensor_temp(ctx, out, PORTA_F32, 1, &one, what);
   if (st == PORTA_OK) {
-    porta_cross_entropy_args a = {.loss = porta_tensor_ref(*out), .probs = porta_tensor_ref(probs),
+    porta_cross_entropy_args a = {.loss = porta_tensor_ref(*out),
+                                  .probs = porta_tensor_ref(probs),
                                   .logits = porta_tensor_ref(logits),
-                                  .labels = porta_tensor_ref(labels), .batch = logits->shape[0],
+                                  .labels = porta_tensor_ref(labels),
+                                  .batch = logits->shape[0],
                                   .classes = logits->shape[1]};
     st = porta_be_cross_entropy(ctx, what, &a);
   }

@@ -35,8 +35,7 @@ static porta_status reshape_backward(porta_node *n) {
   float beta;
   st = porta_grad_acc(x, &dst, &beta);
   if (st != PORTA_OK) return st;
-  return porta_be_axpby(x->ctx, n->op, dst, porta_tensor_ref(n->out->grad), x->numel, 1.0f,
-                        beta);
+  return porta_be_axpby(x->ctx, n->op, dst, porta_tensor_ref(n->out->grad), x->numel, 1.0f, beta);
 }
 
 /* A view of x with `shape`, recorded as an identity for autograd. */
@@ -66,9 +65,12 @@ porta_status porta_reshape(porta_tensor **out, porta_tensor *x, int ndim, const 
   bool ok = true;
   for (int i = 0; i < ndim; i++) {
     s[i] = shape[i];
-    if (s[i] == -1 && infer < 0) infer = i;
-    else if (s[i] < 1) ok = false;
-    else known *= s[i];
+    if (s[i] == -1 && infer < 0)
+      infer = i;
+    else if (s[i] < 1)
+      ok = false;
+    else
+      known *= s[i];
   }
   if (ok && infer >= 0) {
     ok = x->numel % known == 0;
@@ -218,8 +220,9 @@ porta_status porta_select(porta_tensor **out, porta_tensor *x, int dim, int64_t 
   if (st != PORTA_OK) return st;
   char sx[96];
   if (index < 0 || index >= x->shape[dim])
-    return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT, "%s: index %lld is out of range for dim %d of %s",
-                      what, (long long)index, dim, PORTA_SHAPE_STR(x, sx));
+    return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT,
+                      "%s: index %lld is out of range for dim %d of %s", what, (long long)index,
+                      dim, PORTA_SHAPE_STR(x, sx));
   int64_t oshape[PORTA_MAX_DIMS];
   int nd = 0;
   for (int i = 0; i < x->ndim; i++)
@@ -269,8 +272,12 @@ static porta_status reduce_backward(porta_node *n) {
   if (alpha != 1.0f) { /* mean: scale the (small) dy first */
     st = porta_tensor_internal(ctx, &scaled, PORTA_F32, dy->ndim, dy->shape, n->op);
     if (st != PORTA_OK) return st;
-    porta_unary_args u = {.op = PORTA_UNARY_SCALE, .out = porta_tensor_ref(scaled), .x = src,
-                          .n = dy->numel, .alpha = alpha, .beta = 0.0f};
+    porta_unary_args u = {.op = PORTA_UNARY_SCALE,
+                          .out = porta_tensor_ref(scaled),
+                          .x = src,
+                          .n = dy->numel,
+                          .alpha = alpha,
+                          .beta = 0.0f};
     st = porta_be_unary(ctx, n->op, &u);
     src = porta_tensor_ref(scaled);
   }
@@ -329,8 +336,10 @@ static porta_status reduce_dim(porta_tensor **out, porta_tensor *x, int dim, boo
   int64_t oshape[PORTA_MAX_DIMS];
   int nd = 0;
   for (int i = 0; i < x->ndim; i++) {
-    if (i != dim) oshape[nd++] = x->shape[i];
-    else if (keepdim) oshape[nd++] = 1;
+    if (i != dim)
+      oshape[nd++] = x->shape[i];
+    else if (keepdim)
+      oshape[nd++] = 1;
   }
   if (nd == 0) oshape[nd++] = 1;
   return reduce_op(out, x, mask4, nd, oshape, mean, what);

@@ -37,8 +37,10 @@ static void list_insert(porta_context *ctx, porta_tensor *t) {
 }
 
 static void list_remove(porta_context *ctx, porta_tensor *t) {
-  if (t->prev) t->prev->next = t->next;
-  else if (ctx->tensors == t) ctx->tensors = t->next;
+  if (t->prev)
+    t->prev->next = t->next;
+  else if (ctx->tensors == t)
+    ctx->tensors = t->next;
   if (t->next) t->next->prev = t->prev;
   t->prev = t->next = NULL;
 }
@@ -63,8 +65,8 @@ static porta_status check_shape(porta_context *ctx, const char *what, int ndim,
 }
 
 /* Tensor struct over an existing buffer (retained). */
-static porta_status tensor_wrap(porta_context *ctx, porta_tensor **out, porta_dtype dtype,
-                                int ndim, const int64_t *shape, int64_t numel, porta_buffer *buf,
+static porta_status tensor_wrap(porta_context *ctx, porta_tensor **out, porta_dtype dtype, int ndim,
+                                const int64_t *shape, int64_t numel, porta_buffer *buf,
                                 size_t offset, porta_owner owner, const char *what) {
   porta_tensor *t = calloc(1, sizeof *t);
   if (!t) return porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "%s: out of host memory", what);
@@ -116,8 +118,8 @@ porta_status porta_tensor_view(porta_tensor **out, porta_tensor *x, int ndim, co
   int64_t numel;
   porta_status st = check_shape(x->ctx, "porta_tensor_view", ndim, shape, &numel);
   if (st != PORTA_OK) return st;
-  return tensor_wrap(x->ctx, out, x->dtype, ndim, shape, numel, x->buffer,
-                     x->offset + extra_offset, PORTA_OWNER_TEMPORARY, "porta_tensor_view");
+  return tensor_wrap(x->ctx, out, x->dtype, ndim, shape, numel, x->buffer, x->offset + extra_offset,
+                     PORTA_OWNER_TEMPORARY, "porta_tensor_view");
 }
 
 porta_status porta_tensor_internal_view(porta_tensor **out, porta_tensor *x, int ndim,
@@ -221,11 +223,10 @@ porta_status porta_tensor_upload(porta_tensor *t, const void *data, size_t count
     return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT, "porta_tensor_upload: data is NULL");
   if (count != (size_t)t->numel) {
     char shape[96];
-    return porta_fail(ctx, PORTA_ERR_SHAPE,
-                      "porta_tensor_upload: %zu elements given for tensor %s%s with %lld", count,
-                      t->name ? t->name : "",
-                      porta_shape_format(shape, sizeof shape, t->ndim, t->shape),
-                      (long long)t->numel);
+    return porta_fail(
+        ctx, PORTA_ERR_SHAPE, "porta_tensor_upload: %zu elements given for tensor %s%s with %lld",
+        count, t->name ? t->name : "", porta_shape_format(shape, sizeof shape, t->ndim, t->shape),
+        (long long)t->numel);
   }
   ctx->be->err[0] = '\0';
   porta_status st =
@@ -286,9 +287,9 @@ porta_status porta_tensor_copy(porta_tensor *dst, const porta_tensor *src) {
   }
   if (dst->buffer == src->buffer && dst->offset == src->offset) return PORTA_OK;
   ctx->be->err[0] = '\0';
-  porta_status st = ctx->be->ops->copy(ctx->be, dst->buffer->handle, dst->offset * 4,
-                                       src->buffer->handle, src->offset * 4,
-                                       (size_t)src->numel * 4);
+  porta_status st =
+      ctx->be->ops->copy(ctx->be, dst->buffer->handle, dst->offset * 4, src->buffer->handle,
+                         src->offset * 4, (size_t)src->numel * 4);
   if (st != PORTA_OK) return porta_fail_backend(ctx, st, "porta_tensor_copy");
   return PORTA_OK;
 }

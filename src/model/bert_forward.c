@@ -93,8 +93,7 @@ static porta_status build_host(batch_host *h, const porta_model *m, const porta_
       }
     }
   } else {
-    for (int j = 0; j < s; j++)
-      h->positions[j] = j;
+    for (int j = 0; j < s; j++) h->positions[j] = j;
   }
   return PORTA_OK;
 }

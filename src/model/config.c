@@ -106,8 +106,8 @@ porta_status porta_config_copy(porta_model_config *dst, const porta_model_config
   dst->id2label = NULL;
   dst->num_labels = 0;
   dst->source_json = NULL;
-  porta_status s = porta_config_set_labels(dst, src->num_labels,
-                                           (const char *const *)src->id2label, err, err_size);
+  porta_status s = porta_config_set_labels(dst, src->num_labels, (const char *const *)src->id2label,
+                                           err, err_size);
   if (s != PORTA_OK) return s;
   if (src->source_json != NULL) {
     dst->source_json = cJSON_Duplicate(src->source_json, 1);
@@ -184,8 +184,11 @@ porta_status porta_config_validate(const porta_model_config *cfg, char *err, siz
 static const char *type_from_architecture(const char *arch) {
   static const struct {
     const char *prefix, *type;
-  } map[] = {{"XLMRoberta", "xlm-roberta"}, {"Camembert", "camembert"},
-             {"DistilBert", "distilbert"}, {"Roberta", "roberta"}, {"Bert", "bert"}};
+  } map[] = {{"XLMRoberta", "xlm-roberta"},
+             {"Camembert", "camembert"},
+             {"DistilBert", "distilbert"},
+             {"Roberta", "roberta"},
+             {"Bert", "bert"}};
   for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
     if (strncmp(arch, map[i].prefix, strlen(map[i].prefix)) == 0) return map[i].type;
   }
@@ -253,8 +256,8 @@ static porta_status read_labels(porta_model_config *cfg, const reader *r) {
   if (s != PORTA_OK) return s;
   if (map == NULL || cJSON_IsNull(map)) {
     if (num_labels < 0 || num_labels > CONFIG_MAX_LABELS) {
-      return porta_io_fail(PORTA_ERR_FORMAT, r->err, r->err_size, "%s: num_labels is %lld",
-                           r->path, (long long)num_labels);
+      return porta_io_fail(PORTA_ERR_FORMAT, r->err, r->err_size, "%s: num_labels is %lld", r->path,
+                           (long long)num_labels);
     }
     return porta_config_set_labels(cfg, (int)num_labels, NULL, r->err, r->err_size);
   }
@@ -265,7 +268,8 @@ static porta_status read_labels(porta_model_config *cfg, const reader *r) {
                          CONFIG_MAX_LABELS);
   }
   const char **names = calloc((size_t)n + 1, sizeof(*names));
-  if (names == NULL) return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, r->err, r->err_size, "out of memory");
+  if (names == NULL)
+    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, r->err, r->err_size, "out of memory");
   const cJSON *item;
   cJSON_ArrayForEach(item, map) {
     char *end = NULL;
@@ -298,7 +302,8 @@ static porta_status read_fields(porta_model_config *cfg, const reader *r) {
   if (s == PORTA_OK) s = get_int(r, k_heads, true, &cfg->num_attention_heads);
   if (s == PORTA_OK) s = get_int(r, k_inter, true, &cfg->intermediate_size);
   if (s == PORTA_OK) s = get_int(r, "vocab_size", true, &cfg->vocab_size);
-  if (s == PORTA_OK) s = get_int(r, "max_position_embeddings", false, &cfg->max_position_embeddings);
+  if (s == PORTA_OK)
+    s = get_int(r, "max_position_embeddings", false, &cfg->max_position_embeddings);
   if (s == PORTA_OK) s = get_int(r, "pad_token_id", false, &cfg->pad_token_id);
   if (distil) {
     if (s == PORTA_OK) s = get_string(r, "activation", cfg->hidden_act, sizeof(cfg->hidden_act));
@@ -328,7 +333,8 @@ static porta_status read_fields(porta_model_config *cfg, const reader *r) {
   }
   const cJSON *archs = cJSON_GetObjectItemCaseSensitive(r->root, "architectures");
   const char *arch = cJSON_GetStringValue(cJSON_GetArrayItem(archs, 0));
-  if (s == PORTA_OK && arch != NULL) snprintf(cfg->architecture, sizeof(cfg->architecture), "%s", arch);
+  if (s == PORTA_OK && arch != NULL)
+    snprintf(cfg->architecture, sizeof(cfg->architecture), "%s", arch);
   if (s == PORTA_OK) s = read_labels(cfg, r);
   return s;
 }
@@ -391,8 +397,7 @@ porta_status porta_config_parse(porta_model_config *cfg, const char *text, size_
       return st2;
     }
     snprintf(warning, sizeof(warning),
-             "config.json has no model_type; using \"%s\" from architectures %.100s", type,
-             arch);
+             "config.json has no model_type; using \"%s\" from architectures %.100s", type, arch);
   } else if (type == NULL && cJSON_GetObjectItemCaseSensitive(root, "hidden_size") != NULL &&
              cJSON_GetObjectItemCaseSensitive(root, "num_attention_heads") != NULL) {
     type = "bert";

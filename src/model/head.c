@@ -43,8 +43,7 @@ static porta_status make_param(porta_context *ctx, porta_tensor **out, const cha
     host = malloc((size_t)n * sizeof *host);
     if (!host)
       return porta_nn_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "porta_head_create: out of memory");
-    for (int64_t i = 0; i < n; i++)
-      host[i] = rng ? std * porta_nn_rng_normal(rng) : 0.0f;
+    for (int64_t i = 0; i < n; i++) host[i] = rng ? std * porta_nn_rng_normal(rng) : 0.0f;
     data = host;
   }
   porta_status st = porta_tensor_from_host(ctx, out, PORTA_F32, ndim, shape, data);

@@ -135,8 +135,7 @@ porta_status porta_model_save(const porta_model *m, const porta_head *h,
     st = porta_tensor_download(t, data[i], (size_t)n);
     arrays[i].name = params[i].name;
     arrays[i].ndim = porta_tensor_ndim(t);
-    for (int k = 0; k < arrays[i].ndim; k++)
-      arrays[i].shape[k] = porta_tensor_dim(t, k);
+    for (int k = 0; k < arrays[i].ndim; k++) arrays[i].shape[k] = porta_tensor_dim(t, k);
     arrays[i].data = data[i];
   }
   if (st == PORTA_OK) {
@@ -157,8 +156,7 @@ porta_status porta_model_save(const porta_model *m, const porta_head *h,
     }
   }
 done:
-  for (int i = 0; data && i < count; i++)
-    free(data[i]);
+  for (int i = 0; data && i < count; i++) free(data[i]);
   free(data);
   free(arrays);
   free(params);

@@ -75,7 +75,8 @@ static porta_status push(unpickler *u, pk_value *v) {
     return fail(u, PORTA_ERR_LIMIT, "%s", "more values than the limit of 1048576");
   }
   if (v == NULL) return fail(u, PORTA_ERR_OUT_OF_MEMORY, "%s", "out of memory");
-  if (u->sp >= PORTA_PICKLE_MAX_STACK) return fail(u, PORTA_ERR_LIMIT, "%s", "stack over the limit");
+  if (u->sp >= PORTA_PICKLE_MAX_STACK)
+    return fail(u, PORTA_ERR_LIMIT, "%s", "stack over the limit");
   if (u->sp == u->stack_cap) {
     size_t cap = u->stack_cap ? u->stack_cap * 2 : 64;
     pk_value **stack = realloc(u->stack, cap * sizeof(*stack));
@@ -97,7 +98,9 @@ static pk_value *pop(unpickler *u) {
   return u->stack[--u->sp];
 }
 
-static pk_value *top(unpickler *u) { return u->sp > floor_of_stack(u) ? u->stack[u->sp - 1] : NULL; }
+static pk_value *top(unpickler *u) {
+  return u->sp > floor_of_stack(u) ? u->stack[u->sp - 1] : NULL;
+}
 
 // Pops the innermost mark; *first receives the index of the first item above it.
 static bool pop_mark(unpickler *u, size_t *first) {
@@ -106,7 +109,8 @@ static bool pop_mark(unpickler *u, size_t *first) {
   return true;
 }
 
-// ---- reading bytes --------------------------------------------------------------------------------
+// ---- reading bytes
+// --------------------------------------------------------------------------------
 
 static bool need(unpickler *u, size_t n) { return n <= u->size - u->pos; }
 
@@ -118,7 +122,8 @@ static uint64_t read_le(unpickler *u, int n) {
 }
 
 static porta_status push_string(unpickler *u, pk_kind kind, size_t len) {
-  if (!need(u, len)) return fail(u, PORTA_ERR_FORMAT, "%s", "string runs past the end (truncated?)");
+  if (!need(u, len))
+    return fail(u, PORTA_ERR_FORMAT, "%s", "string runs past the end (truncated?)");
   pk_value *v = new_value(u, kind);
   if (v != NULL) {
     v->s = malloc(len + 1);
@@ -150,17 +155,32 @@ static const struct {
   const char *name;
   porta_weight_dtype dtype;
 } STORAGE_TYPES[] = {
-    {"FloatStorage", PORTA_WEIGHT_F32}, {"HalfStorage", PORTA_WEIGHT_F16},
-    {"BFloat16Storage", PORTA_WEIGHT_BF16}, {"DoubleStorage", PORTA_WEIGHT_F64},
-    {"LongStorage", PORTA_WEIGHT_I64}, {"IntStorage", PORTA_WEIGHT_I32},
-    {"ShortStorage", PORTA_WEIGHT_I16}, {"CharStorage", PORTA_WEIGHT_I8},
-    {"ByteStorage", PORTA_WEIGHT_U8}, {"BoolStorage", PORTA_WEIGHT_BOOL},
+    {"FloatStorage", PORTA_WEIGHT_F32},
+    {"HalfStorage", PORTA_WEIGHT_F16},
+    {"BFloat16Storage", PORTA_WEIGHT_BF16},
+    {"DoubleStorage", PORTA_WEIGHT_F64},
+    {"LongStorage", PORTA_WEIGHT_I64},
+    {"IntStorage", PORTA_WEIGHT_I32},
+    {"ShortStorage", PORTA_WEIGHT_I16},
+    {"CharStorage", PORTA_WEIGHT_I8},
+    {"ByteStorage", PORTA_WEIGHT_U8},
+    {"BoolStorage", PORTA_WEIGHT_BOOL},
     {"UntypedStorage", PORTA_WEIGHT_U8},
-    {"float32", PORTA_WEIGHT_F32}, {"float", PORTA_WEIGHT_F32}, {"float16", PORTA_WEIGHT_F16},
-    {"half", PORTA_WEIGHT_F16}, {"bfloat16", PORTA_WEIGHT_BF16}, {"float64", PORTA_WEIGHT_F64},
-    {"double", PORTA_WEIGHT_F64}, {"int64", PORTA_WEIGHT_I64}, {"long", PORTA_WEIGHT_I64},
-    {"int32", PORTA_WEIGHT_I32}, {"int", PORTA_WEIGHT_I32}, {"int16", PORTA_WEIGHT_I16},
-    {"short", PORTA_WEIGHT_I16}, {"int8", PORTA_WEIGHT_I8}, {"uint8", PORTA_WEIGHT_U8},
+    {"float32", PORTA_WEIGHT_F32},
+    {"float", PORTA_WEIGHT_F32},
+    {"float16", PORTA_WEIGHT_F16},
+    {"half", PORTA_WEIGHT_F16},
+    {"bfloat16", PORTA_WEIGHT_BF16},
+    {"float64", PORTA_WEIGHT_F64},
+    {"double", PORTA_WEIGHT_F64},
+    {"int64", PORTA_WEIGHT_I64},
+    {"long", PORTA_WEIGHT_I64},
+    {"int32", PORTA_WEIGHT_I32},
+    {"int", PORTA_WEIGHT_I32},
+    {"int16", PORTA_WEIGHT_I16},
+    {"short", PORTA_WEIGHT_I16},
+    {"int8", PORTA_WEIGHT_I8},
+    {"uint8", PORTA_WEIGHT_U8},
     {"bool", PORTA_WEIGHT_BOOL},
 };
 
@@ -214,9 +234,12 @@ static bool int_tuple(const pk_value *t, int64_t *out, int max) {
 
 static porta_status reduce(unpickler *u) {
   pk_value *args = pop(u), *callable = pop(u);
-  if (args == NULL || callable == NULL) return fail(u, PORTA_ERR_FORMAT, "%s", "REDUCE on an empty stack");
-  if (callable->kind != PK_GLOBAL) return fail(u, PORTA_ERR_FORMAT, "%s", "REDUCE of something not callable");
-  if (args->kind != PK_TUPLE) return fail(u, PORTA_ERR_FORMAT, "%s", "REDUCE arguments are not a tuple");
+  if (args == NULL || callable == NULL)
+    return fail(u, PORTA_ERR_FORMAT, "%s", "REDUCE on an empty stack");
+  if (callable->kind != PK_GLOBAL)
+    return fail(u, PORTA_ERR_FORMAT, "%s", "REDUCE of something not callable");
+  if (args->kind != PK_TUPLE)
+    return fail(u, PORTA_ERR_FORMAT, "%s", "REDUCE arguments are not a tuple");
   switch (callable->global) {
   case PKG_ORDERED_DICT:
     if (args->n != 0) return fail(u, PORTA_ERR_FORMAT, "%s", "OrderedDict with arguments");
@@ -262,9 +285,11 @@ static porta_status reduce(unpickler *u) {
 
 static porta_status build(unpickler *u) {
   pk_value *state = pop(u), *obj = top(u);
-  if (state == NULL || obj == NULL) return fail(u, PORTA_ERR_FORMAT, "%s", "BUILD on an empty stack");
+  if (state == NULL || obj == NULL)
+    return fail(u, PORTA_ERR_FORMAT, "%s", "BUILD on an empty stack");
   // A state_dict carries its _metadata as OrderedDict state: accepted and ignored.
-  if (obj->kind != PK_DICT) return fail(u, PORTA_ERR_FORMAT, "%s", "BUILD on an object that is not an OrderedDict");
+  if (obj->kind != PK_DICT)
+    return fail(u, PORTA_ERR_FORMAT, "%s", "BUILD on an object that is not an OrderedDict");
   return PORTA_OK;
 }
 
@@ -280,7 +305,8 @@ static porta_status persistent_load(unpickler *u) {
   if (type->kind != PK_GLOBAL || type->global != PKG_STORAGE_TYPE) {
     return fail(u, PORTA_ERR_FORMAT, "%s", "persistent id without a storage type");
   }
-  if (key->kind != PK_STR || numel->kind != PK_INT || numel->i < 0 || numel->i > ((int64_t)1 << 56)) {
+  if (key->kind != PK_STR || numel->kind != PK_INT || numel->i < 0 ||
+      numel->i > ((int64_t)1 << 56)) {
     return fail(u, PORTA_ERR_FORMAT, "%s", "persistent id with a bad key or element count");
   }
   if (pid->n == 6 && pid->items[5]->kind != PK_NONE) {
@@ -315,7 +341,8 @@ static porta_status fill(unpickler *u, pk_value *container, size_t first) {
     return fail(u, PORTA_ERR_FORMAT, "%s", "odd number of items for a dict");
   }
   for (size_t i = first; i < u->sp; i++) {
-    if (!push_item(container, u->stack[i])) return fail(u, PORTA_ERR_OUT_OF_MEMORY, "%s", "out of memory");
+    if (!push_item(container, u->stack[i]))
+      return fail(u, PORTA_ERR_OUT_OF_MEMORY, "%s", "out of memory");
   }
   u->sp = first;
   return PORTA_OK;
@@ -381,7 +408,8 @@ static porta_status step(unpickler *u, uint8_t op, bool *stop) {
   case '2': // DUP
     if ((v = top(u)) == NULL) return fail(u, PORTA_ERR_FORMAT, "%s", "DUP on an empty stack");
     return push(u, v);
-  case 'N': return push(u, new_value(u, PK_NONE));
+  case 'N':
+    return push(u, new_value(u, PK_NONE));
   case 0x88: // NEWTRUE
   case 0x89: // NEWFALSE
     if ((v = new_value(u, PK_BOOL)) != NULL) v->i = op == 0x88;
@@ -431,9 +459,12 @@ static porta_status step(unpickler *u, uint8_t op, bool *stop) {
     n = read_le(u, 8);
     if (n > u->size) return fail(u, PORTA_ERR_FORMAT, "%s", "string longer than the file");
     return push_string(u, op == 0x8e ? PK_BYTES : PK_STR, (size_t)n);
-  case '}': return push(u, new_value(u, PK_DICT));
-  case ']': return push(u, new_value(u, PK_LIST));
-  case ')': return push(u, new_value(u, PK_TUPLE));
+  case '}':
+    return push(u, new_value(u, PK_DICT));
+  case ']':
+    return push(u, new_value(u, PK_LIST));
+  case ')':
+    return push(u, new_value(u, PK_TUPLE));
   case 't': // TUPLE
     if (!pop_mark(u, &first)) return fail(u, PORTA_ERR_FORMAT, "%s", "TUPLE without a mark");
     return make_tuple(u, first);
@@ -441,7 +472,8 @@ static porta_status step(unpickler *u, uint8_t op, bool *stop) {
   case 0x86: // TUPLE2
   case 0x87: // TUPLE3
     n = (uint64_t)(op - 0x84);
-    if (u->sp - floor_of_stack(u) < n) return fail(u, PORTA_ERR_FORMAT, "%s", "TUPLEn on a short stack");
+    if (u->sp - floor_of_stack(u) < n)
+      return fail(u, PORTA_ERR_FORMAT, "%s", "TUPLEn on a short stack");
     return make_tuple(u, u->sp - (size_t)n);
   case 'l': // LIST
   case 'd': // DICT
@@ -452,10 +484,11 @@ static porta_status step(unpickler *u, uint8_t op, bool *stop) {
       if (fs != PORTA_OK) return fs;
     }
     return push(u, v);
-  case 'a': // APPEND
+  case 'a':   // APPEND
   case 's': { // SETITEM
     size_t k = op == 'a' ? 1 : 2;
-    if (u->sp - floor_of_stack(u) < k + 1) return fail(u, PORTA_ERR_FORMAT, "%s", "APPEND/SETITEM on a short stack");
+    if (u->sp - floor_of_stack(u) < k + 1)
+      return fail(u, PORTA_ERR_FORMAT, "%s", "APPEND/SETITEM on a short stack");
     v = u->stack[u->sp - k - 1];
     if (v->kind != (op == 'a' ? PK_LIST : PK_DICT)) {
       return fail(u, PORTA_ERR_FORMAT, "%s", "APPEND/SETITEM on the wrong kind of object");
@@ -464,8 +497,10 @@ static porta_status step(unpickler *u, uint8_t op, bool *stop) {
   }
   case 'e': // APPENDS
   case 'u': // SETITEMS
-    if (!pop_mark(u, &first)) return fail(u, PORTA_ERR_FORMAT, "%s", "APPENDS/SETITEMS without a mark");
-    if (first == 0 || first <= floor_of_stack(u)) return fail(u, PORTA_ERR_FORMAT, "%s", "APPENDS/SETITEMS without a target");
+    if (!pop_mark(u, &first))
+      return fail(u, PORTA_ERR_FORMAT, "%s", "APPENDS/SETITEMS without a mark");
+    if (first == 0 || first <= floor_of_stack(u))
+      return fail(u, PORTA_ERR_FORMAT, "%s", "APPENDS/SETITEMS without a target");
     v = u->stack[first - 1];
     if (v->kind != (op == 'e' ? PK_LIST : PK_DICT)) {
       return fail(u, PORTA_ERR_FORMAT, "%s", "APPENDS/SETITEMS on the wrong kind of object");
@@ -500,9 +535,12 @@ static porta_status step(unpickler *u, uint8_t op, bool *stop) {
     }
     return push_global(u, module->s, name->s);
   }
-  case 'R': return reduce(u);
-  case 'b': return build(u);
-  case 'Q': return persistent_load(u);
+  case 'R':
+    return reduce(u);
+  case 'b':
+    return build(u);
+  case 'Q':
+    return persistent_load(u);
   default: {
     char detail[8];
     snprintf(detail, sizeof(detail), "0x%02x", op);
@@ -516,10 +554,11 @@ static porta_status step(unpickler *u, uint8_t op, bool *stop) {
 porta_status porta_pickle_load(porta_pickle *out, const uint8_t *data, size_t size,
                                size_t *consumed, const char *what, char *err, size_t err_size) {
   memset(out, 0, sizeof(*out));
-  unpickler u = {.data = data, .size = size, .what = what, .err = err, .err_size = err_size,
-                 .arena = out};
+  unpickler u = {
+      .data = data, .size = size, .what = what, .err = err, .err_size = err_size, .arena = out};
   u.marks = malloc(sizeof(*u.marks) * PORTA_PICKLE_MAX_MARKS);
-  if (u.marks == NULL) return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory");
+  if (u.marks == NULL)
+    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory");
   porta_status s = PORTA_OK;
   bool stop = false;
   while (s == PORTA_OK && !stop) {

@@ -77,13 +77,12 @@ static porta_status parse_entry(porta_weight_entry *e, span *sp, const cJSON *it
     uint64_t v = 0;
     if (!json_uint(dim, &v)) {
       return porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
-                           "%s: tensor %s: shape[%d] is not a non-negative integer", file, name,
-                           d);
+                           "%s: tensor %s: shape[%d] is not a non-negative integer", file, name, d);
     }
     e->shape[d++] = (int64_t)v;
     if (v != 0 && bytes > limit / v) {
-      return porta_io_fail(PORTA_ERR_FORMAT, err, err_size, "%s: tensor %s: shape is absurdly large",
-                           file, name);
+      return porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
+                           "%s: tensor %s: shape is absurdly large", file, name);
     }
     bytes *= v;
   }
@@ -162,8 +161,8 @@ porta_status porta_safetensors_parse(porta_weights *w, int file, char *err, size
   if (root == NULL) {
     long pos = at && at >= header && at <= header + header_len ? (long)(at - header) : -1;
     return porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
-                         "%s: the JSON header does not parse (near byte %ld of %llu)", f->path,
-                         pos, (unsigned long long)header_len);
+                         "%s: the JSON header does not parse (near byte %ld of %llu)", f->path, pos,
+                         (unsigned long long)header_len);
   }
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);
@@ -186,8 +185,8 @@ porta_status porta_safetensors_parse(porta_weights *w, int file, char *err, size
     if (strcmp(item->string, "__metadata__") == 0) {
       // String-to-string map per the format; its content does not matter to us.
       if (!cJSON_IsObject(item)) {
-        s = porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
-                          "%s: \"__metadata__\" is not an object", f->path);
+        s = porta_io_fail(PORTA_ERR_FORMAT, err, err_size, "%s: \"__metadata__\" is not an object",
+                          f->path);
         break;
       }
       continue;

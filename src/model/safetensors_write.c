@@ -77,7 +77,8 @@ static porta_status check_arrays(const char *path, const porta_raw_array *arrays
                            "writing %s: array %s has an unknown dtype", path, a->name);
     }
     for (int d = 0; d < a->ndim; d++) {
-      if (a->shape[d] < 0 || (a->shape[d] != 0 && bytes > ((uint64_t)1 << 62) / (uint64_t)a->shape[d])) {
+      if (a->shape[d] < 0 ||
+          (a->shape[d] != 0 && bytes > ((uint64_t)1 << 62) / (uint64_t)a->shape[d])) {
         return porta_io_fail(PORTA_ERR_INVALID_ARGUMENT, err, err_size,
                              "writing %s: array %s has a bad size in dim %d (%lld)", path, a->name,
                              d, (long long)a->shape[d]);
@@ -116,8 +117,8 @@ static porta_status check_arrays(const char *path, const porta_raw_array *arrays
 }
 
 // Appends "__metadata__": {...} from metadata_json (string values only), adding "format": "pt".
-static porta_status append_metadata(text *t, const char *path, const char *metadata_json,
-                                    char *err, size_t err_size) {
+static porta_status append_metadata(text *t, const char *path, const char *metadata_json, char *err,
+                                    size_t err_size) {
   cJSON *meta = NULL;
   if (metadata_json != NULL) {
     meta = cJSON_Parse(metadata_json);
@@ -132,9 +133,9 @@ static porta_status append_metadata(text *t, const char *path, const char *metad
   const cJSON *item;
   cJSON_ArrayForEach(item, meta) {
     if (!cJSON_IsString(item)) {
-      porta_status s = porta_io_fail(PORTA_ERR_INVALID_ARGUMENT, err, err_size,
-                                     "writing %s: metadata value of \"%s\" is not a string", path,
-                                     item->string);
+      porta_status s =
+          porta_io_fail(PORTA_ERR_INVALID_ARGUMENT, err, err_size,
+                        "writing %s: metadata value of \"%s\" is not a string", path, item->string);
       cJSON_Delete(meta);
       return s;
     }
@@ -151,9 +152,8 @@ static porta_status append_metadata(text *t, const char *path, const char *metad
   return PORTA_OK;
 }
 
-porta_status porta_safetensors_write_raw(const char *path, const porta_raw_array *arrays,
-                                         int count, const char *metadata_json, char *err,
-                                         size_t err_size) {
+porta_status porta_safetensors_write_raw(const char *path, const porta_raw_array *arrays, int count,
+                                         const char *metadata_json, char *err, size_t err_size) {
   if (path == NULL || count < 0 || (count > 0 && arrays == NULL)) {
     return porta_io_fail(PORTA_ERR_INVALID_ARGUMENT, err, err_size,
                          "porta_safetensors_write: bad arguments");
@@ -205,8 +205,8 @@ porta_status porta_safetensors_write_raw(const char *path, const porta_raw_array
       } else if (sizes[i] > 0) {
         void *buf = malloc(sizes[i]);
         if (buf == NULL) {
-          s = porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size,
-                            "out of memory writing %s (%s)", path, arrays[i].name);
+          s = porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory writing %s (%s)",
+                            path, arrays[i].name);
           break;
         }
         porta_weight_entry_gather(&arrays[i].source->entries[arrays[i].source_index], buf);

@@ -35,8 +35,8 @@ const porta_zip_entry *porta_zip_find(const porta_zip *z, const char *name) {
 
 // Locates the central directory: *cd_offset, *cd_size, *count.
 static porta_status find_central_directory(const uint8_t *data, size_t size, const char *path,
-                                           uint64_t *cd_offset, uint64_t *cd_size,
-                                           uint64_t *count, char *err, size_t err_size) {
+                                           uint64_t *cd_offset, uint64_t *cd_size, uint64_t *count,
+                                           char *err, size_t err_size) {
   if (size < 22) {
     return porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
                          "%s: too short for a zip archive (truncated?)", path);
@@ -58,7 +58,8 @@ static porta_status find_central_directory(const uint8_t *data, size_t size, con
   *cd_size = le(data + eocd + 12, 4);
   *cd_offset = le(data + eocd + 16, 4);
   if (le(data + eocd + 4, 2) != 0 || le(data + eocd + 6, 2) != 0) {
-    return porta_io_fail(PORTA_ERR_FORMAT, err, err_size, "%s: multi-disk zip archives are not supported", path);
+    return porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
+                         "%s: multi-disk zip archives are not supported", path);
   }
   // zip64: a locator right before the end record points at the zip64 end record.
   if (eocd >= 20 && le(data + eocd - 20, 4) == SIG_EOCD64_LOCATOR) {
@@ -107,7 +108,8 @@ static bool apply_zip64_extra(const uint8_t *extra, size_t extra_len, uint64_t *
 }
 
 static bool safe_name(const char *name, size_t len) {
-  if (len == 0 || name[0] == '/' || name[0] == '\\' || memchr(name, '\0', len) != NULL) return false;
+  if (len == 0 || name[0] == '/' || name[0] == '\\' || memchr(name, '\0', len) != NULL)
+    return false;
   for (size_t i = 0; i + 1 < len; i++) {
     if (name[i] == '.' && name[i + 1] == '.') return false;
   }
@@ -118,11 +120,12 @@ porta_status porta_zip_open(porta_zip *z, const uint8_t *data, size_t size, cons
                             char *err, size_t err_size) {
   memset(z, 0, sizeof(*z));
   uint64_t cd_offset = 0, cd_size = 0, count = 0;
-  porta_status s = find_central_directory(data, size, path, &cd_offset, &cd_size, &count, err,
-                                          err_size);
+  porta_status s =
+      find_central_directory(data, size, path, &cd_offset, &cd_size, &count, err, err_size);
   if (s != PORTA_OK) return s;
   z->entries = calloc((size_t)count + 1, sizeof(*z->entries));
-  if (z->entries == NULL) return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory");
+  if (z->entries == NULL)
+    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory");
   const uint8_t *cd = data + cd_offset;
   uint64_t p = 0;
   for (uint64_t i = 0; i < count; i++) {
@@ -147,9 +150,9 @@ porta_status porta_zip_open(porta_zip *z, const uint8_t *data, size_t size, cons
     memcpy(name, h + 46, shown);
     name[shown] = '\0';
     if (name_len >= sizeof(name) || !safe_name((const char *)h + 46, (size_t)name_len)) {
-      s = porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
-                        "%s: refusing zip entry named \"%s\" (empty, absolute, too long or with ..)",
-                        path, name);
+      s = porta_io_fail(
+          PORTA_ERR_FORMAT, err, err_size,
+          "%s: refusing zip entry named \"%s\" (empty, absolute, too long or with ..)", path, name);
       break;
     }
     if (!apply_zip64_extra(h + 46 + name_len, (size_t)extra_len, &usize, &csize, &offset)) {
@@ -165,8 +168,8 @@ porta_status porta_zip_open(porta_zip *z, const uint8_t *data, size_t size, cons
       break;
     }
     if (flags & 1) {
-      s = porta_io_fail(PORTA_ERR_UNSUPPORTED, err, err_size, "%s: zip entry %s is encrypted",
-                        path, name);
+      s = porta_io_fail(PORTA_ERR_UNSUPPORTED, err, err_size, "%s: zip entry %s is encrypted", path,
+                        name);
       break;
     }
     if (csize != usize) {

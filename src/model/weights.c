@@ -21,11 +21,11 @@ static const struct {
   const char *name;
   size_t size;
 } DTYPES[] = {
-    [PORTA_WEIGHT_F32] = {"F32", 4}, [PORTA_WEIGHT_F16] = {"F16", 2},
+    [PORTA_WEIGHT_F32] = {"F32", 4},   [PORTA_WEIGHT_F16] = {"F16", 2},
     [PORTA_WEIGHT_BF16] = {"BF16", 2}, [PORTA_WEIGHT_F64] = {"F64", 8},
-    [PORTA_WEIGHT_I64] = {"I64", 8}, [PORTA_WEIGHT_I32] = {"I32", 4},
-    [PORTA_WEIGHT_I16] = {"I16", 2}, [PORTA_WEIGHT_I8] = {"I8", 1},
-    [PORTA_WEIGHT_U8] = {"U8", 1},   [PORTA_WEIGHT_BOOL] = {"BOOL", 1},
+    [PORTA_WEIGHT_I64] = {"I64", 8},   [PORTA_WEIGHT_I32] = {"I32", 4},
+    [PORTA_WEIGHT_I16] = {"I16", 2},   [PORTA_WEIGHT_I8] = {"I8", 1},
+    [PORTA_WEIGHT_U8] = {"U8", 1},     [PORTA_WEIGHT_BOOL] = {"BOOL", 1},
 };
 #define DTYPE_COUNT ((int)(sizeof(DTYPES) / sizeof(DTYPES[0])))
 
@@ -140,8 +140,7 @@ porta_status porta_weights_add(porta_weights *w, const porta_weight_entry *e, ch
   dst->numel = numel;
   dst->name = strdup(e->name);
   if (dst->name == NULL) {
-    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory reading %s",
-                         file);
+    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory reading %s", file);
   }
   w->count++;
   return PORTA_OK;
@@ -198,8 +197,8 @@ static porta_status open_sharded(porta_weights *w, const char *index_path, char 
                                  size_t err_size) {
   char *text = NULL;
   size_t size = 0;
-  porta_status s = porta_read_small_file(&text, &size, index_path, PORTA_JSON_MAX_BYTES, err,
-                                         err_size);
+  porta_status s =
+      porta_read_small_file(&text, &size, index_path, PORTA_JSON_MAX_BYTES, err, err_size);
   if (s != PORTA_OK) return s;
   cJSON *root = cJSON_ParseWithLength(text, size);
   free(text);
@@ -254,8 +253,8 @@ static porta_status open_sharded(porta_weights *w, const char *index_path, char 
         found = strcmp(base ? base + 1 : path, shard) == 0;
       }
       if (!found) {
-        s = porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
-                          "%s: tensor %s is not in its shard %s", index_path, item->string, shard);
+        s = porta_io_fail(PORTA_ERR_FORMAT, err, err_size, "%s: tensor %s is not in its shard %s",
+                          index_path, item->string, shard);
         break;
       }
     }
@@ -276,8 +275,7 @@ static porta_status sort_and_check_names(porta_weights *w, char *err, size_t err
   return PORTA_OK;
 }
 
-porta_status porta_weights_open(porta_weights **out, const char *path, char *err,
-                                size_t err_size) {
+porta_status porta_weights_open(porta_weights **out, const char *path, char *err, size_t err_size) {
   if (out == NULL || path == NULL) {
     return porta_io_fail(PORTA_ERR_INVALID_ARGUMENT, err, err_size,
                          "porta_weights_open: NULL argument");
@@ -323,12 +321,13 @@ porta_status porta_weights_open(porta_weights **out, const char *path, char *err
 }
 
 porta_status porta_weights_open_memory(porta_weights **out, const uint8_t *data, size_t size,
-                                       const char *name, bool torch, char *err,
-                                       size_t err_size) {
+                                       const char *name, bool torch, char *err, size_t err_size) {
   *out = NULL;
   porta_weights *w = calloc(1, sizeof(*w));
-  porta_mapped_file f = {.path = strdup(name ? name : "(memory)"), .data = size ? data : NULL,
-                         .size = size, .borrowed = true};
+  porta_mapped_file f = {.path = strdup(name ? name : "(memory)"),
+                         .data = size ? data : NULL,
+                         .size = size,
+                         .borrowed = true};
   int index = 0;
   porta_status s = PORTA_OK;
   if (w == NULL || f.path == NULL) {
@@ -566,9 +565,15 @@ porta_status porta_weights_read_i64(const porta_weights *w, int index, int64_t *
       dst[i] = v;
       break;
     }
-    case PORTA_WEIGHT_I8: dst[i] = (int8_t)p[0]; break;
-    case PORTA_WEIGHT_BOOL: dst[i] = p[0] != 0; break;
-    default: dst[i] = p[0]; break; // U8
+    case PORTA_WEIGHT_I8:
+      dst[i] = (int8_t)p[0];
+      break;
+    case PORTA_WEIGHT_BOOL:
+      dst[i] = p[0] != 0;
+      break;
+    default:
+      dst[i] = p[0];
+      break; // U8
     }
   }
   free(raw);

@@ -9,7 +9,8 @@
 
 #include "porta/porta.h"
 
-/* safetensors: the 8-byte header length may not exceed this (the format's own reader uses 100 MB). */
+/* safetensors: the 8-byte header length may not exceed this (the format's own reader uses 100 MB).
+ */
 #define PORTA_SAFETENSORS_MAX_HEADER (100u << 20)
 /* JSON side files (config.json, *.index.json) larger than this are refused. */
 #define PORTA_JSON_MAX_BYTES (64u << 20)
@@ -34,7 +35,7 @@ typedef struct porta_weight_entry {
   int file;               /* index into porta_weights.files */
   const uint8_t *storage; /* first byte of the storage */
   uint64_t storage_bytes;
-  int64_t offset;         /* element offset of element [0, 0, ...] inside the storage */
+  int64_t offset; /* element offset of element [0, 0, ...] inside the storage */
 } porta_weight_entry;
 
 struct porta_weights {
@@ -103,9 +104,8 @@ typedef struct porta_raw_array {
   const porta_weights *source;
   int source_index;
 } porta_raw_array;
-porta_status porta_safetensors_write_raw(const char *path, const porta_raw_array *arrays,
-                                         int count, const char *metadata_json, char *err,
-                                         size_t err_size);
+porta_status porta_safetensors_write_raw(const char *path, const porta_raw_array *arrays, int count,
+                                         const char *metadata_json, char *err, size_t err_size);
 
 /* Gathers entry e's elements in row-major order into dst as raw bytes (numel × dtype size). */
 void porta_weight_entry_gather(const porta_weight_entry *e, void *dst);

@@ -23,9 +23,9 @@ typedef struct storage_bytes {
 } storage_bytes;
 
 static const char *kind_name(pk_kind kind) {
-  static const char *const names[] = {"None", "bool", "int", "int", "float", "str", "bytes",
-                                      "tuple", "list", "dict", "global", "storage", "tensor",
-                                      "object"};
+  static const char *const names[] = {"None",   "bool",    "int",    "int",   "float",
+                                      "str",    "bytes",   "tuple",  "list",  "dict",
+                                      "global", "storage", "tensor", "object"};
   return (int)kind >= 0 && (int)kind < (int)(sizeof(names) / sizeof(names[0])) ? names[kind] : "?";
 }
 
@@ -54,14 +54,13 @@ static porta_status add_tensors(porta_weights *w, int file, const pk_value *root
     }
     if (found == NULL) {
       return porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
-                           "%s: tensor %s uses storage '%s', which the file does not contain",
-                           path, key->s, st->s);
+                           "%s: tensor %s uses storage '%s', which the file does not contain", path,
+                           key->s, st->s);
     }
     if (found->dtype != st->dtype) {
-      return porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
-                           "%s: storage '%s' is used as both %s and %s", path, st->s,
-                           porta_weight_dtype_name(found->dtype),
-                           porta_weight_dtype_name(st->dtype));
+      return porta_io_fail(
+          PORTA_ERR_FORMAT, err, err_size, "%s: storage '%s' is used as both %s and %s", path,
+          st->s, porta_weight_dtype_name(found->dtype), porta_weight_dtype_name(st->dtype));
     }
     porta_weight_entry e = {0};
     e.name = key->s;
@@ -97,7 +96,8 @@ static porta_status collect_storages(storage_list *out, const porta_pickle *p, c
   size_t n = 0;
   for (size_t i = 0; i < p->count; i++) n += p->values[i]->kind == PK_STORAGE;
   out->items = calloc(n + 1, sizeof(*out->items));
-  if (out->items == NULL) return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory");
+  if (out->items == NULL)
+    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory");
   for (size_t i = 0; i < p->count; i++) {
     const pk_value *v = p->values[i];
     if (v->kind != PK_STORAGE) continue;
@@ -106,10 +106,9 @@ static porta_status collect_storages(storage_list *out, const porta_pickle *p, c
       if (strcmp(out->items[k].key, v->s) != 0) continue;
       seen = true;
       if (out->items[k].dtype != v->dtype) {
-        return porta_io_fail(PORTA_ERR_FORMAT, err, err_size,
-                             "%s: storage '%s' is declared as both %s and %s", path, v->s,
-                             porta_weight_dtype_name(out->items[k].dtype),
-                             porta_weight_dtype_name(v->dtype));
+        return porta_io_fail(
+            PORTA_ERR_FORMAT, err, err_size, "%s: storage '%s' is declared as both %s and %s", path,
+            v->s, porta_weight_dtype_name(out->items[k].dtype), porta_weight_dtype_name(v->dtype));
       }
     }
     if (seen) continue;
@@ -198,7 +197,8 @@ static porta_status parse_legacy(porta_weights *w, int file, char *err, size_t e
   static const char *const header_names[3] = {"magic number", "protocol version", "system info"};
   for (; loaded < 3 && s == PORTA_OK; loaded++) {
     snprintf(what, sizeof(what), "%s: %s", f->path, header_names[loaded]);
-    s = porta_pickle_load(&header[loaded], f->data + pos, f->size - pos, &used, what, err, err_size);
+    s = porta_pickle_load(&header[loaded], f->data + pos, f->size - pos, &used, what, err,
+                          err_size);
     if (s != PORTA_OK) break;
     pos += used;
   }
@@ -235,8 +235,8 @@ static porta_status parse_legacy(porta_weights *w, int file, char *err, size_t e
   storage_list list;
   s = collect_storages(&list, &p, f->path, err, err_size);
   if (s == PORTA_OK && keys.root->kind != PK_LIST) {
-    s = porta_io_fail(PORTA_ERR_FORMAT, err, err_size, "%s: the storage key list is a %s",
-                      f->path, kind_name(keys.root->kind));
+    s = porta_io_fail(PORTA_ERR_FORMAT, err, err_size, "%s: the storage key list is a %s", f->path,
+                      kind_name(keys.root->kind));
   }
   // Each storage in key order: int64 element count, then the elements.
   for (int i = 0; s == PORTA_OK && i < keys.root->n; i++) {
@@ -293,7 +293,8 @@ static porta_status parse_legacy(porta_weights *w, int file, char *err, size_t e
 
 porta_status porta_torch_parse(porta_weights *w, int file, char *err, size_t err_size) {
   const porta_mapped_file *f = &w->files[file];
-  if (f->size >= 4 && memcmp(f->data, "PK\x03\x04", 4) == 0) return parse_zip(w, file, err, err_size);
+  if (f->size >= 4 && memcmp(f->data, "PK\x03\x04", 4) == 0)
+    return parse_zip(w, file, err, err_size);
   if (f->size >= 2 && f->data[0] == 0x80) return parse_legacy(w, file, err, err_size);
   if (f->size >= 4 && memcmp(f->data, "PK", 2) == 0) return parse_zip(w, file, err, err_size);
   return porta_io_fail(PORTA_ERR_FORMAT, err, err_size,

@@ -112,8 +112,8 @@ porta_status porta_atomic_open(porta_atomic_file *f, const char *path, char *err
   snprintf(f->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
   int fd = mkstemp(f->tmp_path);
   if (fd < 0) {
-    porta_status s = porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot create %s: %s",
-                                   f->tmp_path, strerror(errno));
+    porta_status s = porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot create %s: %s", f->tmp_path,
+                                   strerror(errno));
     free(f->path);
     free(f->tmp_path);
     memset(f, 0, sizeof(*f));
@@ -153,8 +153,8 @@ porta_status porta_atomic_commit(porta_atomic_file *f, char *err, size_t err_siz
   f->fp = NULL;
   if (e == 0 && rename(f->tmp_path, f->path) != 0) e = errno;
   if (e != 0) {
-    porta_status s = porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot write %s: %s", f->path,
-                                   strerror(e));
+    porta_status s =
+        porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot write %s: %s", f->path, strerror(e));
     porta_atomic_abort(f);
     return s;
   }

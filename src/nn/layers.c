@@ -52,9 +52,12 @@ porta_status porta_nn_gelu_tanh(porta_tensor **out, porta_tensor *x) {
 porta_status porta_nn_activation_forward(porta_tensor **out, porta_tensor *x,
                                          porta_nn_activation act) {
   switch (act) {
-  case PORTA_ACT_GELU: return porta_gelu(out, x);
-  case PORTA_ACT_GELU_TANH: return porta_nn_gelu_tanh(out, x);
-  case PORTA_ACT_RELU: return porta_relu(out, x);
+  case PORTA_ACT_GELU:
+    return porta_gelu(out, x);
+  case PORTA_ACT_GELU_TANH:
+    return porta_nn_gelu_tanh(out, x);
+  case PORTA_ACT_RELU:
+    return porta_relu(out, x);
   }
   return porta_nn_fail(porta_tensor_context(x), PORTA_ERR_INVALID_ARGUMENT,
                        "porta_nn_activation_forward: unknown activation %d", (int)act);

@@ -27,9 +27,10 @@ int text_unicode_to_byte(int32_t c) {
   return -1;
 }
 
-/* ---- the word cache --------------------------------------------------------------------------- */
-#define CACHE_SLOTS 16384   /* power of two */
-#define CACHE_MAX_WORD 256  /* longer words are not cached */
+/* ---- the word cache ---------------------------------------------------------------------------
+ */
+#define CACHE_SLOTS 16384  /* power of two */
+#define CACHE_MAX_WORD 256 /* longer words are not cached */
 
 typedef struct cache_entry {
   char *key; /* NULL = empty */
@@ -129,7 +130,8 @@ static void cache_put(text_bpe_cache *c, const char *word, size_t len, const int
   pthread_mutex_unlock(&c->lock);
 }
 
-/* ---- BPE merges over one word ------------------------------------------------------------------ */
+/* ---- BPE merges over one word ------------------------------------------------------------------
+ */
 typedef struct merge_candidate {
   int32_t rank;
   int pos; /* the left symbol */
@@ -251,7 +253,8 @@ done:
   return st;
 }
 
-/* ---- the GPT-2 pattern ------------------------------------------------------------------------ */
+/* ---- the GPT-2 pattern ------------------------------------------------------------------------
+ */
 static bool is_other(int32_t c) {
   return !text_is_white_space(c) && !text_is_letter(c) && !text_is_number(c);
 }
@@ -270,9 +273,12 @@ static int gpt2_match_end(const int32_t *cps, int n, int i) {
   }
   int k = (c == ' ' && i + 1 < n) ? i + 1 : i; /* the optional leading space */
   bool (*cls)(int32_t) = NULL;
-  if (text_is_letter(cps[k])) cls = text_is_letter;
-  else if (text_is_number(cps[k])) cls = text_is_number;
-  else if (is_other(cps[k])) cls = is_other;
+  if (text_is_letter(cps[k]))
+    cls = text_is_letter;
+  else if (text_is_number(cps[k]))
+    cls = text_is_number;
+  else if (is_other(cps[k]))
+    cls = is_other;
   if (cls) {
     int e = k;
     while (e < n && cls(cps[e])) e++;

@@ -13,10 +13,12 @@ static porta_status utf8_validate(const char *s, size_t len, char *err, size_t e
   return text_utf8_decode(NULL, &n, s, len, err, err_size); /* NULL: check only */
 }
 
-/* ---- added tokens ------------------------------------------------------------------------------- */
+/* ---- added tokens -------------------------------------------------------------------------------
+ */
 static int32_t char_before(const char *s, size_t at, size_t floor, size_t *start) {
   size_t i = at;
-  do i--; while (i > floor && ((unsigned char)s[i] & 0xC0) == 0x80);
+  do i--;
+  while (i > floor && ((unsigned char)s[i] & 0xC0) == 0x80);
   *start = i;
   size_t j = i;
   return text_utf8_next(s, &j);
@@ -109,7 +111,8 @@ static porta_status encode_pieces(const porta_tokenizer *tok, text_sink *sink, b
   return PORTA_OK;
 }
 
-/* ---- encode ----------------------------------------------------------------------------------- */
+/* ---- encode -----------------------------------------------------------------------------------
+ */
 static int resolve_max_length(const porta_tokenizer *tok, int max_length) {
   if (max_length < 0) return INT_MAX;
   if (max_length == 0) return tok->model_max_length;
@@ -135,7 +138,8 @@ porta_status porta_tokenizer_encode(const porta_tokenizer *tok, int32_t *ids, in
   if (limit < n_special)
     return text_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
                      "porta_tokenizer_encode: max_length %d leaves no room for the %d special "
-                     "tokens", limit, n_special);
+                     "tokens",
+                     limit, n_special);
   text_sink sink = {.ids = {0}, .limit = limit == INT_MAX ? INT_MAX : limit - n_special};
   st = encode_pieces(tok, &sink, false, text ? text : "", len, err, err_size);
   if (st) {
@@ -158,7 +162,8 @@ porta_status porta_tokenizer_encode(const porta_tokenizer *tok, int32_t *ids, in
   return PORTA_OK;
 }
 
-/* ---- batching ----------------------------------------------------------------------------------- */
+/* ---- batching -----------------------------------------------------------------------------------
+ */
 porta_status porta_tokenizer_pad_batch(int32_t *ids, int32_t *attention_mask, int *seq_len,
                                        const int32_t *const *rows, const int *row_lengths,
                                        int batch, int max_seq_len, int32_t pad_id, char *err,
@@ -200,13 +205,15 @@ porta_status porta_tokenizer_encode_batch(const porta_tokenizer *tok, int32_t *i
   if (L == INT_MAX || L > (1 << 20))
     return text_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
                      "porta_tokenizer_encode_batch: needs a finite max_length (got %d, "
-                     "model_max_length %d)", max_length, tok->model_max_length);
+                     "model_max_length %d)",
+                     max_length, tok->model_max_length);
   int32_t *rows = malloc((size_t)(batch > 0 ? batch : 1) * (size_t)L * sizeof(int32_t));
   int *lengths = malloc((size_t)(batch > 0 ? batch : 1) * sizeof(int));
   const int32_t **row_ptrs = malloc((size_t)(batch > 0 ? batch : 1) * sizeof(int32_t *));
   porta_status st = PORTA_OK;
   if (!rows || !lengths || !row_ptrs) {
-    st = text_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "porta_tokenizer_encode_batch: out of memory");
+    st = text_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY,
+                   "porta_tokenizer_encode_batch: out of memory");
     goto done;
   }
   for (int b = 0; b < batch && !st; b++) {
@@ -233,7 +240,8 @@ static bool is_special_id(const porta_tokenizer *tok, int32_t id) {
 
 /* The WordPiece decoder's clean-up of spaces before punctuation and contractions. */
 static porta_status append_cleaned(text_buf *out, const char *s, size_t n) {
-  static const char *const from[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're"};
+  static const char *const from[] = {" .",   " ?",  " !",  " ,",   " ' ",
+                                     " n't", " 'm", " 's", " 've", " 're"};
   static const char *const to[] = {".", "?", "!", ",", "'", "n't", "'m", "'s", "'ve", "'re"};
   for (int k = 0; k < 10; k++) {
     size_t fl = strlen(from[k]);
@@ -260,7 +268,8 @@ porta_status porta_tokenizer_decode(const porta_tokenizer *tok, char *out, size_
       text_buf_free(&piece);
       return text_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
                        "porta_tokenizer_decode: id %d at position %d is not in the vocabulary "
-                       "(size %d)", ids[i], i, tok->vocab_size);
+                       "(size %d)",
+                       ids[i], i, tok->vocab_size);
     }
     if (skip_special && is_special_id(tok, ids[i])) continue;
     if (tok->kind == PORTA_TOKENIZER_WORDPIECE) {
@@ -328,7 +337,8 @@ porta_status porta_tokenizer_decode(const porta_tokenizer *tok, char *out, size_
   return PORTA_OK;
 }
 
-/* ---- accessors ----------------------------------------------------------------------------------- */
+/* ---- accessors
+ * ----------------------------------------------------------------------------------- */
 /* NULL-safe: a NULL tokenizer has no ids. */
 porta_tokenizer_kind porta_tokenizer_get_kind(const porta_tokenizer *tok) {
   return tok ? tok->kind : (porta_tokenizer_kind)0;

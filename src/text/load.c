@@ -13,7 +13,8 @@
 #include "porta/text.h"
 #include "text/text_internal.h"
 
-/* ---- pieces shared with load_json.c ------------------------------------------------------------ */
+/* ---- pieces shared with load_json.c ------------------------------------------------------------
+ */
 porta_status text_add_merge(porta_tokenizer *tok, const char *left, size_t left_len,
                             const char *right, size_t right_len, int32_t rank, const char *what,
                             char *err, size_t err_size) {
@@ -47,8 +48,8 @@ porta_status text_add_added_token(porta_tokenizer *tok, const text_added_token *
                                   size_t err_size) {
   int32_t id = t->id >= 0 ? t->id : text_vocab_find(&tok->vocab, t->content, t->len);
   if (id < 0)
-    return text_fail(err, err_size, PORTA_ERR_FORMAT, "special token \"%.64s\" is not in the vocabulary",
-                     t->content);
+    return text_fail(err, err_size, PORTA_ERR_FORMAT,
+                     "special token \"%.64s\" is not in the vocabulary", t->content);
   porta_status st = text_vocab_set(&tok->vocab, t->content, t->len, id);
   if (st) return text_fail(err, err_size, st, "cannot store added token \"%.64s\"", t->content);
   for (int k = 0; k < tok->n_added; k++) {
@@ -77,7 +78,8 @@ porta_status text_add_added_token(porta_tokenizer *tok, const text_added_token *
   return PORTA_OK;
 }
 
-/* ---- plain vocabulary files ------------------------------------------------------------------- */
+/* ---- plain vocabulary files -------------------------------------------------------------------
+ */
 /* Calls fn on each line of data (without its \n and a trailing \r); stops at an error. */
 typedef porta_status (*line_fn)(porta_tokenizer *tok, const char *line, size_t len, int index,
                                 char *err, size_t err_size);
@@ -104,7 +106,8 @@ static porta_status vocab_txt_line(porta_tokenizer *tok, const char *line, size_
     return text_fail(err, err_size, PORTA_ERR_LIMIT, "vocab.txt: more than %d lines",
                      PORTA_TOKENIZER_MAX_ID);
   porta_status st = text_vocab_set(&tok->vocab, line, len, index);
-  if (st) return text_fail(err, err_size, st, "vocab.txt line %d: cannot store the token", index + 1);
+  if (st)
+    return text_fail(err, err_size, st, "vocab.txt line %d: cannot store the token", index + 1);
   return PORTA_OK;
 }
 
@@ -112,7 +115,8 @@ porta_status text_load_vocab_txt(porta_tokenizer *tok, const char *data, size_t 
                                  size_t err_size) {
   porta_status st = for_each_line(tok, data, len, vocab_txt_line, err, err_size);
   if (st) return st;
-  if (tok->vocab.n_ids == 0) return text_fail(err, err_size, PORTA_ERR_FORMAT, "vocab.txt is empty");
+  if (tok->vocab.n_ids == 0)
+    return text_fail(err, err_size, PORTA_ERR_FORMAT, "vocab.txt is empty");
   return PORTA_OK;
 }
 
@@ -164,10 +168,20 @@ porta_status text_load_merges_txt(porta_tokenizer *tok, const char *data, size_t
   return for_each_line(tok, data, len, merges_line, err, err_size);
 }
 
-/* ---- tokenizer_config.json ------------------------------------------------------------------------ */
-enum { SPECIAL_UNK, SPECIAL_CLS, SPECIAL_SEP, SPECIAL_PAD, SPECIAL_MASK, SPECIAL_BOS, SPECIAL_EOS, N_SPECIAL };
-static const char *const special_keys[N_SPECIAL] = {"unk_token", "cls_token", "sep_token", "pad_token",
-                                                    "mask_token", "bos_token", "eos_token"};
+/* ---- tokenizer_config.json
+ * ------------------------------------------------------------------------ */
+enum {
+  SPECIAL_UNK,
+  SPECIAL_CLS,
+  SPECIAL_SEP,
+  SPECIAL_PAD,
+  SPECIAL_MASK,
+  SPECIAL_BOS,
+  SPECIAL_EOS,
+  N_SPECIAL
+};
+static const char *const special_keys[N_SPECIAL] = {
+    "unk_token", "cls_token", "sep_token", "pad_token", "mask_token", "bos_token", "eos_token"};
 
 typedef struct special_spec {
   char name[128];
@@ -178,11 +192,11 @@ typedef struct special_spec {
 } special_spec;
 
 typedef struct tokenizer_config {
-  int lowercase;             /* -1 unset */
-  int strip_accents;         /* -2 unset, -1 null, 0, 1 */
+  int lowercase;     /* -1 unset */
+  int strip_accents; /* -2 unset, -1 null, 0, 1 */
   int tokenize_chinese_chars;
   int add_prefix_space;
-  int model_max_length;      /* 0 unset */
+  int model_max_length; /* 0 unset */
   special_spec specials[N_SPECIAL];
 } tokenizer_config;
 
@@ -203,7 +217,8 @@ static void parse_special(special_spec *s, const cJSON *v) {
     s->present = true;
     s->explicit_flags = false;
   } else if (cJSON_IsObject(v) && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "content"))) {
-    snprintf(s->name, sizeof(s->name), "%s", cJSON_GetObjectItemCaseSensitive(v, "content")->valuestring);
+    snprintf(s->name, sizeof(s->name), "%s",
+             cJSON_GetObjectItemCaseSensitive(v, "content")->valuestring);
     s->present = true;
     s->explicit_flags = true;
     s->flags.lstrip = get_flag(v, "lstrip");
@@ -240,28 +255,35 @@ static porta_status parse_config(tokenizer_config *cfg, cJSON **decoder, const c
 }
 
 /* added_tokens_decoder: {"0": {"content": "[PAD]", "special": true, ...}, ...} */
-static porta_status load_added_tokens_decoder(porta_tokenizer *tok, const cJSON *decoder,
-                                              char *err, size_t err_size) {
+static porta_status load_added_tokens_decoder(porta_tokenizer *tok, const cJSON *decoder, char *err,
+                                              size_t err_size) {
   if (!cJSON_IsObject(decoder)) return PORTA_OK;
   const cJSON *a;
   cJSON_ArrayForEach(a, decoder) {
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(a, "content");
     char *end = NULL;
     long id = strtol(a->string, &end, 10);
-    if (!cJSON_IsString(content) || end == a->string || *end || id < 0 || id >= PORTA_TOKENIZER_MAX_ID)
+    if (!cJSON_IsString(content) || end == a->string || *end || id < 0 ||
+        id >= PORTA_TOKENIZER_MAX_ID)
       return text_fail(err, err_size, PORTA_ERR_FORMAT,
-                       "tokenizer_config.json: added_tokens_decoder[\"%.32s\"] is malformed", a->string);
-    text_added_token t = {.content = content->valuestring, .len = strlen(content->valuestring),
-                          .id = (int32_t)id, .lstrip = get_flag(a, "lstrip"),
-                          .rstrip = get_flag(a, "rstrip"), .single_word = get_flag(a, "single_word"),
-                          .normalized = get_flag(a, "normalized"), .special = get_flag(a, "special")};
+                       "tokenizer_config.json: added_tokens_decoder[\"%.32s\"] is malformed",
+                       a->string);
+    text_added_token t = {.content = content->valuestring,
+                          .len = strlen(content->valuestring),
+                          .id = (int32_t)id,
+                          .lstrip = get_flag(a, "lstrip"),
+                          .rstrip = get_flag(a, "rstrip"),
+                          .single_word = get_flag(a, "single_word"),
+                          .normalized = get_flag(a, "normalized"),
+                          .special = get_flag(a, "special")};
     porta_status st = text_add_added_token(tok, &t, err, err_size);
     if (st) return st;
   }
   return PORTA_OK;
 }
 
-/* ---- the loader ------------------------------------------------------------------------------------ */
+/* ---- the loader
+ * ------------------------------------------------------------------------------------ */
 void porta_tokenizer_free(porta_tokenizer *tok) {
   if (!tok) return;
   text_vocab_free(&tok->vocab);
@@ -285,8 +307,10 @@ static porta_status finish(porta_tokenizer *tok, tokenizer_config *cfg, const ch
                            const char *model_unk, char *err, size_t err_size) {
   bool wp = tok->kind == PORTA_TOKENIZER_WORDPIECE;
   /* The class defaults (BertTokenizer / RobertaTokenizer), then the config's names. */
-  static const char *const wp_defaults[N_SPECIAL] = {"[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]", NULL, NULL};
-  static const char *const bpe_defaults[N_SPECIAL] = {"<unk>", "<s>", "</s>", "<pad>", "<mask>", "<s>", "</s>"};
+  static const char *const wp_defaults[N_SPECIAL] = {"[UNK]",  "[CLS]", "[SEP]", "[PAD]",
+                                                     "[MASK]", NULL,    NULL};
+  static const char *const bpe_defaults[N_SPECIAL] = {"<unk>",  "<s>", "</s>", "<pad>",
+                                                      "<mask>", "<s>", "</s>"};
   for (int k = 0; k < N_SPECIAL; k++) {
     special_spec *s = &cfg->specials[k];
     if (s->configured) continue; /* named (or nulled) by the config */
@@ -298,7 +322,7 @@ static porta_status finish(porta_tokenizer *tok, tokenizer_config *cfg, const ch
     }
   }
   /* Special tokens split the text like added tokens. RoBERTa's <mask> takes the space before it. */
-  int32_t *ids[N_SPECIAL] = {&tok->unk_id, &tok->cls_id, &tok->sep_id, &tok->pad_id,
+  int32_t *ids[N_SPECIAL] = {&tok->unk_id,  &tok->cls_id, &tok->sep_id, &tok->pad_id,
                              &tok->mask_id, &tok->bos_id, &tok->eos_id};
   for (int k = 0; k < N_SPECIAL; k++) {
     special_spec *s = &cfg->specials[k];
@@ -313,8 +337,7 @@ static porta_status finish(porta_tokenizer *tok, tokenizer_config *cfg, const ch
     }
     *ids[k] = id;
     bool known = false;
-    for (int a = 0; a < tok->n_added; a++)
-      known |= strcmp(tok->added[a].content, s->name) == 0;
+    for (int a = 0; a < tok->n_added; a++) known |= strcmp(tok->added[a].content, s->name) == 0;
     if (!known || s->explicit_flags) {
       text_added_token t = s->explicit_flags ? s->flags : (text_added_token){0};
       if (!s->explicit_flags && !wp && k == SPECIAL_MASK) t.lstrip = true;
@@ -378,21 +401,22 @@ porta_status porta_tokenizer_load_memory(porta_tokenizer **out, const porta_toke
   *out = NULL;
   porta_tokenizer *tok = calloc(1, sizeof(*tok));
   if (!tok) return text_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory");
-  tok->clean_text = tok->handle_chinese_chars = tok->lowercase = true; /* BertTokenizer's defaults */
+  tok->clean_text = tok->handle_chinese_chars = tok->lowercase =
+      true; /* BertTokenizer's defaults */
   tok->strip_accents_option = -1;
   snprintf(tok->continuing_prefix, sizeof(tok->continuing_prefix), "##");
   tok->max_input_chars_per_word = 100;
   tok->use_regex = true;
 
-  tokenizer_config cfg = {.lowercase = -1, .strip_accents = -2, .tokenize_chinese_chars = -1,
-                          .add_prefix_space = -1};
+  tokenizer_config cfg = {
+      .lowercase = -1, .strip_accents = -2, .tokenize_chinese_chars = -1, .add_prefix_space = -1};
   cJSON *decoder = NULL;
   char model_unk[128] = "";
   const char *vocab_file = NULL;
   porta_status st = PORTA_OK;
   if (files->tokenizer_config_json)
-    st = parse_config(&cfg, &decoder, files->tokenizer_config_json, files->tokenizer_config_json_len,
-                      err, err_size);
+    st = parse_config(&cfg, &decoder, files->tokenizer_config_json,
+                      files->tokenizer_config_json_len, err, err_size);
   if (st) goto fail;
   if (files->tokenizer_json) {
     vocab_file = "tokenizer.json";
@@ -407,14 +431,18 @@ porta_status porta_tokenizer_load_memory(porta_tokenizer **out, const porta_toke
     tok->kind = PORTA_TOKENIZER_BPE;
     tok->lowercase = tok->clean_text = tok->handle_chinese_chars = false;
     if (!files->merges_txt) {
-      st = text_fail(err, err_size, PORTA_ERR_NOT_FOUND, "vocab.json needs merges.txt, which is missing");
+      st = text_fail(err, err_size, PORTA_ERR_NOT_FOUND,
+                     "vocab.json needs merges.txt, which is missing");
       goto fail;
     }
-    st = text_load_vocab_json(tok, files->vocab_json, files->vocab_json_len, "vocab.json", err, err_size);
-    if (!st) st = text_load_merges_txt(tok, files->merges_txt, files->merges_txt_len, err, err_size);
+    st = text_load_vocab_json(tok, files->vocab_json, files->vocab_json_len, "vocab.json", err,
+                              err_size);
+    if (!st)
+      st = text_load_merges_txt(tok, files->merges_txt, files->merges_txt_len, err, err_size);
   } else {
-    st = text_fail(err, err_size, PORTA_ERR_NOT_FOUND,
-                   "no tokenizer files: expected tokenizer.json, vocab.txt, or vocab.json + merges.txt");
+    st = text_fail(
+        err, err_size, PORTA_ERR_NOT_FOUND,
+        "no tokenizer files: expected tokenizer.json, vocab.txt, or vocab.json + merges.txt");
   }
   if (!st) st = load_added_tokens_decoder(tok, decoder, err, err_size);
   if (!st) st = finish(tok, &cfg, vocab_file, model_unk, err, err_size);
@@ -468,11 +496,13 @@ porta_status porta_tokenizer_load(porta_tokenizer **out, const char *model_dir, 
                                   size_t err_size) {
   if (err && err_size) err[0] = '\0';
   if (!out || !model_dir)
-    return text_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT, "porta_tokenizer_load: NULL argument");
+    return text_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
+                     "porta_tokenizer_load: NULL argument");
   *out = NULL;
   struct stat sb;
   if (stat(model_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return text_fail(err, err_size, PORTA_ERR_NOT_FOUND, "tokenizer folder %s does not exist", model_dir);
+    return text_fail(err, err_size, PORTA_ERR_NOT_FOUND, "tokenizer folder %s does not exist",
+                     model_dir);
   static const char *const names[5] = {"tokenizer_config.json", "tokenizer.json", "vocab.txt",
                                        "vocab.json", "merges.txt"};
   char *data[5] = {0};
@@ -484,8 +514,8 @@ porta_status porta_tokenizer_load(porta_tokenizer **out, const char *model_dir, 
     st = read_optional(&data[k], &lens[k], model_dir, names[k], err, err_size);
   }
   if (!st) {
-    porta_tokenizer_files files = {data[0], lens[0], data[1], lens[1], data[2], lens[2],
-                                   data[3], lens[3], data[4], lens[4]};
+    porta_tokenizer_files files = {data[0], lens[0], data[1], lens[1], data[2],
+                                   lens[2], data[3], lens[3], data[4], lens[4]};
     st = porta_tokenizer_load_memory(out, &files, err, err_size);
     if (st && err && err_size) { /* name the folder too */
       char inner[512];

@@ -61,13 +61,15 @@ static porta_status load_merges_array(porta_tokenizer *tok, const cJSON *merges,
       const char *space = strchr(s, ' ');
       if (!space || strchr(space + 1, ' '))
         return text_fail(err, err_size, PORTA_ERR_FORMAT,
-                         WHAT ": merge %d \"%.64s\" is not two tokens separated by a space", rank, s);
+                         WHAT ": merge %d \"%.64s\" is not two tokens separated by a space", rank,
+                         s);
       left = s;
       left_len = (size_t)(space - s);
       right = space + 1;
       right_len = strlen(right);
     } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 &&
-               cJSON_IsString(cJSON_GetArrayItem(m, 0)) && cJSON_IsString(cJSON_GetArrayItem(m, 1))) {
+               cJSON_IsString(cJSON_GetArrayItem(m, 0)) &&
+               cJSON_IsString(cJSON_GetArrayItem(m, 1))) {
       left = cJSON_GetArrayItem(m, 0)->valuestring; /* ["a", "b"] */
       right = cJSON_GetArrayItem(m, 1)->valuestring;
       left_len = strlen(left);
@@ -76,7 +78,8 @@ static porta_status load_merges_array(porta_tokenizer *tok, const cJSON *merges,
       return text_fail(err, err_size, PORTA_ERR_FORMAT,
                        WHAT ": merge %d is neither \"a b\" nor [\"a\", \"b\"]", rank);
     }
-    porta_status st = text_add_merge(tok, left, left_len, right, right_len, rank, WHAT, err, err_size);
+    porta_status st =
+        text_add_merge(tok, left, left_len, right, right_len, rank, WHAT, err, err_size);
     if (st) return st;
     rank++;
   }
@@ -92,7 +95,8 @@ static porta_status load_model(porta_tokenizer *tok, const cJSON *model, char *u
   if (!*type) type = merges ? "BPE" : "WordPiece"; /* files older than the "type" field */
   const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
   snprintf(unk_name, unk_name_size, "%s", cJSON_IsString(unk) ? unk->valuestring : "");
-  porta_status st = load_vocab_object(tok, cJSON_GetObjectItemCaseSensitive(model, "vocab"), err, err_size);
+  porta_status st =
+      load_vocab_object(tok, cJSON_GetObjectItemCaseSensitive(model, "vocab"), err, err_size);
   if (st) return st;
   if (strcmp(type, "WordPiece") == 0) {
     tok->kind = PORTA_TOKENIZER_WORDPIECE;
@@ -100,7 +104,8 @@ static porta_status load_model(porta_tokenizer *tok, const cJSON *model, char *u
     if (cJSON_IsString(prefix)) {
       if (strlen(prefix->valuestring) >= sizeof(tok->continuing_prefix))
         return text_fail(err, err_size, PORTA_ERR_FORMAT,
-                         WHAT ": continuing_subword_prefix \"%.32s\" is too long", prefix->valuestring);
+                         WHAT ": continuing_subword_prefix \"%.32s\" is too long",
+                         prefix->valuestring);
       snprintf(tok->continuing_prefix, sizeof(tok->continuing_prefix), "%s", prefix->valuestring);
     }
     const cJSON *max_chars = cJSON_GetObjectItemCaseSensitive(model, "max_input_chars_per_word");
@@ -197,7 +202,8 @@ static porta_status load_post_processor(porta_tokenizer *tok, const cJSON *post,
     const cJSON *single = cJSON_GetObjectItemCaseSensitive(post, "single");
     const cJSON *specials = cJSON_GetObjectItemCaseSensitive(post, "special_tokens");
     if (!cJSON_IsArray(single))
-      return text_fail(err, err_size, PORTA_ERR_FORMAT, WHAT ": TemplateProcessing has no \"single\"");
+      return text_fail(err, err_size, PORTA_ERR_FORMAT,
+                       WHAT ": TemplateProcessing has no \"single\"");
     bool seen_sequence = false;
     const cJSON *piece;
     cJSON_ArrayForEach(piece, single) {
@@ -214,15 +220,18 @@ static porta_status load_post_processor(porta_tokenizer *tok, const cJSON *post,
       const cJSON *ids = cJSON_GetObjectItemCaseSensitive(entry, "ids");
       if (!cJSON_IsArray(ids))
         return text_fail(err, err_size, PORTA_ERR_FORMAT,
-                         WHAT ": TemplateProcessing special token \"%.32s\" has no ids", name->valuestring);
+                         WHAT ": TemplateProcessing special token \"%.32s\" has no ids",
+                         name->valuestring);
       const cJSON *idv;
       cJSON_ArrayForEach(idv, ids) {
         int32_t id;
         int *n = seen_sequence ? &tok->n_suffix : &tok->n_prefix;
         if (!json_id(idv, &id) || *n >= 4)
           return text_fail(err, err_size, PORTA_ERR_FORMAT,
-                           WHAT ": TemplateProcessing special token \"%.32s\": bad id or more than 4 "
-                           "specials on one side", name->valuestring);
+                           WHAT
+                           ": TemplateProcessing special token \"%.32s\": bad id or more than 4 "
+                           "specials on one side",
+                           name->valuestring);
         (seen_sequence ? tok->suffix_ids : tok->prefix_ids)[(*n)++] = id;
       }
     }
@@ -271,10 +280,17 @@ porta_status text_load_tokenizer_json(porta_tokenizer *tok, const char *data, si
   }
   porta_status st = load_model(tok, cJSON_GetObjectItemCaseSensitive(root, "model"), unk_name,
                                unk_name_size, err, err_size);
-  if (!st) st = load_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), err, err_size);
-  if (!st) st = load_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), err, err_size);
-  if (!st) st = load_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), err, err_size);
-  if (!st) st = load_added_tokens(tok, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), err, err_size);
+  if (!st)
+    st = load_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), err, err_size);
+  if (!st)
+    st = load_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), err,
+                            err_size);
+  if (!st)
+    st = load_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), err,
+                             err_size);
+  if (!st)
+    st = load_added_tokens(tok, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), err,
+                           err_size);
   cJSON_Delete(root);
   return st;
 }

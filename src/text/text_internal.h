@@ -38,22 +38,22 @@ void text_buf_free(text_buf *b);
 
 /* ---- vocabulary: token string <-> id --------------------------------------------------------- */
 typedef struct text_vocab {
-  char *arena;           /* all token strings, each NUL-terminated */
+  char *arena; /* all token strings, each NUL-terminated */
   size_t arena_len, arena_cap;
-  uint32_t *offsets;     /* [n_ids] offset into arena, UINT32_MAX where an id has no token */
-  uint32_t *lengths;     /* [n_ids] */
-  int n_ids;             /* largest id + 1 */
+  uint32_t *offsets; /* [n_ids] offset into arena, UINT32_MAX where an id has no token */
+  uint32_t *lengths; /* [n_ids] */
+  int n_ids;         /* largest id + 1 */
   int ids_cap;
-  int32_t *slots;        /* open addressing: id or -1 */
-  uint32_t n_slots;      /* power of two */
-  int n_tokens;          /* distinct strings stored */
+  int32_t *slots;   /* open addressing: id or -1 */
+  uint32_t n_slots; /* power of two */
+  int n_tokens;     /* distinct strings stored */
 } text_vocab;
 
 void text_vocab_free(text_vocab *v);
 /* Maps token -> id (overwriting an earlier id of the same string, as Python dicts do). */
 porta_status text_vocab_set(text_vocab *v, const char *token, size_t len, int32_t id);
 int32_t text_vocab_find(const text_vocab *v, const char *token, size_t len); /* -1 if absent */
-const char *text_vocab_token(const text_vocab *v, int32_t id, size_t *len); /* NULL if none */
+const char *text_vocab_token(const text_vocab *v, int32_t id, size_t *len);  /* NULL if none */
 
 /* ---- BPE merges: (left id, right id) -> rank, merged id -------------------------------------- */
 typedef struct text_merge {
@@ -79,7 +79,7 @@ typedef struct text_added_token {
   size_t len;
   int32_t id;
   bool lstrip, rstrip, single_word, normalized, special;
-  char *match;      /* a normalized token's content as the normalizer leaves it; NULL: content */
+  char *match; /* a normalized token's content as the normalizer leaves it; NULL: content */
   size_t match_len;
 } text_added_token;
 
@@ -88,7 +88,8 @@ typedef struct text_bpe_cache text_bpe_cache;
 porta_status text_bpe_cache_create(text_bpe_cache **out);
 void text_bpe_cache_free(text_bpe_cache *c);
 
-/* ---- the tokenizer ----------------------------------------------------------------------------- */
+/* ---- the tokenizer -----------------------------------------------------------------------------
+ */
 struct porta_tokenizer {
   porta_tokenizer_kind kind;
   text_vocab vocab;
@@ -129,13 +130,14 @@ int text_utf8_encode(char out[4], int32_t c);
 int32_t text_utf8_next(const char *s, size_t *i);
 /* Length in bytes of the sequence that starts with byte b (1 for a bad lead byte). */
 int text_utf8_len(unsigned char b);
-bool text_is_white_space(int32_t c); /* the Unicode White_Space property (Rust char::is_whitespace) */
+bool text_is_white_space(
+    int32_t c); /* the Unicode White_Space property (Rust char::is_whitespace) */
 bool text_is_bert_whitespace(int32_t c);
 bool text_is_bert_control(int32_t c);
 bool text_is_bert_punctuation(int32_t c);
 bool text_is_cjk(int32_t c);
-bool text_is_letter(int32_t c);      /* \p{L} */
-bool text_is_number(int32_t c);      /* \p{N} */
+bool text_is_letter(int32_t c); /* \p{L} */
+bool text_is_number(int32_t c); /* \p{N} */
 bool text_is_alphanumeric(int32_t c);
 bool text_is_bert_mark(int32_t c);
 /* Canonical decomposition (NFD) of cps[0..n) into out (growable). */
@@ -143,7 +145,8 @@ porta_status text_nfd(int32_t **out, int *n_out, const int32_t *cps, int n);
 /* Full lowercase mapping of one codepoint (Rust char::to_lowercase); returns 1 or 2 codepoints. */
 int text_lowercase(int32_t out[2], int32_t c);
 
-/* ---- model pieces ------------------------------------------------------------------------------ */
+/* ---- model pieces ------------------------------------------------------------------------------
+ */
 /* Where tokens go while encoding: stops accepting at `limit` (truncation). */
 typedef struct text_sink {
   text_ids ids;

@@ -21,9 +21,12 @@ static int bert_legacy_class(int32_t c) {
   if (c < bert_legacy_classes[0].first) return -1;
   while (lo <= hi) {
     int mid = (lo + hi) / 2;
-    if (c < bert_legacy_classes[mid].first) hi = mid - 1;
-    else if (c > bert_legacy_classes[mid].last) lo = mid + 1;
-    else return bert_legacy_classes[mid].classes;
+    if (c < bert_legacy_classes[mid].first)
+      hi = mid - 1;
+    else if (c > bert_legacy_classes[mid].last)
+      lo = mid + 1;
+    else
+      return bert_legacy_classes[mid].classes;
   }
   return -1;
 }
@@ -53,8 +56,8 @@ porta_status text_utf8_decode(int32_t *out, int *n_out, const char *s, size_t le
       need = 3;
     } else {
       return text_fail(err, err_size, PORTA_ERR_FORMAT,
-                       "invalid UTF-8 at byte offset %zu: byte 0x%02x cannot start a character",
-                       i, b);
+                       "invalid UTF-8 at byte offset %zu: byte 0x%02x cannot start a character", i,
+                       b);
     }
     if (len - i <= (size_t)need)
       return text_fail(err, err_size, PORTA_ERR_FORMAT,
@@ -64,7 +67,8 @@ porta_status text_utf8_decode(int32_t *out, int *n_out, const char *s, size_t le
       if ((cb & 0xC0) != 0x80)
         return text_fail(err, err_size, PORTA_ERR_FORMAT,
                          "invalid UTF-8 at byte offset %zu: byte 0x%02x is followed by 0x%02x, "
-                         "not a continuation byte", i, b, cb);
+                         "not a continuation byte",
+                         i, b, cb);
       c = (c << 6) | (cb & 0x3F);
     }
     if ((need == 2 && c < 0x800) || (need == 3 && (c < 0x10000 || c > 0x10FFFF)))

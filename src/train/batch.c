@@ -40,7 +40,8 @@ porta_status porta_epoch_plan_make(porta_epoch_plan *out, const int32_t *lengths
     return PORTA_ERR_OUT_OF_MEMORY;
   }
   for (int64_t i = 0; i < count; i++) rows[i] = i;
-  for (int64_t b = 0; b <= num_batches; b++) starts[b] = b * batch_size < count ? b * batch_size : count;
+  for (int64_t b = 0; b <= num_batches; b++)
+    starts[b] = b * batch_size < count ? b * batch_size : count;
 
   if (order == PORTA_ORDER_BY_LENGTH) {
     sort_by_length(rows, count, lengths, keys);
@@ -61,7 +62,8 @@ porta_status porta_epoch_plan_make(porta_epoch_plan *out, const int32_t *lengths
     int64_t *new_starts = starts; // the batches' new offsets, written in their new order
     for (int64_t i = 0; i < num_batches; i++) {
       int64_t b = batch_ids[i];
-      int64_t b_start = b * batch_size, b_end = b_start + batch_size < count ? b_start + batch_size : count;
+      int64_t b_start = b * batch_size,
+              b_end = b_start + batch_size < count ? b_start + batch_size : count;
       new_starts[i] = used;
       for (int64_t r = b_start; r < b_end; r++) shuffled[used++] = rows[r];
     }

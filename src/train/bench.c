@@ -305,8 +305,8 @@ porta_status porta_bench_model_step(porta_context *ctx, const porta_model_config
   if (!ctx || !cfg || !out || batch < 1 || seq < 2) return PORTA_ERR_INVALID_ARGUMENT;
   result_init(out, train ? "train_step" : "eval_forward", repeat);
   out->batch = batch, out->seq = seq;
-  snprintf(out->name, sizeof out->name, "%s %s b%d s%d", train ? "train" : "eval",
-           cfg->model_type, batch, seq);
+  snprintf(out->name, sizeof out->name, "%s %s b%d s%d", train ? "train" : "eval", cfg->model_type,
+           batch, seq);
   step_arg s;
   memset(&s, 0, sizeof s);
   s.train = train;
@@ -367,8 +367,8 @@ porta_status porta_bench_model_step(porta_context *ctx, const porta_model_config
     snprintf(out->unit, sizeof out->unit, "seq/s");
     double tokens = (double)batch * seq;
     double attn = 4.0 * cfg->num_hidden_layers * batch * (double)seq * seq * cfg->hidden_size;
-    double flops = train ? 6.0 * matmul_params * tokens + 3.0 * attn
-                         : 2.0 * matmul_params * tokens + attn;
+    double flops =
+        train ? 6.0 * matmul_params * tokens + 3.0 * attn : 2.0 * matmul_params * tokens + attn;
     if (peak_gflops > 0)
       out->fraction_of_peak = flops / (out->median_ms * 1e-3) * 1e-9 / peak_gflops;
   }

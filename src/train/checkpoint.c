@@ -41,19 +41,24 @@ porta_status porta_checkpoint_resolve(char *out, size_t out_size, const char *di
     porta_pathf(out, out_size, "%s", old);
     return PORTA_OK;
   }
-  return porta_train_fail(err, err_size, PORTA_ERR_NOT_FOUND, "no checkpoint in %s (no config.json)", dir);
+  return porta_train_fail(err, err_size, PORTA_ERR_NOT_FOUND,
+                          "no checkpoint in %s (no config.json)", dir);
 }
 
-static porta_status save_state(const char *dir, const porta_train_state *s, char *err, size_t err_size) {
+static porta_status save_state(const char *dir, const porta_train_state *s, char *err,
+                               size_t err_size) {
   char path[4200], buf[1024];
   porta_pathf(path, sizeof path, "%s/trainer_state.json", dir);
   // 64-bit integers as strings: JSON numbers are doubles
   int n = snprintf(buf, sizeof buf,
-                   "{\n  \"step\": %lld,\n  \"epoch\": %lld,\n  \"next_batch\": %lld,\n  \"total_steps\": %lld,\n"
-                   "  \"seed\": \"%llu\",\n  \"rng_stream\": \"%llu\",\n  \"best_f1\": %.17g,\n  \"best_epoch\": %lld,\n"
+                   "{\n  \"step\": %lld,\n  \"epoch\": %lld,\n  \"next_batch\": %lld,\n  "
+                   "\"total_steps\": %lld,\n"
+                   "  \"seed\": \"%llu\",\n  \"rng_stream\": \"%llu\",\n  \"best_f1\": %.17g,\n  "
+                   "\"best_epoch\": %lld,\n"
                    "  \"last_loss\": %.9g\n}\n",
-                   (long long)s->step, (long long)s->epoch, (long long)s->next_batch, (long long)s->total_steps,
-                   (unsigned long long)s->seed, (unsigned long long)s->rng_stream, s->best_f1, (long long)s->best_epoch,
+                   (long long)s->step, (long long)s->epoch, (long long)s->next_batch,
+                   (long long)s->total_steps, (unsigned long long)s->seed,
+                   (unsigned long long)s->rng_stream, s->best_f1, (long long)s->best_epoch,
                    s->last_loss);
   return porta_write_file_atomic(path, buf, (size_t)n, err, err_size);
 }
@@ -79,7 +84,8 @@ porta_status porta_train_state_load(porta_train_state *out, const char *dir, cha
   for (int i = 0; i < 5; i++) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(root, ints[i]);
     st = v ? porta_json_int(dst[i], v, i == 4 ? -1 : 0, INT64_MAX, path, ints[i], err, err_size)
-           : porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: missing number \"%s\"", path, ints[i]);
+           : porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: missing number \"%s\"", path,
+                              ints[i]);
     if (st != PORTA_OK) {
       cJSON_Delete(root);
       return st;
@@ -93,8 +99,9 @@ porta_status porta_train_state_load(porta_train_state *out, const char *dir, cha
     if (cJSON_IsString(v)) *word_dst[i] = strtoull(v->valuestring, &end, 10);
     if (!cJSON_IsString(v) || end == v->valuestring || *end != '\0' || v->valuestring[0] == '-') {
       cJSON_Delete(root);
-      return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" must be a string holding an unsigned integer",
-                              path, words[i]);
+      return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                              "%s: \"%s\" must be a string holding an unsigned integer", path,
+                              words[i]);
     }
   }
   cJSON *best = cJSON_GetObjectItemCaseSensitive(root, "best_f1");
@@ -150,20 +157,23 @@ static porta_status save_optimizer(const char *dir, porta_optimizer *opt, const 
 
 porta_status porta_checkpoint_save(const char *dir, const porta_model *model,
                                    const porta_head *head, const porta_label_map *labels,
-                                   porta_optimizer *opt, const porta_param *params,
-                                   int param_count, const porta_train_state *state, char *err,
-                                   size_t err_size) {
+                                   porta_optimizer *opt, const porta_param *params, int param_count,
+                                   const porta_train_state *state, char *err, size_t err_size) {
   char tmp[4200], old[4200];
   porta_pathf(tmp, sizeof tmp, "%s.tmp", dir);
   porta_pathf(old, sizeof old, "%s.old", dir);
   // a .tmp left by a writer that was killed is garbage: the real checkpoint is dir (or .old)
   if (!porta_remove_tree(tmp))
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot remove the stale %s: %s", tmp, strerror(errno));
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot remove the stale %s: %s", tmp,
+                            strerror(errno));
   if (mkdir(tmp, 0755) != 0)
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-  porta_status st = porta_model_save(model, head, labels ? (const char *const *)labels->names : NULL, tmp);
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot create %s: %s", tmp,
+                            strerror(errno));
+  porta_status st =
+      porta_model_save(model, head, labels ? (const char *const *)labels->names : NULL, tmp);
   if (st != PORTA_OK)
-    porta_train_fail(err, err_size, st, "saving the model to %s: %s", tmp, porta_last_error(porta_model_context(model)));
+    porta_train_fail(err, err_size, st, "saving the model to %s: %s", tmp,
+                     porta_last_error(porta_model_context(model)));
   if (st == PORTA_OK && labels) {
     char path[4300];
     porta_pathf(path, sizeof path, "%s/labels.json", tmp);
@@ -185,11 +195,13 @@ porta_status porta_checkpoint_save(const char *dir, const porta_model *model,
       porta_remove_tree(dir);
       had_final = false;
     } else if (!porta_remove_tree(old) || rename(dir, old) != 0) {
-      return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot move %s to %s: %s", dir, old, strerror(errno));
+      return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot move %s to %s: %s", dir, old,
+                              strerror(errno));
     }
   }
   if (rename(tmp, dir) != 0)
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot rename %s to %s: %s", tmp, dir, strerror(errno));
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot rename %s to %s: %s", tmp, dir,
+                            strerror(errno));
   porta_remove_tree(old);
   return PORTA_OK;
 }
@@ -225,8 +237,9 @@ porta_status porta_checkpoint_load(porta_model **model, porta_head **head, porta
   if (num_labels <= 0) {
     porta_model_free(*model);
     *model = NULL;
-    return porta_train_fail(err, err_size, PORTA_ERR_NOT_FOUND,
-                            "%s has no classifier (classifier.weight): train one with `porta train` first", real);
+    return porta_train_fail(
+        err, err_size, PORTA_ERR_NOT_FOUND,
+        "%s has no classifier (classifier.weight): train one with `porta train` first", real);
   }
   porta_head_options ho;
   porta_head_options_init(&ho);
@@ -243,7 +256,8 @@ porta_status porta_checkpoint_load(porta_model **model, porta_head **head, porta
   char path[4300];
   porta_pathf(path, sizeof path, "%s/labels.json", real);
   struct stat sb;
-  if (stat(path, &sb) == 0 && porta_label_map_load(labels, path, NULL, 0) == PORTA_OK && labels->count == num_labels)
+  if (stat(path, &sb) == 0 && porta_label_map_load(labels, path, NULL, 0) == PORTA_OK &&
+      labels->count == num_labels)
     return PORTA_OK;
   porta_label_map_free(labels);
   // else config.json's id2label, else "0".."N-1"
@@ -291,22 +305,26 @@ porta_status porta_optimizer_state_load(porta_optimizer *opt, const porta_param 
       int index = porta_weights_find(w, name);
       if (index < 0) continue; // never stepped (no gradient reached it, e.g. an unused pooler)
       if (porta_weights_numel(w, index) != numel) {
-        st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: %s has %lld values, the parameter %lld", path,
-                              name, (long long)porta_weights_numel(w, index), (long long)numel);
+        st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                              "%s: %s has %lld values, the parameter %lld", path, name,
+                              (long long)porta_weights_numel(w, index), (long long)numel);
         break;
       }
       st = porta_weights_read_f32(w, index, host, (size_t)numel, err, err_size);
       if (st == PORTA_OK)
-        st = porta_tensor_from_host(ctx, slot ? &avg_sq[i] : &avg[i], PORTA_F32, porta_tensor_ndim(p), shape, host);
+        st = porta_tensor_from_host(ctx, slot ? &avg_sq[i] : &avg[i], PORTA_F32,
+                                    porta_tensor_ndim(p), shape, host);
     }
   }
   if (st == PORTA_OK) {
     st = porta_optimizer_load_state(opt, state->step, avg, avg_sq);
-    if (st != PORTA_OK) porta_train_fail(err, err_size, st, "restoring %s: %s", path, porta_last_error(ctx));
+    if (st != PORTA_OK)
+      porta_train_fail(err, err_size, st, "restoring %s: %s", path, porta_last_error(ctx));
   } else if (st == PORTA_ERR_OUT_OF_MEMORY) {
     porta_train_fail(err, err_size, st, "out of memory reading %s", path);
   }
-  for (int i = 0; avg && avg_sq && i < param_count; i++) porta_tensor_free(avg[i]), porta_tensor_free(avg_sq[i]);
+  for (int i = 0; avg && avg_sq && i < param_count; i++)
+    porta_tensor_free(avg[i]), porta_tensor_free(avg_sq[i]);
   free(avg), free(avg_sq), free(host);
   porta_weights_close(w);
   return st;

@@ -57,7 +57,8 @@ static bool is_integer_text(const char *s) {
 }
 
 /* Checks one row's text and label; adds it or records why not. Takes ownership of nothing. */
-static void add_row(loader *ld, int64_t line, const char *text, size_t text_len, const char *label) {
+static void add_row(loader *ld, int64_t line, const char *text, size_t text_len,
+                    const char *label) {
   char reason[120];
   if (!porta_utf8_valid(text, text_len)) {
     add_skip(ld, line, "invalid UTF-8 in the text");
@@ -162,8 +163,10 @@ static void read_jsonl_line(loader *ld, const char *line, size_t len, int64_t li
         ok = false;
       }
     }
-    if (ok) add_row(ld, line_number, text->valuestring, strlen(text->valuestring), label);
-    else add_skip(ld, line_number, reason);
+    if (ok)
+      add_row(ld, line_number, text->valuestring, strlen(text->valuestring), label);
+    else
+      add_skip(ld, line_number, reason);
   }
   cJSON_Delete(row);
 }
@@ -180,8 +183,10 @@ static void read_jsonl(loader *ld, const char *data, size_t size) {
     if (len > 0 && start[len - 1] == '\r') len--; // CRLF
     if (is_blank(start, len)) continue;
     // a NUL byte (a binary or corrupt file) would cut the text short: skip the row instead
-    if (memchr(start, '\0', len)) add_skip(ld, line_number, "NUL byte in the line");
-    else read_jsonl_line(ld, start, len, line_number);
+    if (memchr(start, '\0', len))
+      add_skip(ld, line_number, "NUL byte in the line");
+    else
+      read_jsonl_line(ld, start, len, line_number);
   }
 }
 
@@ -263,7 +268,8 @@ static bool csv_read_record(csv_record *r, const char *data, size_t size, size_t
         if (!csv_push_char(r, data[i++])) goto oom;
       }
     } else {
-      while (i < size && data[i] != ',' && data[i] != '\n' && !(data[i] == '\r' && i + 1 < size && data[i + 1] == '\n') &&
+      while (i < size && data[i] != ',' && data[i] != '\n' &&
+             !(data[i] == '\r' && i + 1 < size && data[i + 1] == '\n') &&
              !(data[i] == '\r' && i + 1 == size)) {
         if (!csv_push_char(r, data[i++])) goto oom;
       }
@@ -293,7 +299,8 @@ static void csv_free(csv_record *r) {
   free(r->starts);
 }
 
-static porta_status read_csv(loader *ld, const char *data, size_t size, char *err, size_t err_size) {
+static porta_status read_csv(loader *ld, const char *data, size_t size, char *err,
+                             size_t err_size) {
   const char *path = ld->ds->path;
   csv_record r = {0};
   size_t pos = 0;
@@ -307,8 +314,11 @@ static porta_status read_csv(loader *ld, const char *data, size_t size, char *er
   }
   if (!csv_read_record(&r, data, size, &pos, &line, &error, &oom)) {
     csv_free(&r);
-    if (oom) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: bad CSV header (%s)", path, error);
+    if (oom)
+      return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s",
+                              path);
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: bad CSV header (%s)", path,
+                            error);
   }
   int text_col = -1, label_col = -1;
   for (int f = 0; f < r.count; f++) {
@@ -318,8 +328,10 @@ static porta_status read_csv(loader *ld, const char *data, size_t size, char *er
   if (text_col < 0 || (ld->has_labels && label_col < 0)) {
     const char *missing = text_col < 0 ? ld->options->text_field : ld->options->label_field;
     csv_free(&r);
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
-                            "%s: the CSV header has no column \"%s\" (set --text-field / --label-field)", path, missing);
+    return porta_train_fail(
+        err, err_size, PORTA_ERR_FORMAT,
+        "%s: the CSV header has no column \"%s\" (set --text-field / --label-field)", path,
+        missing);
   }
   char reason[120];
   while (pos < size && !limit_reached(ld) && !ld->out_of_memory) {
@@ -386,8 +398,9 @@ static porta_status assign_labels(loader *ld, char *err, size_t err_size) {
       if (v > max_label) max_label = v;
     }
     if (max_label >= PORTA_MAX_CLASSES)
-      return porta_train_fail(err, err_size, PORTA_ERR_LIMIT, "%s: label %ld means more than %d classes",
-                              ds->path, max_label, PORTA_MAX_CLASSES);
+      return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
+                              "%s: label %ld means more than %d classes", ds->path, max_label,
+                              PORTA_MAX_CLASSES);
     // at least two classes: a tiny sample with one class still trains a binary head
     map->count = max_label + 1 < 2 ? 2 : (int)max_label + 1;
     map->names = calloc((size_t)map->count, sizeof(char *));
@@ -397,7 +410,8 @@ static porta_status assign_labels(loader *ld, char *err, size_t err_size) {
       snprintf(name, sizeof name, "%d", c);
       map->names[c] = strdup(name);
     }
-    for (int64_t i = 0; i < ds->count; i++) ds->labels[i] = (int32_t)strtol(ld->label_texts[i], NULL, 10);
+    for (int64_t i = 0; i < ds->count; i++)
+      ds->labels[i] = (int32_t)strtol(ld->label_texts[i], NULL, 10);
     return PORTA_OK;
   }
   // string labels: unique names in byte order
@@ -410,8 +424,9 @@ static porta_status assign_labels(loader *ld, char *err, size_t err_size) {
     if (i == 0 || strcmp(sorted[i], sorted[i - 1]) != 0) sorted[unique++] = sorted[i];
   if (unique > PORTA_MAX_CLASSES) {
     free(sorted);
-    return porta_train_fail(err, err_size, PORTA_ERR_LIMIT, "%s: %d distinct labels, more than %d classes",
-                            ds->path, unique, PORTA_MAX_CLASSES);
+    return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
+                            "%s: %d distinct labels, more than %d classes", ds->path, unique,
+                            PORTA_MAX_CLASSES);
   }
   map->from_strings = true;
   map->count = unique;
@@ -422,7 +437,8 @@ static porta_status assign_labels(loader *ld, char *err, size_t err_size) {
   }
   for (int c = 0; c < unique; c++) map->names[c] = strdup(sorted[c]);
   free(sorted);
-  for (int64_t i = 0; i < ds->count; i++) ds->labels[i] = porta_label_map_find(map, ld->label_texts[i]);
+  for (int64_t i = 0; i < ds->count; i++)
+    ds->labels[i] = porta_label_map_find(map, ld->label_texts[i]);
   return PORTA_OK;
 }
 
@@ -440,7 +456,8 @@ porta_status porta_dataset_load(porta_dataset **out, const char *path,
   porta_dataset_options opts = *options;
   if (!opts.text_field) opts.text_field = defaults.text_field;
   if (!opts.label_field) opts.label_field = defaults.label_field;
-  if (!path) return porta_train_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT, "no data file given");
+  if (!path)
+    return porta_train_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT, "no data file given");
 
   char *data;
   size_t size;
@@ -457,23 +474,28 @@ porta_status porta_dataset_load(porta_dataset **out, const char *path,
   size_t body_size = size;
   if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) body += 3, body_size -= 3; // BOM
   porta_data_format format = opts.format;
-  if (format == PORTA_DATA_AUTO) format = ends_with(path, ".csv") ? PORTA_DATA_CSV : PORTA_DATA_JSONL;
-  if (format == PORTA_DATA_CSV) st = read_csv(&ld, body, body_size, err, err_size);
-  else read_jsonl(&ld, body, body_size);
+  if (format == PORTA_DATA_AUTO)
+    format = ends_with(path, ".csv") ? PORTA_DATA_CSV : PORTA_DATA_JSONL;
+  if (format == PORTA_DATA_CSV)
+    st = read_csv(&ld, body, body_size, err, err_size);
+  else
+    read_jsonl(&ld, body, body_size);
   free(data);
   if (st == PORTA_OK && ld.out_of_memory)
     st = porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
   if (st == PORTA_OK && ds->count == 0) {
     char summary[512];
     porta_dataset_skip_summary(ds, 5, summary, sizeof summary);
-    st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: no readable row (text field \"%s\"%s%s%s)%s%s", path,
+    st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                          "%s: no readable row (text field \"%s\"%s%s%s)%s%s", path,
                           opts.text_field, ld.has_labels ? ", label field \"" : "",
                           ld.has_labels ? opts.label_field : "", ld.has_labels ? "\"" : "",
                           summary[0] ? "; " : "", summary);
   }
   if (st == PORTA_OK) {
     st = assign_labels(&ld, err, err_size);
-    if (st == PORTA_ERR_OUT_OF_MEMORY) porta_train_fail(err, err_size, st, "out of memory reading %s", path);
+    if (st == PORTA_ERR_OUT_OF_MEMORY)
+      porta_train_fail(err, err_size, st, "out of memory reading %s", path);
   }
   if (ld.label_texts)
     for (int64_t i = 0; i < ds->count; i++) free(ld.label_texts[i]);
@@ -507,5 +529,6 @@ void porta_dataset_skip_summary(const porta_dataset *ds, int max_listed, char *b
     used += (size_t)snprintf(buf + used, size - used, "%s line %lld (%s)", i ? "," : "",
                              (long long)ds->skipped[i].line, ds->skipped[i].reason);
   if (ds->skipped_count > max_listed && used < size)
-    snprintf(buf + used, size - used, ", and %lld more", (long long)(ds->skipped_count - max_listed));
+    snprintf(buf + used, size - used, ", and %lld more",
+             (long long)(ds->skipped_count - max_listed));
 }

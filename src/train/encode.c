@@ -11,7 +11,8 @@ porta_status porta_encode_texts(porta_encoded_rows *out, const porta_tokenizer *
   if (max_length <= 0) max_length = porta_tokenizer_model_max_length(tok);
   if (max_length <= 0 || max_length > 8192) max_length = 512; // unbounded tokenizers
   if (max_length < 2)
-    return porta_train_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT, "max length %d leaves no room for a token", max_length);
+    return porta_train_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
+                            "max length %d leaves no room for a token", max_length);
   out->max_length = max_length;
   out->pad_id = porta_tokenizer_pad_id(tok);
   if (out->pad_id < 0) out->pad_id = 0;
@@ -22,7 +23,8 @@ porta_status porta_encode_texts(porta_encoded_rows *out, const porta_tokenizer *
   out->ids = malloc((size_t)capacity * sizeof(int32_t));
   if (!out->offsets || !out->lengths || !out->labels || !out->ids) {
     porta_encoded_rows_free(out);
-    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory tokenising %lld rows", (long long)count);
+    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY,
+                            "out of memory tokenising %lld rows", (long long)count);
   }
   out->offsets[0] = 0;
   for (int64_t i = 0; i < count; i++) {
@@ -32,18 +34,20 @@ porta_status porta_encode_texts(porta_encoded_rows *out, const porta_tokenizer *
       int32_t *grown = realloc(out->ids, (size_t)bigger * sizeof(int32_t));
       if (!grown) {
         porta_encoded_rows_free(out);
-        return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory tokenising %lld rows", (long long)count);
+        return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY,
+                                "out of memory tokenising %lld rows", (long long)count);
       }
       out->ids = grown;
       capacity = bigger;
     }
     int n = 0;
     char msg[256] = "";
-    porta_status st = porta_tokenizer_encode(tok, out->ids + used, max_length, &n, texts[i], strlen(texts[i]),
-                                             max_length, msg, sizeof msg);
+    porta_status st = porta_tokenizer_encode(tok, out->ids + used, max_length, &n, texts[i],
+                                             strlen(texts[i]), max_length, msg, sizeof msg);
     if (st != PORTA_OK) {
       porta_encoded_rows_free(out);
-      return porta_train_fail(err, err_size, st, "tokenising row %lld (\"%.60s\"): %s", (long long)i, texts[i], msg);
+      return porta_train_fail(err, err_size, st, "tokenising row %lld (\"%.60s\"): %s",
+                              (long long)i, texts[i], msg);
     }
     out->lengths[i] = n;
     out->labels[i] = labels ? labels[i] : -1;

@@ -8,21 +8,24 @@
 
 porta_status porta_classify_rows(float *probs, int32_t *predictions, porta_metrics *metrics,
                                  double *mean_loss, porta_model *model, porta_head *head,
-                                 const porta_encoded_rows *enc, const int64_t *rows,
-                                 int64_t count, int batch_size) {
+                                 const porta_encoded_rows *enc, const int64_t *rows, int64_t count,
+                                 int batch_size) {
   porta_context *ctx = porta_model_context(model);
   int C = porta_head_num_labels(head);
   if (batch_size <= 0) batch_size = 32;
   // the confusion matrix holds at most PORTA_MAX_CLASSES classes: say so before any work
   if (metrics && (C < 1 || C > PORTA_MAX_CLASSES))
-    return porta_fail(ctx, PORTA_ERR_LIMIT,
-                      "metrics: the head has %d labels, at most %d fit the metrics' confusion matrix "
-                      "(predictions and probabilities still work without metrics)",
-                      C, PORTA_MAX_CLASSES);
+    return porta_fail(
+        ctx, PORTA_ERR_LIMIT,
+        "metrics: the head has %d labels, at most %d fit the metrics' confusion matrix "
+        "(predictions and probabilities still work without metrics)",
+        C, PORTA_MAX_CLASSES);
   int64_t *all = NULL;
   if (!rows) {
     all = malloc((size_t)(count ? count : 1) * sizeof(int64_t));
-    if (!all) return porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "out of memory classifying %lld rows", (long long)count);
+    if (!all)
+      return porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "out of memory classifying %lld rows",
+                        (long long)count);
     for (int64_t i = 0; i < count; i++) all[i] = i;
     rows = all;
   }
@@ -38,8 +41,9 @@ porta_status porta_classify_rows(float *probs, int32_t *predictions, porta_metri
   porta_epoch_plan plan = {0};
   porta_status st = PORTA_OK;
   if (!lengths || !ids || !mask || !labels || !batch_rows || !logits || !preds || !truth)
-    st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "out of memory classifying %lld rows in batches of %d",
-                    (long long)count, batch_size);
+    st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY,
+                    "out of memory classifying %lld rows in batches of %d", (long long)count,
+                    batch_size);
   if (st == PORTA_OK) {
     for (int64_t i = 0; i < count; i++) lengths[i] = enc->lengths[rows[i]];
     st = porta_epoch_plan_make(&plan, lengths, count, batch_size, PORTA_ORDER_BY_LENGTH, 0, 0, 0);
@@ -92,6 +96,7 @@ porta_status porta_classify_rows(float *probs, int32_t *predictions, porta_metri
     if (mean_loss) *mean_loss = loss_rows ? loss_sum / (double)loss_rows : 0;
   }
   porta_epoch_plan_free(&plan);
-  free(all), free(lengths), free(ids), free(mask), free(labels), free(batch_rows), free(logits), free(preds), free(truth);
+  free(all), free(lengths), free(ids), free(mask), free(labels), free(batch_rows), free(logits),
+      free(preds), free(truth);
   return st;
 }

@@ -51,7 +51,9 @@ porta_status porta_label_map_save(const porta_label_map *map, const char *path, 
   }
   char *text = cJSON_Print(root);
   cJSON_Delete(root);
-  if (!text) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
+  if (!text)
+    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory writing %s",
+                            path);
   porta_status st = porta_write_file_atomic(path, text, strlen(text), err, err_size);
   free(text);
   return st;
@@ -69,12 +71,14 @@ porta_status porta_label_map_load(porta_label_map *out, const char *path, char *
   cJSON *id2label = root ? cJSON_GetObjectItemCaseSensitive(root, "id2label") : NULL;
   if (!cJSON_IsObject(id2label)) {
     cJSON_Delete(root);
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: expected a JSON object with \"id2label\"", path);
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                            "%s: expected a JSON object with \"id2label\"", path);
   }
   int count = cJSON_GetArraySize(id2label);
   if (count <= 0 || count > PORTA_MAX_CLASSES) {
     cJSON_Delete(root);
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: %d labels (expected 1..%d)", path, count, PORTA_MAX_CLASSES);
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: %d labels (expected 1..%d)", path,
+                            count, PORTA_MAX_CLASSES);
   }
   out->names = calloc((size_t)count, sizeof(char *));
   out->count = count;
@@ -85,7 +89,8 @@ porta_status porta_label_map_load(porta_label_map *out, const char *path, char *
     snprintf(key, sizeof key, "%d", i);
     cJSON *name = cJSON_GetObjectItemCaseSensitive(id2label, key);
     if (!cJSON_IsString(name)) {
-      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: id2label has no string for id %d", path, i);
+      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: id2label has no string for id %d",
+                            path, i);
     } else {
       out->names[i] = strdup(name->valuestring);
     }

@@ -55,15 +55,18 @@ void porta_metrics_finish(porta_metrics *m) {
 int porta_metrics_json(const porta_metrics *m, char *buf, size_t size) {
   int C = m->num_classes;
   size_t used = 0;
-  int n = snprintf(buf, size, "{\"accuracy\": %.6f, \"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f, \"confusion\": [",
-                   m->accuracy, m->precision, m->recall, m->f1);
+  int n = snprintf(
+      buf, size,
+      "{\"accuracy\": %.6f, \"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f, \"confusion\": [",
+      m->accuracy, m->precision, m->recall, m->f1);
   used += (size_t)n;
   for (int y = 0; y < C; y++) {
-    n = snprintf(used < size ? buf + used : NULL, used < size ? size - used : 0, "%s[", y ? ", " : "");
+    n = snprintf(used < size ? buf + used : NULL, used < size ? size - used : 0, "%s[",
+                 y ? ", " : "");
     used += (size_t)n;
     for (int p = 0; p < C; p++) {
-      n = snprintf(used < size ? buf + used : NULL, used < size ? size - used : 0, "%s%lld", p ? ", " : "",
-                   (long long)m->confusion[y * C + p]);
+      n = snprintf(used < size ? buf + used : NULL, used < size ? size - used : 0, "%s%lld",
+                   p ? ", " : "", (long long)m->confusion[y * C + p]);
       used += (size_t)n;
     }
     n = snprintf(used < size ? buf + used : NULL, used < size ? size - used : 0, "]");

@@ -1,6 +1,7 @@
 /* Optimizers: AdamW (the backend's fused per-tensor update, torch.optim.AdamW's arithmetic) and
  * SGD with momentum (composed from axpby), plus global-norm gradient clipping and the linear
- * warm-up/decay schedule. State tensors are allocated lazily, zeroed, on a parameter's first step. */
+ * warm-up/decay schedule. State tensors are allocated lazily, zeroed, on a parameter's first step.
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,9 +48,8 @@ static porta_status check_params(porta_context *ctx, const char *what, porta_ten
   return PORTA_OK;
 }
 
-static porta_status optimizer_new(porta_optimizer **out, porta_context *ctx,
-                                  porta_tensor **params, int count, optimizer_kind kind,
-                                  const char *what) {
+static porta_status optimizer_new(porta_optimizer **out, porta_context *ctx, porta_tensor **params,
+                                  int count, optimizer_kind kind, const char *what) {
   if (!ctx) return PORTA_ERR_INVALID_ARGUMENT;
   if (!out) return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT, "%s: out is NULL", what);
   *out = NULL;
@@ -81,8 +81,10 @@ porta_status porta_adamw_create(porta_optimizer **out, porta_context *ctx, porta
                                 const porta_adamw_options *options) {
   const char *what = "porta_adamw_create";
   porta_adamw_options o;
-  if (options) o = *options;
-  else porta_adamw_options_init(&o);
+  if (options)
+    o = *options;
+  else
+    porta_adamw_options_init(&o);
   if (ctx && (!(o.beta1 >= 0.0f && o.beta1 < 1.0f) || !(o.beta2 >= 0.0f && o.beta2 < 1.0f) ||
               !(o.eps >= 0.0f) || !(o.weight_decay >= 0.0f) || !(o.lr >= 0.0f)))
     return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT,
@@ -93,7 +95,8 @@ porta_status porta_adamw_create(porta_optimizer **out, porta_context *ctx, porta
   porta_status st = optimizer_new(out, ctx, params, count, OPT_ADAMW, what);
   if (st != PORTA_OK) return st;
   (*out)->adamw = o;
-  for (int i = 0; i < count; i++) (*out)->decay[i] = weight_decay_mask ? weight_decay_mask[i] : true;
+  for (int i = 0; i < count; i++)
+    (*out)->decay[i] = weight_decay_mask ? weight_decay_mask[i] : true;
   return PORTA_OK;
 }
 
@@ -152,11 +155,18 @@ static porta_status adamw_step(porta_optimizer *opt, int i, float lr) {
   /* Bias corrections in double on the host, as torch does with Python floats. */
   double bc1 = 1.0 - pow((double)o->beta1, (double)step);
   double bc2 = 1.0 - pow((double)o->beta2, (double)step);
-  porta_adamw_args a = {.param = porta_tensor_ref(p), .grad = porta_tensor_ref(p->grad),
-                        .m = porta_tensor_ref(opt->slot0[i]), .v = porta_tensor_ref(opt->slot1[i]),
-                        .n = p->numel, .lr = lr, .beta1 = o->beta1, .beta2 = o->beta2,
-                        .eps = o->eps, .weight_decay = opt->decay[i] ? o->weight_decay : 0.0f,
-                        .bias_correction1 = (float)bc1, .bias_correction2 = (float)bc2};
+  porta_adamw_args a = {.param = porta_tensor_ref(p),
+                        .grad = porta_tensor_ref(p->grad),
+                        .m = porta_tensor_ref(opt->slot0[i]),
+                        .v = porta_tensor_ref(opt->slot1[i]),
+                        .n = p->numel,
+                        .lr = lr,
+                        .beta1 = o->beta1,
+                        .beta2 = o->beta2,
+                        .eps = o->eps,
+                        .weight_decay = opt->decay[i] ? o->weight_decay : 0.0f,
+                        .bias_correction1 = (float)bc1,
+                        .bias_correction2 = (float)bc2};
   return porta_be_adamw(ctx, what, &a);
 }
 
@@ -169,8 +179,8 @@ static porta_status sgd_step(porta_optimizer *opt, int i, float lr) {
   if (opt->weight_decay != 0.0f) {
     st = porta_tensor_internal(ctx, &scratch, PORTA_F32, p->ndim, p->shape, what);
     if (st == PORTA_OK)
-      st = porta_be_axpby(ctx, what, porta_tensor_ref(scratch), porta_tensor_ref(g), p->numel,
-                          1.0f, 0.0f);
+      st = porta_be_axpby(ctx, what, porta_tensor_ref(scratch), porta_tensor_ref(g), p->numel, 1.0f,
+                          0.0f);
     if (st == PORTA_OK)
       st = porta_be_axpby(ctx, what, porta_tensor_ref(scratch), porta_tensor_ref(p), p->numel,
                           opt->weight_decay, 1.0f);
@@ -183,8 +193,8 @@ static porta_status sgd_step(porta_optimizer *opt, int i, float lr) {
         st = porta_be_axpby(ctx, what, porta_tensor_ref(opt->slot0[i]), porta_tensor_ref(g),
                             p->numel, 1.0f, 0.0f);
     } else {
-      st = porta_be_axpby(ctx, what, porta_tensor_ref(opt->slot0[i]), porta_tensor_ref(g),
-                          p->numel, 1.0f, opt->momentum);
+      st = porta_be_axpby(ctx, what, porta_tensor_ref(opt->slot0[i]), porta_tensor_ref(g), p->numel,
+                          1.0f, opt->momentum);
     }
     g = opt->slot0[i];
   }
@@ -296,8 +306,8 @@ porta_status porta_clip_grad_norm(porta_context *ctx, porta_tensor **params, int
   for (int i = 0; i < count && st == PORTA_OK; i++) {
     porta_tensor *g = params[i]->grad;
     if (!g) continue;
-    porta_sumsq_args a = {.out = porta_tensor_ref(acc), .x = porta_tensor_ref(g), .n = g->numel,
-                          .accumulate = any};
+    porta_sumsq_args a = {
+        .out = porta_tensor_ref(acc), .x = porta_tensor_ref(g), .n = g->numel, .accumulate = any};
     st = porta_be_sumsq(ctx, what, &a);
     any = true;
   }
@@ -313,8 +323,12 @@ porta_status porta_clip_grad_norm(porta_context *ctx, porta_tensor **params, int
   for (int i = 0; i < count && st == PORTA_OK; i++) {
     porta_tensor *g = params[i]->grad;
     if (!g) continue;
-    porta_unary_args u = {.op = PORTA_UNARY_SCALE, .out = porta_tensor_ref(g),
-                          .x = porta_tensor_ref(g), .n = g->numel, .alpha = coef, .beta = 0.0f};
+    porta_unary_args u = {.op = PORTA_UNARY_SCALE,
+                          .out = porta_tensor_ref(g),
+                          .x = porta_tensor_ref(g),
+                          .n = g->numel,
+                          .alpha = coef,
+                          .beta = 0.0f};
     st = porta_be_unary(ctx, what, &u);
   }
   return st;
@@ -324,7 +338,8 @@ float porta_lr_linear(int64_t step, int64_t warmup, int64_t total, float base_lr
   if (step < 0) step = 0;
   if (warmup < 0) warmup = 0;
   double factor;
-  if (step < warmup) factor = (double)step / (double)(warmup > 1 ? warmup : 1);
+  if (step < warmup)
+    factor = (double)step / (double)(warmup > 1 ? warmup : 1);
   else {
     double left = (double)(total - step), span = (double)(total - warmup > 1 ? total - warmup : 1);
     factor = left / span;

@@ -32,8 +32,8 @@ void porta_train_options_init(porta_train_options *o) {
   o->progress = -1;
 }
 
-porta_status porta_settings_save(const char *path, const porta_train_options *o, const porta_run_info *info,
-                                 char *err, size_t err_size) {
+porta_status porta_settings_save(const char *path, const porta_train_options *o,
+                                 const porta_run_info *info, char *err, size_t err_size) {
   cJSON *root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "porta_version", PORTA_VERSION);
 #ifdef PORTA_GIT_COMMIT
@@ -41,7 +41,8 @@ porta_status porta_settings_save(const char *path, const porta_train_options *o,
 #endif
   // absolute paths, so that --resume works from any directory
   char model_abs[PATH_MAX], data_abs[PATH_MAX];
-  cJSON_AddStringToObject(root, "model", realpath(o->model_dir, model_abs) ? model_abs : o->model_dir);
+  cJSON_AddStringToObject(root, "model",
+                          realpath(o->model_dir, model_abs) ? model_abs : o->model_dir);
   cJSON_AddStringToObject(root, "data", realpath(o->data_path, data_abs) ? data_abs : o->data_path);
   cJSON_AddStringToObject(root, "text_field", o->text_field);
   cJSON_AddStringToObject(root, "label_field", o->label_field);
@@ -77,11 +78,14 @@ porta_status porta_settings_save(const char *path, const porta_train_options *o,
   cJSON_AddNumberToObject(root, "rows", (double)info->rows);
   cJSON_AddNumberToObject(root, "skipped_rows", (double)info->skipped_rows);
   cJSON *split = cJSON_AddObjectToObject(root, "split_rows");
-  for (int p = 0; p < 3; p++) cJSON_AddNumberToObject(split, porta_split_name(p), (double)info->split_rows[p]);
+  for (int p = 0; p < 3; p++)
+    cJSON_AddNumberToObject(split, porta_split_name(p), (double)info->split_rows[p]);
   cJSON_AddStringToObject(root, "started_at", info->started_at);
   char *text = cJSON_Print(root);
   cJSON_Delete(root);
-  if (!text) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
+  if (!text)
+    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory writing %s",
+                            path);
   size_t n = strlen(text);
   text[n] = '\n'; // cJSON_Print's buffer ends in a NUL we may replace: write n + 1 bytes
   porta_status st = porta_write_file_atomic(path, text, n + 1, err, err_size);
@@ -100,15 +104,15 @@ static double number_of(cJSON *root, const char *key, double fallback) {
 }
 
 /* An integer setting in [min, max] when present (else *out keeps its default). */
-static porta_status integer_of(int64_t *out, cJSON *root, const char *key, int64_t min, int64_t max, const char *path,
-                               char *err, size_t err_size) {
+static porta_status integer_of(int64_t *out, cJSON *root, const char *key, int64_t min, int64_t max,
+                               const char *path, char *err, size_t err_size) {
   cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
   if (!v) return PORTA_OK;
   return porta_json_int(out, v, min, max, path, key, err, err_size);
 }
 
-porta_status porta_settings_load(porta_train_options *o, porta_settings_strings *strings, const char *path,
-                                 char *err, size_t err_size) {
+porta_status porta_settings_load(porta_train_options *o, porta_settings_strings *strings,
+                                 const char *path, char *err, size_t err_size) {
   memset(strings, 0, sizeof *strings);
   char *data;
   size_t size;
@@ -118,10 +122,12 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
   free(data);
   if (!cJSON_IsObject(root) || !string_of(root, "model") || !string_of(root, "data")) {
     cJSON_Delete(root);
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: not a porta settings.json (no \"model\" / \"data\")", path);
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                            "%s: not a porta settings.json (no \"model\" / \"data\")", path);
   }
   // integers first: a bad one leaves o untouched
-  int64_t limit_rows = 0, max_length = 0, epochs = 3, batch_size = 32, grad_accum = 1, max_steps = 0, save_every = 0;
+  int64_t limit_rows = 0, max_length = 0, epochs = 3, batch_size = 32, grad_accum = 1,
+          max_steps = 0, save_every = 0;
   struct {
     const char *key;
     int64_t *value, min, max;
@@ -132,21 +138,23 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
       {"save_every", &save_every, 0, INT64_MAX},
   };
   for (size_t i = 0; i < sizeof ints / sizeof ints[0] && st == PORTA_OK; i++)
-    st = integer_of(ints[i].value, root, ints[i].key, ints[i].min, ints[i].max, path, err, err_size);
+    st =
+        integer_of(ints[i].value, root, ints[i].key, ints[i].min, ints[i].max, path, err, err_size);
   // float settings: a value past FLT_MAX would not convert
-  const char *floats[] = {"dropout", "lr", "weight_decay", "beta1", "beta2", "eps", "max_grad_norm"};
+  const char *floats[] = {"dropout", "lr",  "weight_decay", "beta1",
+                          "beta2",   "eps", "max_grad_norm"};
   for (size_t i = 0; i < sizeof floats / sizeof floats[0] && st == PORTA_OK; i++) {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(root, floats[i]);
     if (v && (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) <= FLT_MAX)))
-      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" is not a number within float range", path,
-                            floats[i]);
+      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                            "%s: \"%s\" is not a number within float range", path, floats[i]);
   }
   char *seed_end = NULL;
   const char *seed = string_of(root, "seed");
   uint64_t seed_value = seed ? strtoull(seed, &seed_end, 10) : o->seed;
   if (st == PORTA_OK && seed && (seed_end == seed || *seed_end != '\0' || seed[0] == '-'))
-    st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"seed\" is \"%.40s\", not an unsigned integer", path,
-                          seed);
+    st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                          "%s: \"seed\" is \"%.40s\", not an unsigned integer", path, seed);
   if (st != PORTA_OK) {
     cJSON_Delete(root);
     return st;

@@ -9,10 +9,14 @@
 
 const char *porta_split_name(int part) {
   switch (part) {
-  case PORTA_SPLIT_TRAIN: return "train";
-  case PORTA_SPLIT_VALID: return "valid";
-  case PORTA_SPLIT_TEST: return "test";
-  default: return "?";
+  case PORTA_SPLIT_TRAIN:
+    return "train";
+  case PORTA_SPLIT_VALID:
+    return "valid";
+  case PORTA_SPLIT_TEST:
+    return "test";
+  default:
+    return "?";
   }
 }
 
@@ -58,9 +62,10 @@ porta_status porta_split_make(porta_split *out, const porta_dataset *ds, double 
                               double test_fraction, uint64_t seed, char *err, size_t err_size) {
   memset(out, 0, sizeof *out);
   if (valid_fraction < 0 || test_fraction < 0 || valid_fraction + test_fraction >= 1.0)
-    return porta_train_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
-                            "split fractions valid %g + test %g must be >= 0 and leave rows to train on",
-                            valid_fraction, test_fraction);
+    return porta_train_fail(
+        err, err_size, PORTA_ERR_INVALID_ARGUMENT,
+        "split fractions valid %g + test %g must be >= 0 and leave rows to train on",
+        valid_fraction, test_fraction);
   out->seed = seed;
   out->valid_fraction = valid_fraction;
   out->test_fraction = test_fraction;
@@ -71,7 +76,8 @@ porta_status porta_split_make(porta_split *out, const porta_dataset *ds, double 
   int8_t *part_of_group = malloc((size_t)(n ? n : 1));
   for (int p = 0; p < 3; p++) out->rows[p] = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
   porta_status st = PORTA_OK;
-  if (!group_of || !group_size || !groups || !part_of_group || !out->rows[0] || !out->rows[1] || !out->rows[2])
+  if (!group_of || !group_size || !groups || !part_of_group || !out->rows[0] || !out->rows[1] ||
+      !out->rows[2])
     st = PORTA_ERR_OUT_OF_MEMORY;
   if (st == PORTA_OK) st = group_rows(ds, group_of);
   if (st == PORTA_OK) {
@@ -135,13 +141,17 @@ porta_status porta_split_save(const porta_split *split, const char *path, char *
   // written by hand: cJSON's number arrays go through doubles and pretty printing is slow
   size_t capacity = 256 + (size_t)(split->count[0] + split->count[1] + split->count[2]) * 21;
   char *buf = malloc(capacity);
-  if (!buf) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory writing %s", path);
-  size_t used = (size_t)snprintf(buf, capacity, "{\"seed\": \"%llu\", \"valid_fraction\": %.17g, \"test_fraction\": %.17g",
-                                 (unsigned long long)split->seed, split->valid_fraction, split->test_fraction);
+  if (!buf)
+    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory writing %s",
+                            path);
+  size_t used = (size_t)snprintf(
+      buf, capacity, "{\"seed\": \"%llu\", \"valid_fraction\": %.17g, \"test_fraction\": %.17g",
+      (unsigned long long)split->seed, split->valid_fraction, split->test_fraction);
   for (int p = 0; p < 3; p++) {
     used += (size_t)snprintf(buf + used, capacity - used, ",\n\"%s\": [", porta_split_name(p));
     for (int64_t i = 0; i < split->count[p]; i++)
-      used += (size_t)snprintf(buf + used, capacity - used, "%s%lld", i ? "," : "", (long long)split->rows[p][i]);
+      used += (size_t)snprintf(buf + used, capacity - used, "%s%lld", i ? "," : "",
+                               (long long)split->rows[p][i]);
     used += (size_t)snprintf(buf + used, capacity - used, "]");
   }
   used += (size_t)snprintf(buf + used, capacity - used, "}\n");
@@ -152,11 +162,13 @@ porta_status porta_split_save(const porta_split *split, const char *path, char *
 
 /* Row ids appear once across all three parts (a row in two parts would leak test rows into
  * training). Each part is sorted already. */
-static porta_status check_distinct(const porta_split *split, const char *path, char *err, size_t err_size) {
+static porta_status check_distinct(const porta_split *split, const char *path, char *err,
+                                   size_t err_size) {
   int64_t total = split->count[0] + split->count[1] + split->count[2];
   int64_t *all = malloc((size_t)(total ? total : 1) * sizeof(int64_t));
   if (!all) {
-    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s",
+                            path);
   }
   int64_t n = 0;
   for (int p = 0; p < 3; p++)
@@ -173,8 +185,9 @@ static porta_status check_distinct(const porta_split *split, const char *path, c
       if (hits > 0 && first < 0) first = p, hits--;
       if (hits > 0 && second < 0) second = p;
     }
-    st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: row %lld is listed twice (in \"%s\" and \"%s\")",
-                          path, (long long)all[i], porta_split_name(first), porta_split_name(second));
+    st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                          "%s: row %lld is listed twice (in \"%s\" and \"%s\")", path,
+                          (long long)all[i], porta_split_name(first), porta_split_name(second));
   }
   free(all);
   return st;
@@ -198,8 +211,9 @@ porta_status porta_split_load(porta_split *out, const char *path, char *err, siz
     char *end;
     out->seed = strtoull(seed->valuestring, &end, 10);
     if (end == seed->valuestring || *end != '\0' || seed->valuestring[0] == '-')
-      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"seed\" is \"%.40s\", not an unsigned integer",
-                            path, seed->valuestring);
+      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                            "%s: \"seed\" is \"%.40s\", not an unsigned integer", path,
+                            seed->valuestring);
   } else if (seed) {
     int64_t value = 0;
     st = porta_json_int(&value, seed, 0, INT64_MAX, path, "seed", err, err_size);
@@ -211,27 +225,31 @@ porta_status porta_split_load(porta_split *out, const char *path, char *err, siz
     cJSON *v = cJSON_GetObjectItemCaseSensitive(root, fraction_names[k]);
     if (!v) continue;
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 1))
-      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" must be a number in [0, 1)", path,
-                            fraction_names[k]);
-    else *fractions[k] = v->valuedouble;
+      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                            "%s: \"%s\" must be a number in [0, 1)", path, fraction_names[k]);
+    else
+      *fractions[k] = v->valuedouble;
   }
   for (int p = 0; p < 3 && st == PORTA_OK; p++) {
     cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, porta_split_name(p));
     if (!cJSON_IsArray(ids)) {
-      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: no array \"%s\"", path, porta_split_name(p));
+      st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: no array \"%s\"", path,
+                            porta_split_name(p));
       break;
     }
     int count = cJSON_GetArraySize(ids);
     out->rows[p] = malloc((size_t)(count ? count : 1) * sizeof(int64_t));
     if (!out->rows[p]) {
-      st = porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+      st = porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s",
+                            path);
       break;
     }
     cJSON *id;
     cJSON_ArrayForEach(id, ids) {
       char field[48];
       snprintf(field, sizeof field, "%s[%lld]", porta_split_name(p), (long long)out->count[p]);
-      st = porta_json_int(&out->rows[p][out->count[p]], id, 0, INT64_MAX, path, field, err, err_size);
+      st = porta_json_int(&out->rows[p][out->count[p]], id, 0, INT64_MAX, path, field, err,
+                          err_size);
       if (st != PORTA_OK) break;
       out->count[p]++;
     }

@@ -12,7 +12,8 @@ porta_status porta_train_fail(char *err, size_t err_size, porta_status status, c
     __attribute__((format(printf, 4, 5)));
 
 /* snprintf for paths and messages where truncation is acceptable (cut, never overflowed). */
-void porta_pathf(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void porta_pathf(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Reads a whole file (NUL-terminated; *size excludes the NUL). */
 porta_status porta_read_file(const char *path, char **data, size_t *size, char *err,
@@ -48,10 +49,10 @@ typedef struct porta_settings_strings {
   char model_dir[1024], data_path[1024], text_field[256], label_field[256];
 } porta_settings_strings;
 
-porta_status porta_settings_save(const char *path, const porta_train_options *o, const porta_run_info *info,
-                                 char *err, size_t err_size);
+porta_status porta_settings_save(const char *path, const porta_train_options *o,
+                                 const porta_run_info *info, char *err, size_t err_size);
 /* Reads settings.json into o (only the run's settings: device, logging and callbacks stay). */
-porta_status porta_settings_load(porta_train_options *o, porta_settings_strings *strings, const char *path,
-                                 char *err, size_t err_size);
+porta_status porta_settings_load(porta_train_options *o, porta_settings_strings *strings,
+                                 const char *path, char *err, size_t err_size);
 
 #endif

@@ -32,8 +32,10 @@ static bool make_dirs(const char *path) {
 static void format_duration(char *buf, size_t size, double seconds) {
   if (!(seconds >= 0) || seconds > 360000) seconds = 0;
   int s = (int)seconds;
-  if (s >= 3600) snprintf(buf, size, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
-  else snprintf(buf, size, "%d:%02d", s / 60, s % 60);
+  if (s >= 3600)
+    snprintf(buf, size, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+  else
+    snprintf(buf, size, "%d:%02d", s / 60, s % 60);
 }
 
 /* Everything one run holds; released by job_free. */
@@ -49,8 +51,8 @@ typedef struct job {
   porta_model *model;
   porta_head *head;
   porta_encoded_rows enc;
-  porta_param *all_params;   /* body + head */
-  porta_param *params;       /* the trainable ones, as given to the optimizer */
+  porta_param *all_params; /* body + head */
+  porta_param *params;     /* the trainable ones, as given to the optimizer */
   porta_tensor **tensors;
   bool *decay;
   int param_count;
@@ -105,21 +107,24 @@ static porta_status prepare_data(job *j, bool resume, char *err, size_t err_size
   }
   char summary[1024];
   porta_dataset_skip_summary(j->ds, 10, summary, sizeof summary);
-  say(j, "data: %s: %lld rows, %d labels%s%s\n", j->o.data_path, (long long)j->ds->count, j->labels.count,
-      summary[0] ? "; " : "", summary);
+  say(j, "data: %s: %lld rows, %d labels%s%s\n", j->o.data_path, (long long)j->ds->count,
+      j->labels.count, summary[0] ? "; " : "", summary);
   if (j->labels.count < 2)
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: only %d label; a classifier needs at least 2",
-                            j->o.data_path, j->labels.count);
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                            "%s: only %d label; a classifier needs at least 2", j->o.data_path,
+                            j->labels.count);
   porta_pathf(path, sizeof path, "%s/split.json", j->run_dir);
   if (resume) {
     st = porta_split_load(&j->split, path, err, err_size);
     for (int p = 0; st == PORTA_OK && p < 3; p++)
       for (int64_t i = 0; i < j->split.count[p]; i++)
         if (j->split.rows[p][i] < 0 || j->split.rows[p][i] >= j->ds->count)
-          return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: row %lld is not in %s (%lld rows)", path,
-                                  (long long)j->split.rows[p][i], j->o.data_path, (long long)j->ds->count);
+          return porta_train_fail(
+              err, err_size, PORTA_ERR_FORMAT, "%s: row %lld is not in %s (%lld rows)", path,
+              (long long)j->split.rows[p][i], j->o.data_path, (long long)j->ds->count);
   } else {
-    st = porta_split_make(&j->split, j->ds, j->o.valid_fraction, j->o.test_fraction, j->o.seed, err, err_size);
+    st = porta_split_make(&j->split, j->ds, j->o.valid_fraction, j->o.test_fraction, j->o.seed, err,
+                          err_size);
     if (st == PORTA_OK) st = porta_split_save(&j->split, path, err, err_size);
     if (st == PORTA_OK) {
       porta_pathf(path, sizeof path, "%s/labels.json", j->run_dir);
@@ -128,7 +133,8 @@ static porta_status prepare_data(job *j, bool resume, char *err, size_t err_size
   }
   if (st != PORTA_OK) return st;
   if (j->split.count[PORTA_SPLIT_TRAIN] == 0)
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: no rows left to train on after the split", j->o.data_path);
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                            "%s: no rows left to train on after the split", j->o.data_path);
   say(j, "split: train %lld, valid %lld, test %lld (seed %llu)\n", (long long)j->split.count[0],
       (long long)j->split.count[1], (long long)j->split.count[2], (unsigned long long)j->o.seed);
   return PORTA_OK;
@@ -148,7 +154,8 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   j->info.backend = porta_context_backend(j->ctx);
   j->info.device_index = dev ? dev->index : 0;
   porta_pathf(j->info.device_name, sizeof j->info.device_name, "%s", dev ? dev->name : "");
-  say(j, "device: %s %d: %s\n", porta_backend_name(j->info.backend), j->info.device_index, j->info.device_name);
+  say(j, "device: %s %d: %s\n", porta_backend_name(j->info.backend), j->info.device_index,
+      j->info.device_name);
 
   st = porta_tokenizer_load(&j->tok, j->o.model_dir, err, err_size);
   if (st != PORTA_OK) return st;
@@ -176,16 +183,18 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
     if (max_length <= 0 || max_length > positions) max_length = (int)positions;
   }
   if (max_length > positions)
-    return porta_train_fail(err, err_size, PORTA_ERR_LIMIT, "--max-len %d is more than the %lld positions of %s", max_length,
+    return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
+                            "--max-len %d is more than the %lld positions of %s", max_length,
                             (long long)positions, j->o.model_dir);
   j->info.max_length = max_length;
   double t0 = now_seconds();
-  st = porta_encode_texts(&j->enc, j->tok, (const char *const *)j->ds->texts, j->ds->labels, j->ds->count, max_length,
-                          err, err_size);
+  st = porta_encode_texts(&j->enc, j->tok, (const char *const *)j->ds->texts, j->ds->labels,
+                          j->ds->count, max_length, err, err_size);
   if (st != PORTA_OK) return st;
   int64_t tokens = j->enc.offsets[j->enc.count];
-  say(j, "tokens: %lld rows, %.1f tokens a row on average, max length %d (%.2f s)\n", (long long)j->enc.count,
-      (double)tokens / (double)(j->enc.count ? j->enc.count : 1), max_length, now_seconds() - t0);
+  say(j, "tokens: %lld rows, %.1f tokens a row on average, max length %d (%.2f s)\n",
+      (long long)j->enc.count, (double)tokens / (double)(j->enc.count ? j->enc.count : 1),
+      max_length, now_seconds() - t0);
 
   int total = 0;
   st = porta_model_parameters(j->model, j->head, NULL, 0, &total);
@@ -207,9 +216,12 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
     trainable_numel += porta_tensor_numel(j->all_params[i].tensor);
     j->param_count++;
   }
-  say(j, "model: %s (%s, %lld layers, hidden %lld), head %s, %d labels, %.2f M trainable parameters%s\n", j->o.model_dir,
-      cfg->model_type, (long long)cfg->num_hidden_layers, (long long)cfg->hidden_size, porta_head_kind_name(j->o.head),
-      j->labels.count, trainable_numel / 1e6, j->o.freeze_body ? " (body frozen)" : "");
+  say(j,
+      "model: %s (%s, %lld layers, hidden %lld), head %s, %d labels, %.2f M trainable "
+      "parameters%s\n",
+      j->o.model_dir, cfg->model_type, (long long)cfg->num_hidden_layers,
+      (long long)cfg->hidden_size, porta_head_kind_name(j->o.head), j->labels.count,
+      trainable_numel / 1e6, j->o.freeze_body ? " (body frozen)" : "");
   porta_adamw_options ao;
   porta_adamw_options_init(&ao);
   ao.lr = j->o.lr;
@@ -222,31 +234,35 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   return PORTA_OK;
 }
 
-static porta_status save_checkpoint(job *j, const char *dir, const porta_train_state *state, bool with_optimizer,
-                                    char *err, size_t err_size) {
+static porta_status save_checkpoint(job *j, const char *dir, const porta_train_state *state,
+                                    bool with_optimizer, char *err, size_t err_size) {
   porta_train_state s = *state;
   s.rng_stream = porta_rng_stream(j->ctx);
   double t0 = now_seconds();
-  porta_status st = porta_checkpoint_save(dir, j->model, j->head, &j->labels, with_optimizer ? j->opt : NULL,
-                                          j->params, j->param_count, &s, err, err_size);
+  porta_status st =
+      porta_checkpoint_save(dir, j->model, j->head, &j->labels, with_optimizer ? j->opt : NULL,
+                            j->params, j->param_count, &s, err, err_size);
   if (st == PORTA_OK && !j->show_bar)
-    say(j, "  checkpoint %s (step %lld) written in %.1f s\n", dir, (long long)state->step, now_seconds() - t0);
+    say(j, "  checkpoint %s (step %lld) written in %.1f s\n", dir, (long long)state->step,
+        now_seconds() - t0);
   return st;
 }
 
-static void log_evaluation(job *j, const char *split, int64_t epoch, int64_t step, const porta_metrics *m) {
+static void log_evaluation(job *j, const char *split, int64_t epoch, int64_t step,
+                           const porta_metrics *m) {
   char json[8192];
   porta_metrics_json(m, json, sizeof json);
   // {"split":…,"epoch":…,"step":…,"loss":…, + the metrics object's fields}
-  fprintf(j->metrics, "{\"split\": \"%s\", \"epoch\": %lld, \"step\": %lld, \"loss\": %.6f, %s\n", split,
-          (long long)epoch, (long long)step, m->loss, json + 1);
+  fprintf(j->metrics, "{\"split\": \"%s\", \"epoch\": %lld, \"step\": %lld, \"loss\": %.6f, %s\n",
+          split, (long long)epoch, (long long)step, m->loss, json + 1);
   fflush(j->metrics);
 }
 
 static void print_metrics_table(const job *j, const char *title, const porta_metrics *m) {
   if (j->o.quiet) return;
-  fprintf(stderr, "%-22s loss %.4f  accuracy %.4f  precision %.4f  recall %.4f  F1 %.4f  (%lld rows%s)\n", title,
-          m->loss, m->accuracy, m->precision, m->recall, m->f1, (long long)m->count,
+  fprintf(stderr,
+          "%-22s loss %.4f  accuracy %.4f  precision %.4f  recall %.4f  F1 %.4f  (%lld rows%s)\n",
+          title, m->loss, m->accuracy, m->precision, m->recall, m->f1, (long long)m->count,
           m->num_classes == 2 ? ", positive class 1" : ", macro averages");
 }
 
@@ -264,15 +280,16 @@ static void print_confusion(const job *j, const porta_metrics *m) {
 }
 
 /* Evaluates valid at the end of an epoch; a better F1 writes best/. */
-static porta_status end_of_epoch(job *j, porta_train_state *state, porta_train_result *result, char *err,
-                                 size_t err_size) {
+static porta_status end_of_epoch(job *j, porta_train_state *state, porta_train_result *result,
+                                 char *err, size_t err_size) {
   if (j->split.count[PORTA_SPLIT_VALID] > 0) {
     porta_metrics m;
     double t0 = now_seconds();
     porta_status st = porta_classify_rows(NULL, NULL, &m, NULL, j->model, j->head, &j->enc,
-                                          j->split.rows[PORTA_SPLIT_VALID], j->split.count[PORTA_SPLIT_VALID],
-                                          j->o.batch_size * 2);
-    if (st != PORTA_OK) return porta_train_fail(err, err_size, st, "evaluating valid: %s", porta_last_error(j->ctx));
+                                          j->split.rows[PORTA_SPLIT_VALID],
+                                          j->split.count[PORTA_SPLIT_VALID], j->o.batch_size * 2);
+    if (st != PORTA_OK)
+      return porta_train_fail(err, err_size, st, "evaluating valid: %s", porta_last_error(j->ctx));
     log_evaluation(j, "valid", state->epoch, state->step, &m);
     char title[64];
     snprintf(title, sizeof title, "epoch %lld valid", (long long)state->epoch + 1);
@@ -292,31 +309,38 @@ static porta_status end_of_epoch(job *j, porta_train_state *state, porta_train_r
   return PORTA_OK;
 }
 
-static void show_progress(job *j, const porta_train_state *state, int64_t epochs, float loss, float lr,
-                          double seq_per_s, double elapsed, int64_t steps_done_here) {
-  double eta = steps_done_here > 0 ? elapsed / steps_done_here * (double)(state->total_steps - state->step) : 0;
+static void show_progress(job *j, const porta_train_state *state, int64_t epochs, float loss,
+                          float lr, double seq_per_s, double elapsed, int64_t steps_done_here) {
+  double eta = steps_done_here > 0
+                   ? elapsed / steps_done_here * (double)(state->total_steps - state->step)
+                   : 0;
   char eta_text[32];
   format_duration(eta_text, sizeof eta_text, eta);
   if (j->show_bar) {
-    int width = 24, filled = (int)(width * (double)state->step / (double)(state->total_steps ? state->total_steps : 1));
+    int width = 24, filled = (int)(width * (double)state->step /
+                                   (double)(state->total_steps ? state->total_steps : 1));
     char bar[64];
     for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
     bar[width] = '\0';
-    fprintf(stderr, "\repoch %lld/%lld [%s] step %lld/%lld  loss %.4f  lr %.2e  %.1f seq/s  ETA %s   ",
-            (long long)state->epoch + 1, (long long)epochs, bar, (long long)state->step, (long long)state->total_steps,
-            loss, lr, seq_per_s, eta_text);
+    fprintf(stderr,
+            "\repoch %lld/%lld [%s] step %lld/%lld  loss %.4f  lr %.2e  %.1f seq/s  ETA %s   ",
+            (long long)state->epoch + 1, (long long)epochs, bar, (long long)state->step,
+            (long long)state->total_steps, loss, lr, seq_per_s, eta_text);
     fflush(stderr);
-  } else if (j->log_lines && (state->step % j->o.log_every == 0 || state->step == state->total_steps)) {
-    fprintf(stderr, "epoch %lld/%lld step %lld/%lld loss %.4f lr %.3e %.1f seq/s ETA %s\n", (long long)state->epoch + 1,
-            (long long)epochs, (long long)state->step, (long long)state->total_steps, loss, lr, seq_per_s, eta_text);
+  } else if (j->log_lines &&
+             (state->step % j->o.log_every == 0 || state->step == state->total_steps)) {
+    fprintf(stderr, "epoch %lld/%lld step %lld/%lld loss %.4f lr %.3e %.1f seq/s ETA %s\n",
+            (long long)state->epoch + 1, (long long)epochs, (long long)state->step,
+            (long long)state->total_steps, loss, lr, seq_per_s, eta_text);
   }
 }
 
 /* One optimizer step over micro-batches [first, last) of the plan: forward, backward (each
  * micro-batch's loss scaled by 1/count so the gradient is their mean), clip, AdamW. */
-static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64_t *train_rows, int64_t first,
-                               int64_t last, float lr, int32_t *ids, int32_t *mask, int32_t *labels,
-                               int64_t *batch_rows, float *loss_out, int64_t *rows_out) {
+static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64_t *train_rows,
+                               int64_t first, int64_t last, float lr, int32_t *ids, int32_t *mask,
+                               int32_t *labels, int64_t *batch_rows, float *loss_out,
+                               int64_t *rows_out) {
   porta_context *ctx = j->ctx;
   float loss_sum = 0;
   int64_t rows = 0;
@@ -341,7 +365,8 @@ static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64
     rows += n;
   }
   porta_status st = PORTA_OK;
-  if (j->o.max_grad_norm > 0) st = porta_clip_grad_norm(ctx, j->tensors, j->param_count, j->o.max_grad_norm, NULL);
+  if (j->o.max_grad_norm > 0)
+    st = porta_clip_grad_norm(ctx, j->tensors, j->param_count, j->o.max_grad_norm, NULL);
   if (st == PORTA_OK) st = porta_optimizer_step(j->opt, lr);
   if (st == PORTA_OK) st = porta_optimizer_zero_grad(j->opt);
   porta_release_temporaries(ctx);
@@ -350,8 +375,8 @@ static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64
   return st;
 }
 
-static porta_status run_loop(job *j, porta_train_state *state, porta_train_result *result, char *err,
-                             size_t err_size) {
+static porta_status run_loop(job *j, porta_train_state *state, porta_train_result *result,
+                             char *err, size_t err_size) {
   const int64_t *train_rows = j->split.rows[PORTA_SPLIT_TRAIN];
   int64_t n_train = j->split.count[PORTA_SPLIT_TRAIN];
   int B = j->o.batch_size, accum = j->o.grad_accum;
@@ -360,32 +385,39 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
   int32_t *mask = malloc((size_t)B * j->enc.max_length * sizeof(int32_t));
   int32_t *labels = malloc((size_t)B * sizeof(int32_t));
   int64_t *batch_rows = malloc((size_t)B * sizeof(int64_t));
-  porta_status st = (lengths && ids && mask && labels && batch_rows) ? PORTA_OK : PORTA_ERR_OUT_OF_MEMORY;
+  porta_status st =
+      (lengths && ids && mask && labels && batch_rows) ? PORTA_OK : PORTA_ERR_OUT_OF_MEMORY;
   if (st != PORTA_OK) porta_train_fail(err, err_size, st, "out of memory");
-  for (int64_t i = 0; st == PORTA_OK && i < n_train; i++) lengths[i] = j->enc.lengths[train_rows[i]];
+  for (int64_t i = 0; st == PORTA_OK && i < n_train; i++)
+    lengths[i] = j->enc.lengths[train_rows[i]];
 
   double started = now_seconds(), smoothed = 0;
   int64_t steps_here = 0;
   while (st == PORTA_OK && state->epoch < j->o.epochs && state->step < state->total_steps) {
     porta_epoch_plan plan;
-    st = porta_epoch_plan_make(&plan, lengths, n_train, B, PORTA_ORDER_BUCKETED, 100, j->o.seed, state->epoch);
+    st = porta_epoch_plan_make(&plan, lengths, n_train, B, PORTA_ORDER_BUCKETED, 100, j->o.seed,
+                               state->epoch);
     if (st != PORTA_OK) break;
     porta_set_training(j->ctx, true);
-    while (st == PORTA_OK && state->next_batch < plan.num_batches && state->step < state->total_steps) {
+    while (st == PORTA_OK && state->next_batch < plan.num_batches &&
+           state->step < state->total_steps) {
       int64_t first = state->next_batch;
       int64_t last = first + accum < plan.num_batches ? first + accum : plan.num_batches;
       float lr = porta_lr_linear(state->step, j->info.warmup_steps, state->total_steps, j->o.lr);
       double t0 = now_seconds();
       float loss;
       int64_t rows;
-      st = train_step(j, &plan, train_rows, first, last, lr, ids, mask, labels, batch_rows, &loss, &rows);
+      st = train_step(j, &plan, train_rows, first, last, lr, ids, mask, labels, batch_rows, &loss,
+                      &rows);
       if (st != PORTA_OK) {
-        porta_train_fail(err, err_size, st, "step %lld: %s", (long long)state->step + 1, porta_last_error(j->ctx));
+        porta_train_fail(err, err_size, st, "step %lld: %s", (long long)state->step + 1,
+                         porta_last_error(j->ctx));
         break;
       }
       if (!isfinite(loss)) {
-        st = porta_train_fail(err, err_size, PORTA_ERR_STATE, "step %lld: the loss is %g (lower --lr?)",
-                              (long long)state->step + 1, loss);
+        st = porta_train_fail(err, err_size, PORTA_ERR_STATE,
+                              "step %lld: the loss is %g (lower --lr?)", (long long)state->step + 1,
+                              loss);
         break;
       }
       double dt = now_seconds() - t0;
@@ -397,8 +429,10 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       steps_here++;
       result->steps = state->step;
       result->last_loss = loss;
-      fprintf(j->metrics, "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6e, \"seq_per_s\": %.2f}\n",
-              (long long)state->step, (long long)state->epoch, loss, lr, seq_per_s);
+      fprintf(
+          j->metrics,
+          "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6e, \"seq_per_s\": %.2f}\n",
+          (long long)state->step, (long long)state->epoch, loss, lr, seq_per_s);
       if (j->o.on_step) {
         porta_step_record rec = {state->step, state->epoch, loss, lr, seq_per_s};
         j->o.on_step(j->o.user, &rec);
@@ -429,7 +463,8 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
     state->epoch++;
     state->next_batch = 0;
     if (st == PORTA_OK) st = save_checkpoint(j, j->last_dir, state, true, err, err_size);
-    if (st == PORTA_OK && j->o.stop_after > 0 && steps_here >= j->o.stop_after) result->interrupted = true;
+    if (st == PORTA_OK && j->o.stop_after > 0 && steps_here >= j->o.stop_after)
+      result->interrupted = true;
     if (st == PORTA_OK && j->o.cancel && *j->o.cancel) result->interrupted = true;
     if (result->interrupted) break;
   }
@@ -460,8 +495,9 @@ static porta_status final_test(job *j, porta_train_result *result, char *err, si
   if (st != PORTA_OK) return st;
   porta_label_map_free(&labels);
   porta_metrics m;
-  st = porta_classify_rows(NULL, NULL, &m, NULL, model, head, &j->enc, j->split.rows[PORTA_SPLIT_TEST],
-                           j->split.count[PORTA_SPLIT_TEST], j->o.batch_size * 2);
+  st = porta_classify_rows(NULL, NULL, &m, NULL, model, head, &j->enc,
+                           j->split.rows[PORTA_SPLIT_TEST], j->split.count[PORTA_SPLIT_TEST],
+                           j->o.batch_size * 2);
   if (st != PORTA_OK) {
     porta_train_fail(err, err_size, st, "evaluating test: %s", porta_last_error(j->ctx));
   } else {
@@ -518,7 +554,8 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
     if (!j->o.text_field) j->o.text_field = "headline";
     if (!j->o.label_field) j->o.label_field = "is_sarcastic";
     if (!j->o.model_dir || !j->o.data_path)
-      st = porta_train_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT, "porta_train needs a model folder and a data file");
+      st = porta_train_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
+                            "porta_train needs a model folder and a data file");
     if (j->o.out_dir && j->o.out_dir[0]) {
       porta_pathf(j->run_dir, sizeof j->run_dir, "%s", j->o.out_dir);
     } else {
@@ -528,11 +565,12 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       strftime(j->run_dir, sizeof j->run_dir, "runs/%Y%m%d-%H%M%S", &tm);
     }
   }
-  if (st == PORTA_OK && (j->o.epochs < 1 || j->o.batch_size < 1 || j->o.grad_accum < 1 || !(j->o.lr > 0) ||
-                         j->o.log_every < 0))
-    st = porta_train_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
-                          "epochs (%d), batch size (%d), grad accumulation (%d) and lr (%g) must be positive", j->o.epochs,
-                          j->o.batch_size, j->o.grad_accum, (double)j->o.lr);
+  if (st == PORTA_OK && (j->o.epochs < 1 || j->o.batch_size < 1 || j->o.grad_accum < 1 ||
+                         !(j->o.lr > 0) || j->o.log_every < 0))
+    st = porta_train_fail(
+        err, err_size, PORTA_ERR_INVALID_ARGUMENT,
+        "epochs (%d), batch size (%d), grad accumulation (%d) and lr (%g) must be positive",
+        j->o.epochs, j->o.batch_size, j->o.grad_accum, (double)j->o.lr);
   if (j->o.log_every <= 0) j->o.log_every = 50;
   porta_pathf(j->last_dir, sizeof j->last_dir, "%s/last", j->run_dir);
   porta_pathf(j->best_dir, sizeof j->best_dir, "%s/best", j->run_dir);
@@ -541,14 +579,16 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   j->show_bar = !j->o.quiet && (j->o.progress == 1 || (j->o.progress < 0 && tty));
   j->log_lines = !j->o.quiet && !j->show_bar;
   if (st == PORTA_OK && !make_dirs(j->run_dir))
-    st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot create the run folder %s: %s", j->run_dir, strerror(errno));
+    st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot create the run folder %s: %s",
+                          j->run_dir, strerror(errno));
   if (st == PORTA_OK && !resume) {
     // a fresh run in a used folder: the old checkpoints must not pass for this run's
     const char *stale[] = {"best", "best.tmp", "best.old", "last", "last.tmp", "last.old"};
     for (int i = 0; i < 6 && st == PORTA_OK; i++) {
       porta_pathf(path, sizeof path, "%s/%s", j->run_dir, stale[i]);
       if (!porta_remove_tree(path))
-        st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot remove the old checkpoint %s", path);
+        st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot remove the old checkpoint %s",
+                              path);
     }
   }
   char last_real[1200] = "";
@@ -558,7 +598,8 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
     if (st == PORTA_OK) {
       porta_pathf(j->last_dir, sizeof j->last_dir, "%s", last_real);
       st = porta_train_state_load(&state, last_real, err, err_size);
-      porta_pathf(j->last_dir, sizeof j->last_dir, "%s/last", j->run_dir); // where new checkpoints go
+      porta_pathf(j->last_dir, sizeof j->last_dir, "%s/last",
+                  j->run_dir); // where new checkpoints go
     }
   }
   if (st == PORTA_OK) say(j, "run: %s%s\n", j->run_dir, resume ? " (resuming)" : "");
@@ -576,17 +617,21 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   int64_t total = steps_per_epoch * j->o.epochs;
   if (j->o.max_steps > 0 && j->o.max_steps < total) total = j->o.max_steps;
   j->info.total_steps = total;
-  j->info.warmup_steps = j->o.warmup < 1 ? (int64_t)llround(j->o.warmup * (double)total) : (int64_t)j->o.warmup;
+  j->info.warmup_steps =
+      j->o.warmup < 1 ? (int64_t)llround(j->o.warmup * (double)total) : (int64_t)j->o.warmup;
   if (st == PORTA_OK && resume) {
     if (state.total_steps != total)
-      st = porta_train_fail(err, err_size, PORTA_ERR_STATE, "%s: the checkpoint's schedule has %lld steps, these settings %lld",
+      st = porta_train_fail(err, err_size, PORTA_ERR_STATE,
+                            "%s: the checkpoint's schedule has %lld steps, these settings %lld",
                             j->last_dir, (long long)state.total_steps, (long long)total);
-    if (st == PORTA_OK) st = porta_optimizer_state_load(j->opt, j->params, j->param_count, last_real, &state, err, err_size);
+    if (st == PORTA_OK)
+      st = porta_optimizer_state_load(j->opt, j->params, j->param_count, last_real, &state, err,
+                                      err_size);
     if (st == PORTA_OK) {
       porta_set_rng_stream(j->ctx, state.rng_stream);
       result->best_epoch = state.best_epoch;
-      say(j, "resuming at step %lld of %lld (epoch %lld, batch %lld)\n", (long long)state.step, (long long)total,
-          (long long)state.epoch + 1, (long long)state.next_batch);
+      say(j, "resuming at step %lld of %lld (epoch %lld, batch %lld)\n", (long long)state.step,
+          (long long)total, (long long)state.epoch + 1, (long long)state.next_batch);
     }
   }
   state.total_steps = total;
@@ -609,15 +654,21 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   if (st == PORTA_OK) {
     porta_pathf(path, sizeof path, "%s/metrics.jsonl", j->run_dir);
     j->metrics = fopen(path, resume ? "a" : "w");
-    if (!j->metrics) st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    if (!j->metrics)
+      st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", path,
+                            strerror(errno));
   }
   if (st == PORTA_OK) {
-    say(j, "training: %lld steps (%lld a epoch, batch %d x %d accumulated), lr %g, warmup %lld steps\n", (long long)total,
-        (long long)steps_per_epoch, j->o.batch_size, j->o.grad_accum, (double)j->o.lr, (long long)j->info.warmup_steps);
+    say(j,
+        "training: %lld steps (%lld a epoch, batch %d x %d accumulated), lr %g, warmup %lld "
+        "steps\n",
+        (long long)total, (long long)steps_per_epoch, j->o.batch_size, j->o.grad_accum,
+        (double)j->o.lr, (long long)j->info.warmup_steps);
     st = run_loop(j, &state, result, err, err_size);
     // with PORTA_PROFILE=1: where the device time went
     char *report = malloc(16384);
-    if (report && porta_profile_report(j->ctx, report, 16384) == PORTA_OK) say(j, "\nprofile:\n%s\n", report);
+    if (report && porta_profile_report(j->ctx, report, 16384) == PORTA_OK)
+      say(j, "\nprofile:\n%s\n", report);
     free(report);
   }
   if (st == PORTA_OK && !result->interrupted) {
@@ -626,7 +677,8 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       fprintf(stderr, "\nresults (%s)\n", j->run_dir);
       if (result->best_epoch >= 0) {
         char title[64];
-        snprintf(title, sizeof title, "valid (best, epoch %lld)", (long long)result->best_epoch + 1);
+        snprintf(title, sizeof title, "valid (best, epoch %lld)",
+                 (long long)result->best_epoch + 1);
         print_metrics_table(j, title, &result->best_valid);
       }
       if (result->has_test) {

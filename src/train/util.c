@@ -23,12 +23,15 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
   *data = NULL;
   *size = 0;
   FILE *f = fopen(path, "rb");
-  if (!f) return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  if (!f)
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot open %s: %s", path,
+                            strerror(errno));
   size_t capacity = 1 << 16, used = 0;
   char *buf = malloc(capacity);
   if (!buf) {
     fclose(f);
-    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+    return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s",
+                            path);
   }
   for (;;) {
     if (used + 1 >= capacity) {
@@ -36,7 +39,8 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
       if (!bigger) {
         free(buf);
         fclose(f);
-        return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+        return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s",
+                                path);
       }
       buf = bigger;
       capacity *= 2;
@@ -63,7 +67,9 @@ porta_status porta_write_file_atomic(const char *path, const void *data, size_t 
   if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
     return porta_train_fail(err, err_size, PORTA_ERR_LIMIT, "path too long: %s", path);
   FILE *f = fopen(tmp, "wb");
-  if (!f) return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+  if (!f)
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", tmp,
+                            strerror(errno));
   bool ok = fwrite(data, 1, size, f) == size;
   ok = (fclose(f) == 0) && ok;
   if (!ok) {
@@ -90,10 +96,14 @@ bool porta_utf8_valid(const char *s, size_t n) {
     int extra;
     unsigned min;
     uint32_t cp;
-    if ((c & 0xE0) == 0xC0) extra = 1, min = 0x80, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) extra = 2, min = 0x800, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) extra = 3, min = 0x10000, cp = c & 0x07;
-    else return false;
+    if ((c & 0xE0) == 0xC0)
+      extra = 1, min = 0x80, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+      extra = 2, min = 0x800, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+      extra = 3, min = 0x10000, cp = c & 0x07;
+    else
+      return false;
     if (i + (size_t)extra >= n) return false;
     for (int k = 1; k <= extra; k++) {
       if ((p[i + k] & 0xC0) != 0x80) return false;
@@ -115,13 +125,16 @@ void porta_pathf(char *out, size_t size, const char *fmt, ...) {
 porta_status porta_json_int(int64_t *out, const cJSON *item, int64_t min, int64_t max,
                             const char *path, const char *field, char *err, size_t err_size) {
   if (!cJSON_IsNumber(item))
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" is not a number", path, field);
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" is not a number", path,
+                            field);
   double v = item->valuedouble;
-  // past 2^53 a double no longer holds every integer: refuse before the cast (which is UB past int64)
+  // past 2^53 a double no longer holds every integer: refuse before the cast (which is UB past
+  // int64)
   const double exact = 9007199254740992.0;
   if (!(v == floor(v)) || v < -exact || v > exact || (int64_t)v < min || (int64_t)v > max)
-    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: \"%s\" is %.15g, expected an integer in [%lld, %lld]",
-                            path, field, v, (long long)min, (long long)max);
+    return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                            "%s: \"%s\" is %.15g, expected an integer in [%lld, %lld]", path, field,
+                            v, (long long)min, (long long)max);
   *out = (int64_t)v;
   return PORTA_OK;
 }

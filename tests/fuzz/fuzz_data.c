@@ -52,11 +52,13 @@ static void check_dataset(const porta_dataset *ds, const porta_dataset_options *
     size_t n = strlen(ds->texts[i]);
     if (n == 0 || !porta_utf8_valid(ds->texts[i], n)) abort();
     if (ds->lines[i] < 1 || (i > 0 && ds->lines[i] <= ds->lines[i - 1])) abort();
-    if (has_labels ? (ds->labels[i] < 0 || ds->labels[i] >= ds->label_map.count) : ds->labels[i] != -1)
+    if (has_labels ? (ds->labels[i] < 0 || ds->labels[i] >= ds->label_map.count)
+                   : ds->labels[i] != -1)
       abort();
   }
   for (int64_t i = 0; i < ds->skipped_count; i++)
-    if (ds->skipped[i].line < 1 || memchr(ds->skipped[i].reason, '\0', sizeof ds->skipped[i].reason) == NULL)
+    if (ds->skipped[i].line < 1 ||
+        memchr(ds->skipped[i].reason, '\0', sizeof ds->skipped[i].reason) == NULL)
       abort();
   char small[24], big[2048];
   porta_dataset_skip_summary(ds, 3, small, sizeof small);
@@ -74,7 +76,8 @@ static void check_dataset(const porta_dataset *ds, const porta_dataset_options *
       fprintf(stderr, "fuzz_data: saved label map does not load back: %s\n", err);
       abort();
     }
-    if (loaded.count != ds->label_map.count || loaded.from_strings != ds->label_map.from_strings) abort();
+    if (loaded.count != ds->label_map.count || loaded.from_strings != ds->label_map.from_strings)
+      abort();
     for (int c = 0; c < loaded.count; c++)
       if (strcmp(loaded.names[c], ds->label_map.names[c]) != 0) abort();
     porta_label_map_free(&loaded);
@@ -109,7 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static char *const binary_names[] = {"0", "1"};
   static char *const string_names[] = {"neg", "pos"};
   const porta_label_map binary = {.count = 2, .names = (char **)binary_names};
-  const porta_label_map strings = {.count = 2, .names = (char **)string_names, .from_strings = true};
+  const porta_label_map strings = {
+      .count = 2, .names = (char **)string_names, .from_strings = true};
   for (int format = PORTA_DATA_JSONL; format <= PORTA_DATA_CSV; format++) {
     porta_dataset_options opts;
     porta_dataset_options_init(&opts);

@@ -29,7 +29,8 @@ static void make_temp_dir(void) {
     fprintf(stderr, "fuzz_run_files: cannot create a temporary folder %s\n", dir);
     abort(); /* the harness cannot run without it */
   }
-  static const char *const names[4] = {"labels.json", "split.json", "trainer_state.json", "settings.json"};
+  static const char *const names[4] = {"labels.json", "split.json", "trainer_state.json",
+                                       "settings.json"};
   for (int i = 0; i < 4; i++) snprintf(file_path[i], sizeof file_path[i], "%s/%s", dir, names[i]);
   atexit(remove_temp_files);
 }

@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int32_t ids[4096];
     int n = -1;
     char err[256];
-    porta_status st = porta_tokenizer_encode(toks[t], ids, capacity, &n, text, len, max_length,
-                                             err, sizeof(err));
+    porta_status st =
+        porta_tokenizer_encode(toks[t], ids, capacity, &n, text, len, max_length, err, sizeof(err));
     if (st == PORTA_OK) {
       if (n < 2 || n > capacity) abort();
       for (int i = 0; i < n; i++)
@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (max_length > 0 && n > max_length) abort();
       char out[1024];
       size_t out_len;
-      st = porta_tokenizer_decode(toks[t], out, sizeof(out), &out_len, ids, n, mode & 8, err, sizeof(err));
+      st = porta_tokenizer_decode(toks[t], out, sizeof(out), &out_len, ids, n, mode & 8, err,
+                                  sizeof(err));
       if (st != PORTA_OK && st != PORTA_ERR_LIMIT) abort();
     } else if (st != PORTA_ERR_FORMAT && st != PORTA_ERR_LIMIT) {
       abort(); /* only bad UTF-8 or a full buffer may fail */

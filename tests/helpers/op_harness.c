@@ -49,8 +49,8 @@ void oph_case_list_free(oph_case_list *list) {
   list->count = list->capacity = 0;
 }
 
-oph_buf *oph_slot(oph_case *c, int slot, const char *name, int64_t n, oph_role role,
-                  uint32_t *init, double tol, int64_t base_off) {
+oph_buf *oph_slot(oph_case *c, int slot, const char *name, int64_t n, oph_role role, uint32_t *init,
+                  double tol, int64_t base_off) {
   oph_buf *b = &c->buf[slot];
   if (slot >= c->nbuf) c->nbuf = slot + 1;
   b->name = name;
@@ -94,17 +94,25 @@ int64_t oph_view_extent(const int64_t shape[4], const int64_t stride[4]) {
 static void bind(const oph_case *c, const porta_ref *r, oph_args *a) {
   *a = c->args;
   switch (c->op) {
-  case PORTA_OP_GEMM: a->gemm.a = r[0], a->gemm.b = r[1], a->gemm.c = r[2]; break;
+  case PORTA_OP_GEMM:
+    a->gemm.a = r[0], a->gemm.b = r[1], a->gemm.c = r[2];
+    break;
   case PORTA_OP_BINARY:
     a->binary.out = r[0], a->binary.a = c->alias ? r[0] : r[1];
     a->binary.b = c->alias_b ? r[0] : r[2];
     break;
-  case PORTA_OP_UNARY: a->unary.out = r[0], a->unary.x = c->alias ? r[0] : r[1]; break;
+  case PORTA_OP_UNARY:
+    a->unary.out = r[0], a->unary.x = c->alias ? r[0] : r[1];
+    break;
   case PORTA_OP_UNARY_BWD:
     a->unary_bwd.dx = r[0], a->unary_bwd.x = r[1], a->unary_bwd.dy = c->alias ? r[0] : r[2];
     break;
-  case PORTA_OP_REDUCE: a->reduce.out = r[0], a->reduce.x = r[1]; break;
-  case PORTA_OP_COPY_STRIDED: a->copy_strided.out = r[0], a->copy_strided.x = r[1]; break;
+  case PORTA_OP_REDUCE:
+    a->reduce.out = r[0], a->reduce.x = r[1];
+    break;
+  case PORTA_OP_COPY_STRIDED:
+    a->copy_strided.out = r[0], a->copy_strided.x = r[1];
+    break;
   case PORTA_OP_SOFTMAX:
     a->softmax.y = r[0], a->softmax.x = r[1];
     a->softmax.mask = c->buf[2].n > 0 ? r[2] : (porta_ref){NULL, 0};
@@ -127,7 +135,9 @@ static void bind(const oph_case *c, const porta_ref *r, oph_args *a) {
   case PORTA_OP_EMBEDDING_BWD:
     a->embedding_bwd.dtable = r[0], a->embedding_bwd.dout = r[1], a->embedding_bwd.ids = r[2];
     break;
-  case PORTA_OP_DROPOUT: a->dropout.out = r[0], a->dropout.x = c->alias ? r[0] : r[1]; break;
+  case PORTA_OP_DROPOUT:
+    a->dropout.out = r[0], a->dropout.x = c->alias ? r[0] : r[1];
+    break;
   case PORTA_OP_CROSS_ENTROPY:
     a->cross_entropy.loss = r[0], a->cross_entropy.probs = r[1];
     a->cross_entropy.logits = r[2], a->cross_entropy.labels = r[3];
@@ -139,8 +149,11 @@ static void bind(const oph_case *c, const porta_ref *r, oph_args *a) {
   case PORTA_OP_ADAMW:
     a->adamw.param = r[0], a->adamw.m = r[1], a->adamw.v = r[2], a->adamw.grad = r[3];
     break;
-  case PORTA_OP_SUMSQ: a->sumsq.out = r[0], a->sumsq.x = r[1]; break;
-  default: break;
+  case PORTA_OP_SUMSQ:
+    a->sumsq.out = r[0], a->sumsq.x = r[1];
+    break;
+  default:
+    break;
   }
 }
 
@@ -173,23 +186,40 @@ static bool entry_present(const porta_backend_ops *o, int op) {
 static porta_status exec(porta_backend *be, const oph_case *c, const oph_args *a,
                          void *const *dev) {
   switch (c->op) {
-  case PORTA_OP_GEMM: return be->ops->gemm(be, &a->gemm);
-  case PORTA_OP_BINARY: return be->ops->binary(be, &a->binary);
-  case PORTA_OP_UNARY: return be->ops->unary(be, &a->unary);
-  case PORTA_OP_UNARY_BWD: return be->ops->unary_bwd(be, &a->unary_bwd);
-  case PORTA_OP_REDUCE: return be->ops->reduce(be, &a->reduce);
-  case PORTA_OP_COPY_STRIDED: return be->ops->copy_strided(be, &a->copy_strided);
-  case PORTA_OP_SOFTMAX: return be->ops->softmax(be, &a->softmax);
-  case PORTA_OP_SOFTMAX_BWD: return be->ops->softmax_bwd(be, &a->softmax_bwd);
-  case PORTA_OP_LAYERNORM: return be->ops->layernorm(be, &a->layernorm);
-  case PORTA_OP_LAYERNORM_BWD: return be->ops->layernorm_bwd(be, &a->layernorm_bwd);
-  case PORTA_OP_EMBEDDING: return be->ops->embedding(be, &a->embedding);
-  case PORTA_OP_EMBEDDING_BWD: return be->ops->embedding_bwd(be, &a->embedding_bwd);
-  case PORTA_OP_DROPOUT: return be->ops->dropout(be, &a->dropout);
-  case PORTA_OP_CROSS_ENTROPY: return be->ops->cross_entropy(be, &a->cross_entropy);
-  case PORTA_OP_CROSS_ENTROPY_BWD: return be->ops->cross_entropy_bwd(be, &a->cross_entropy_bwd);
-  case PORTA_OP_ADAMW: return be->ops->adamw(be, &a->adamw);
-  case PORTA_OP_SUMSQ: return be->ops->sumsq(be, &a->sumsq);
+  case PORTA_OP_GEMM:
+    return be->ops->gemm(be, &a->gemm);
+  case PORTA_OP_BINARY:
+    return be->ops->binary(be, &a->binary);
+  case PORTA_OP_UNARY:
+    return be->ops->unary(be, &a->unary);
+  case PORTA_OP_UNARY_BWD:
+    return be->ops->unary_bwd(be, &a->unary_bwd);
+  case PORTA_OP_REDUCE:
+    return be->ops->reduce(be, &a->reduce);
+  case PORTA_OP_COPY_STRIDED:
+    return be->ops->copy_strided(be, &a->copy_strided);
+  case PORTA_OP_SOFTMAX:
+    return be->ops->softmax(be, &a->softmax);
+  case PORTA_OP_SOFTMAX_BWD:
+    return be->ops->softmax_bwd(be, &a->softmax_bwd);
+  case PORTA_OP_LAYERNORM:
+    return be->ops->layernorm(be, &a->layernorm);
+  case PORTA_OP_LAYERNORM_BWD:
+    return be->ops->layernorm_bwd(be, &a->layernorm_bwd);
+  case PORTA_OP_EMBEDDING:
+    return be->ops->embedding(be, &a->embedding);
+  case PORTA_OP_EMBEDDING_BWD:
+    return be->ops->embedding_bwd(be, &a->embedding_bwd);
+  case PORTA_OP_DROPOUT:
+    return be->ops->dropout(be, &a->dropout);
+  case PORTA_OP_CROSS_ENTROPY:
+    return be->ops->cross_entropy(be, &a->cross_entropy);
+  case PORTA_OP_CROSS_ENTROPY_BWD:
+    return be->ops->cross_entropy_bwd(be, &a->cross_entropy_bwd);
+  case PORTA_OP_ADAMW:
+    return be->ops->adamw(be, &a->adamw);
+  case PORTA_OP_SUMSQ:
+    return be->ops->sumsq(be, &a->sumsq);
   case OPH_OP_FILL:
     return be->ops->fill(be, (porta_ref){dev[0], (size_t)(c->buf[0].off + c->buf[0].view)},
                          a->fill.n, a->fill.value);

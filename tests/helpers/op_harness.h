@@ -45,16 +45,16 @@ typedef enum oph_role {
 
 typedef struct oph_buf {
   const char *name;
-  int64_t n;            /* elements the op may touch */
-  int64_t off;          /* element offset of the tensor in its device buffer (sentinels before) */
-  int64_t view;         /* extra offset of the op's ref inside the tensor (select, slice) */
-  int64_t cols;         /* row length for messages (0: flat index only) */
+  int64_t n;    /* elements the op may touch */
+  int64_t off;  /* element offset of the tensor in its device buffer (sentinels before) */
+  int64_t view; /* extra offset of the op's ref inside the tensor (select, slice) */
+  int64_t cols; /* row length for messages (0: flat index only) */
   oph_role role;
-  bool bits;            /* compare bit for bit (i32, pure copies) */
-  bool zero_pattern;    /* zeros must be in the same places (dropout) */
+  bool bits;         /* compare bit for bit (i32, pure copies) */
+  bool zero_pattern; /* zeros must be in the same places (dropout) */
   double tol;
-  double floor;         /* normalise by max(floor, max|ref|); 0 means 1e-6 */
-  uint32_t *init;       /* n words, owned by the case; NULL for OPH_OUT */
+  double floor;   /* normalise by max(floor, max|ref|); 0 means 1e-6 */
+  uint32_t *init; /* n words, owned by the case; NULL for OPH_OUT */
 } oph_buf;
 
 typedef union oph_args {
@@ -82,13 +82,13 @@ typedef union oph_args {
 } oph_args;
 
 typedef struct oph_case {
-  int op;          /* porta_op or OPH_OP_FILL / OPH_OP_COPY */
-  char desc[256];  /* "gemm m=17 n=65 k=3 tA=1 tB=0 batch=3 off=5" */
+  int op;         /* porta_op or OPH_OP_FILL / OPH_OP_COPY */
+  char desc[256]; /* "gemm m=17 n=65 k=3 tA=1 tB=0 batch=3 off=5" */
   int nbuf;
   oph_buf buf[OPH_MAX_BUFS];
-  oph_args args;   /* refs are filled in per run from the slots */
-  bool alias;   /* the op's output doubles as its input (see the slot table) */
-  bool alias_b; /* binary only: b = out */
+  oph_args args; /* refs are filled in per run from the slots */
+  bool alias;    /* the op's output doubles as its input (see the slot table) */
+  bool alias_b;  /* binary only: b = out */
 } oph_case;
 
 typedef enum oph_outcome { OPH_PASS, OPH_FAIL, OPH_UNSUPPORTED } oph_outcome;
@@ -121,8 +121,8 @@ void oph_case_list_free(oph_case_list *list);
 
 /* Adds slot `slot` of c. The tensor starts base_off + 2·slot elements into its buffer (0 when
  * base_off is 0), so no two buffers line up the same way. init (n words) becomes the case's. */
-oph_buf *oph_slot(oph_case *c, int slot, const char *name, int64_t n, oph_role role,
-                  uint32_t *init, double tol, int64_t base_off);
+oph_buf *oph_slot(oph_case *c, int slot, const char *name, int64_t n, oph_role role, uint32_t *init,
+                  double tol, int64_t base_off);
 
 /* Host data as 4-byte words (NULL when out of memory): zeros, uniform floats in [lo, hi),
  * uniform i32 in [lo, hi]. */

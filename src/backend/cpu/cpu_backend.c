@@ -73,8 +73,8 @@ static void cpu_free(porta_backend *be, void *buf) {
   free(b);
 }
 
-static porta_status check_bytes(porta_backend *be, const char *what, const void *buf,
-                                size_t offset, size_t bytes) {
+static porta_status check_bytes(porta_backend *be, const char *what, const void *buf, size_t offset,
+                                size_t bytes) {
   if (!buf) return porta_backend_fail(be, PORTA_ERR_INVALID_ARGUMENT, "cpu %s: NULL buffer", what);
   const porta_cpu_buffer *b = buf;
   if (offset > b->bytes || bytes > b->bytes - offset)
@@ -140,18 +140,18 @@ static uint64_t now_ns(void) {
 }
 
 /* entry_<name>: the vtable entry for porta_cpu_<name>, with the NULL check and the timer. */
-#define CPU_ENTRY(name, op_id, args_type)                                                       \
-  static porta_status entry_##name(porta_backend *be, const args_type *a) {                     \
-    porta_cpu_backend *cpu = (porta_cpu_backend *)be;                                           \
-    if (!a)                                                                                     \
-      return porta_backend_fail(be, PORTA_ERR_INVALID_ARGUMENT, "cpu %s: NULL arguments",       \
-                                porta_op_name(op_id));                                          \
-    if (!cpu->profiling) return porta_cpu_##name(cpu, a);                                       \
-    uint64_t start = now_ns();                                                                  \
-    porta_status st = porta_cpu_##name(cpu, a);                                                 \
-    cpu->ns_per_op[op_id] += now_ns() - start;                                                  \
-    cpu->calls_per_op[op_id]++;                                                                 \
-    return st;                                                                                  \
+#define CPU_ENTRY(name, op_id, args_type)                                                          \
+  static porta_status entry_##name(porta_backend *be, const args_type *a) {                        \
+    porta_cpu_backend *cpu = (porta_cpu_backend *)be;                                              \
+    if (!a)                                                                                        \
+      return porta_backend_fail(be, PORTA_ERR_INVALID_ARGUMENT, "cpu %s: NULL arguments",          \
+                                porta_op_name(op_id));                                             \
+    if (!cpu->profiling) return porta_cpu_##name(cpu, a);                                          \
+    uint64_t start = now_ns();                                                                     \
+    porta_status st = porta_cpu_##name(cpu, a);                                                    \
+    cpu->ns_per_op[op_id] += now_ns() - start;                                                     \
+    cpu->calls_per_op[op_id]++;                                                                    \
+    return st;                                                                                     \
   }
 
 CPU_ENTRY(gemm, PORTA_OP_GEMM, porta_gemm_args)
@@ -265,8 +265,8 @@ static void cpu_device_info(porta_device_info *info, int num_threads, bool gemm_
   snprintf(info->driver, sizeof info->driver, "%s", blas ? blas : "OpenBLAS");
   snprintf(info->api_version, sizeof info->api_version, "porta cpu (C11, pthreads)");
   long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-  info->global_mem_bytes = pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size
-                                                      : (uint64_t)1 << 32;
+  info->global_mem_bytes =
+      pages > 0 && page_size > 0 ? (uint64_t)pages * (uint64_t)page_size : (uint64_t)1 << 32;
   info->max_alloc_bytes = info->global_mem_bytes;
   info->compute_units = usable_cores();
   info->max_workgroup_size = 1;

@@ -203,8 +203,12 @@ porta_status porta_cpu_unary_bwd(porta_cpu_backend *cpu, const porta_unary_bwd_a
   if (!st && a->op != PORTA_UNARY_SCALE)
     st = porta_cpu_check_ref(cpu, "unary_bwd", "x", a->x, a->n);
   if (st || a->n == 0) return st;
-  unary_job job = {a->op, a->op == PORTA_UNARY_SCALE ? NULL : porta_cpu_f32(a->x),
-                   porta_cpu_f32(a->dy), porta_cpu_f32(a->dx), a->alpha, 0.0f};
+  unary_job job = {a->op,
+                   a->op == PORTA_UNARY_SCALE ? NULL : porta_cpu_f32(a->x),
+                   porta_cpu_f32(a->dy),
+                   porta_cpu_f32(a->dx),
+                   a->alpha,
+                   0.0f};
   porta_cpu_for(cpu, a->n, a->n, unary_bwd_range, &job);
   return PORTA_OK;
 }
@@ -435,8 +439,8 @@ static void dropout_portable(const dropout_job *job, int64_t begin, int64_t end)
 
 /* lo and hi words of the 8 products m · c (32 × 32 → 64 bits): even lanes by _mm256_mul_epu32
  * directly, odd lanes after shifting them down. */
-__attribute__((target("avx2"))) static inline void mul_wide_avx2(__m256i m, __m256i c,
-                                                                  __m256i *lo, __m256i *hi) {
+__attribute__((target("avx2"))) static inline void mul_wide_avx2(__m256i m, __m256i c, __m256i *lo,
+                                                                 __m256i *hi) {
   __m256i even = _mm256_mul_epu32(m, c);
   __m256i odd = _mm256_mul_epu32(m, _mm256_srli_epi64(c, 32));
   *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
@@ -483,8 +487,8 @@ __attribute__((target("avx2"))) static void dropout_avx2(const dropout_job *job,
 }
 
 /* The same with 16 AVX-512 lanes. */
-__attribute__((target("avx512f"))) static void dropout_avx512(const dropout_job *job,
-                                                              int64_t begin, int64_t end) {
+__attribute__((target("avx512f"))) static void dropout_avx512(const dropout_job *job, int64_t begin,
+                                                              int64_t end) {
   const __m512i m0 = _mm512_set1_epi32((int)0xD2511F53u), m1 = _mm512_set1_epi32((int)0xCD9E8D57u);
   const __m512 p = _mm512_set1_ps(job->p), keep_scale = _mm512_set1_ps(job->keep_scale);
   const __m512 to_unit = _mm512_set1_ps(1.0f / 16777216.0f);
@@ -549,8 +553,8 @@ porta_status porta_cpu_dropout(porta_cpu_backend *cpu, const porta_dropout_args 
   if (!st) st = porta_cpu_check_ref(cpu, "dropout", "x", a->x, a->n);
   if (st || a->n == 0) return st;
   /* keep_scale is inf when p == 1: never selected */
-  dropout_job job = {porta_cpu_f32(a->x), porta_cpu_f32(a->out), a->p, 1.0f / (1.0f - a->p),
-                     a->seed, a->stream};
+  dropout_job job = {
+      porta_cpu_f32(a->x), porta_cpu_f32(a->out), a->p, 1.0f / (1.0f - a->p), a->seed, a->stream};
   /* Philox costs ~50 operations an element: worth threads from 4096 elements. */
   porta_cpu_for(cpu, a->n, a->n * 4, dropout_range, &job);
   return PORTA_OK;
@@ -577,7 +581,8 @@ static void fma_block(float *out, int64_t first, int64_t count, int iters) {
   for (int it = 0; it < iters; it++)
     for (int k = 0; k < 8; k++)
 #pragma omp simd
-      for (int l = 0; l < FMA_LANES; l++) a[k][l] = fmaf(a[k][l], mul, add); /* bits do not matter here */
+      for (int l = 0; l < FMA_LANES; l++)
+        a[k][l] = fmaf(a[k][l], mul, add); /* bits do not matter here */
   for (int64_t l = 0; l < count; l++) {
     float sum = 0.0f;
     for (int k = 0; k < 8; k++) sum += a[k][l];

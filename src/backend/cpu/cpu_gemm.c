@@ -100,9 +100,9 @@ static bool fits_blas_int(const porta_gemm_args *g) {
 
 typedef struct gemm_job {
   const porta_gemm_args *g;
-  bool split_rows;   /* blocks of rows of C (else columns) */
-  int64_t block;     /* rows or columns per block */
-  int64_t per_task;  /* batch entries per task (batched products) */
+  bool split_rows;  /* blocks of rows of C (else columns) */
+  int64_t block;    /* rows or columns per block */
+  int64_t per_task; /* batch entries per task (batched products) */
 } gemm_job;
 
 static void sgemm_one(const porta_gemm_args *g, int64_t m, int64_t n, const float *a,

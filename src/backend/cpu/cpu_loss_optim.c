@@ -76,8 +76,11 @@ porta_status porta_cpu_cross_entropy(porta_cpu_backend *cpu, const porta_cross_e
     *porta_cpu_f32(a->loss) = 0.0f;
     return PORTA_OK;
   }
-  ce_job job = {.logits = porta_cpu_f32(a->logits), .labels = porta_cpu_i32(a->labels),
-                .probs = porta_cpu_f32(a->probs), .batch = batch, .classes = classes};
+  ce_job job = {.logits = porta_cpu_f32(a->logits),
+                .labels = porta_cpu_i32(a->labels),
+                .probs = porta_cpu_f32(a->probs),
+                .batch = batch,
+                .classes = classes};
   /* SUM_CHUNKS items whatever the thread count: the chunk sums come out the same */
   porta_cpu_for(cpu, SUM_CHUNKS, batch * classes, ce_range, &job);
   double total = 0.0;
@@ -121,8 +124,11 @@ porta_status porta_cpu_cross_entropy_bwd(porta_cpu_backend *cpu,
   const int32_t *labels = porta_cpu_i32(a->labels);
   int64_t n_valid = 0;
   for (int64_t b = 0; b < batch; b++) n_valid += labels[b] >= 0 && labels[b] < classes;
-  ce_job job = {.probs_in = probs, .labels = labels, .dlogits = porta_cpu_f32(a->dlogits),
-                .batch = batch, .classes = classes,
+  ce_job job = {.probs_in = probs,
+                .labels = labels,
+                .dlogits = porta_cpu_f32(a->dlogits),
+                .batch = batch,
+                .classes = classes,
                 .row_scale = n_valid ? *porta_cpu_f32(a->dloss) / (float)n_valid : 0.0f};
   porta_cpu_for(cpu, batch, batch * classes, ce_bwd_range, &job);
   return PORTA_OK;
@@ -211,9 +217,15 @@ porta_status porta_cpu_adamw(porta_cpu_backend *cpu, const porta_adamw_args *a) 
   if (!st) st = porta_cpu_check_ref(cpu, op, "m", a->m, n);
   if (!st) st = porta_cpu_check_ref(cpu, op, "v", a->v, n);
   if (st || n == 0) return st;
-  adamw_job job = {porta_cpu_f32(a->param), porta_cpu_f32(a->m), porta_cpu_f32(a->v),
-                   porta_cpu_f32(a->grad), a->beta1, a->beta2, a->eps,
-                   1.0f - a->lr * a->weight_decay, a->lr / a->bias_correction1,
+  adamw_job job = {porta_cpu_f32(a->param),
+                   porta_cpu_f32(a->m),
+                   porta_cpu_f32(a->v),
+                   porta_cpu_f32(a->grad),
+                   a->beta1,
+                   a->beta2,
+                   a->eps,
+                   1.0f - a->lr * a->weight_decay,
+                   a->lr / a->bias_correction1,
                    sqrtf(a->bias_correction2)};
   porta_cpu_for(cpu, n, n, adamw_range, &job);
   return PORTA_OK;

@@ -85,7 +85,7 @@ PORTA_CPU_INLINE void porta_cpu_normal_cdf_pdf(float x, float *cdf, float *pdf) 
   float scaled = x * inv_sqrt2;
   uint32_t xbits, abits;
   memcpy(&xbits, &scaled, sizeof xbits);
-  abits = xbits & 0x7fffffffu;                              /* |x|/√2 */
+  abits = xbits & 0x7fffffffu;                            /* |x|/√2 */
   uint32_t far_mask = 0u - (uint32_t)(abits > nine_bits); /* all ones where a > 9 */
   abits = (abits & ~far_mask) | (nine_bits & far_mask);
   float a;

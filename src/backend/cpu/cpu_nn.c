@@ -140,7 +140,7 @@ porta_status porta_cpu_softmax_bwd(porta_cpu_backend *cpu, const porta_softmax_b
 
 typedef struct layernorm_job {
   const float *x, *gamma, *beta, *dy;
-  float *y, *mean, *rstd;   /* forward */
+  float *y, *mean, *rstd;     /* forward */
   float *dx, *dgamma, *dbeta; /* backward (mean, rstd read) */
   int64_t rows, n;
   double eps;
@@ -188,10 +188,15 @@ porta_status porta_cpu_layernorm(porta_cpu_backend *cpu, const porta_layernorm_a
   if (!st) st = porta_cpu_check_ref(cpu, "layernorm", "gamma", a->gamma, rows ? n : 0);
   if (!st) st = porta_cpu_check_ref(cpu, "layernorm", "beta", a->beta, rows ? n : 0);
   if (st || rows * n == 0) return st;
-  layernorm_job job = {.x = porta_cpu_f32(a->x), .gamma = porta_cpu_f32(a->gamma),
-                       .beta = porta_cpu_f32(a->beta), .y = porta_cpu_f32(a->y),
-                       .mean = porta_cpu_f32(a->mean), .rstd = porta_cpu_f32(a->rstd),
-                       .rows = rows, .n = n, .eps = a->eps};
+  layernorm_job job = {.x = porta_cpu_f32(a->x),
+                       .gamma = porta_cpu_f32(a->gamma),
+                       .beta = porta_cpu_f32(a->beta),
+                       .y = porta_cpu_f32(a->y),
+                       .mean = porta_cpu_f32(a->mean),
+                       .rstd = porta_cpu_f32(a->rstd),
+                       .rows = rows,
+                       .n = n,
+                       .eps = a->eps};
   porta_cpu_for(cpu, rows, rows * n, layernorm_range, &job);
   return PORTA_OK;
 }
@@ -271,11 +276,16 @@ porta_status porta_cpu_layernorm_bwd(porta_cpu_backend *cpu, const porta_layerno
   if (!st) st = porta_cpu_check_ref(cpu, op, "rstd", a->rstd, n ? rows : 0);
   if (!st) st = porta_cpu_check_ref(cpu, op, "gamma", a->gamma, rows ? n : 0);
   if (st || rows * n == 0) return st;
-  layernorm_job job = {.x = porta_cpu_f32(a->x), .gamma = porta_cpu_f32(a->gamma),
-                       .dy = porta_cpu_f32(a->dy), .mean = porta_cpu_f32(a->mean),
-                       .rstd = porta_cpu_f32(a->rstd), .dx = porta_cpu_f32(a->dx),
-                       .dgamma = porta_cpu_f32(a->dgamma), .dbeta = porta_cpu_f32(a->dbeta),
-                       .rows = rows, .n = n};
+  layernorm_job job = {.x = porta_cpu_f32(a->x),
+                       .gamma = porta_cpu_f32(a->gamma),
+                       .dy = porta_cpu_f32(a->dy),
+                       .mean = porta_cpu_f32(a->mean),
+                       .rstd = porta_cpu_f32(a->rstd),
+                       .dx = porta_cpu_f32(a->dx),
+                       .dgamma = porta_cpu_f32(a->dgamma),
+                       .dbeta = porta_cpu_f32(a->dbeta),
+                       .rows = rows,
+                       .n = n};
   /* dgamma and dbeta first: dy is read whole before dx (which may share its memory) is written. */
   porta_cpu_for(cpu, (n + COLUMN_BLOCK - 1) / COLUMN_BLOCK, rows * n, layernorm_dparams_range,
                 &job);
@@ -322,8 +332,12 @@ porta_status porta_cpu_embedding(porta_cpu_backend *cpu, const porta_embedding_a
         porta_cpu_check_ref(cpu, "embedding", "table", a->table, n_ids * dim > 0 ? vocab * dim : 0);
   if (!st) st = porta_cpu_check_ref(cpu, "embedding", "ids", a->ids, dim ? n_ids : 0);
   if (st || n_ids * dim == 0) return st;
-  embedding_job job = {.table = porta_cpu_f32(a->table), .ids = porta_cpu_i32(a->ids),
-                       .out = porta_cpu_f32(a->out), .n_ids = n_ids, .dim = dim, .vocab = vocab};
+  embedding_job job = {.table = porta_cpu_f32(a->table),
+                       .ids = porta_cpu_i32(a->ids),
+                       .out = porta_cpu_f32(a->out),
+                       .n_ids = n_ids,
+                       .dim = dim,
+                       .vocab = vocab};
   porta_cpu_for(cpu, n_ids, n_ids * dim, embedding_range, &job);
   return PORTA_OK;
 }
@@ -356,8 +370,11 @@ porta_status porta_cpu_embedding_bwd(porta_cpu_backend *cpu, const porta_embeddi
   if (!st) st = porta_cpu_check_ref(cpu, "embedding_bwd", "dout", a->dout, n_ids * dim);
   if (!st) st = porta_cpu_check_ref(cpu, "embedding_bwd", "ids", a->ids, dim ? n_ids : 0);
   if (st || n_ids * dim == 0) return st;
-  embedding_job job = {.dout = porta_cpu_f32(a->dout), .ids = porta_cpu_i32(a->ids),
-                       .dtable = porta_cpu_f32(a->dtable), .n_ids = n_ids, .dim = dim,
+  embedding_job job = {.dout = porta_cpu_f32(a->dout),
+                       .ids = porta_cpu_i32(a->ids),
+                       .dtable = porta_cpu_f32(a->dtable),
+                       .n_ids = n_ids,
+                       .dim = dim,
                        .vocab = vocab};
   porta_cpu_for(cpu, (dim + COLUMN_BLOCK - 1) / COLUMN_BLOCK, n_ids * dim, embedding_bwd_range,
                 &job);

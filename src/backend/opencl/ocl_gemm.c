@@ -19,10 +19,14 @@
 
 const char *porta_opencl_gemm_impl_name(porta_opencl_gemm_impl impl) {
   switch (impl) {
-  case PORTA_OPENCL_IMPL_CLBLAST: return "clblast";
-  case PORTA_OPENCL_IMPL_OWN_CPU: return "own_cpu";
-  case PORTA_OPENCL_IMPL_OWN_GPU: return "own_gpu";
-  default: return "undecided";
+  case PORTA_OPENCL_IMPL_CLBLAST:
+    return "clblast";
+  case PORTA_OPENCL_IMPL_OWN_CPU:
+    return "own_cpu";
+  case PORTA_OPENCL_IMPL_OWN_GPU:
+    return "own_gpu";
+  default:
+    return "undecided";
   }
 }
 
@@ -234,10 +238,14 @@ static porta_status gemm_own_gpu(ocl_backend *be, const porta_gemm_args *g) {
 static porta_status gemm_run(ocl_backend *be, porta_opencl_gemm_impl impl,
                              const porta_gemm_args *g) {
   switch (impl) {
-  case PORTA_OPENCL_IMPL_CLBLAST: return gemm_clblast(be, g);
-  case PORTA_OPENCL_IMPL_OWN_CPU: return gemm_own_cpu(be, g);
-  case PORTA_OPENCL_IMPL_OWN_GPU: return gemm_own_gpu(be, g);
-  default: return ocl_fail(be, PORTA_ERR_STATE, "gemm: no implementation chosen");
+  case PORTA_OPENCL_IMPL_CLBLAST:
+    return gemm_clblast(be, g);
+  case PORTA_OPENCL_IMPL_OWN_CPU:
+    return gemm_own_cpu(be, g);
+  case PORTA_OPENCL_IMPL_OWN_GPU:
+    return gemm_own_gpu(be, g);
+  default:
+    return ocl_fail(be, PORTA_ERR_STATE, "gemm: no implementation chosen");
   }
 }
 
@@ -460,13 +468,20 @@ porta_status porta_opencl_gemm_choice(porta_backend *base, bool trans_a, bool tr
                                       porta_opencl_gemm_impl *out) {
   ocl_backend *be = (ocl_backend *)base;
   switch (be->gemm_mode) {
-  case PORTA_OPENCL_GEMM_CLBLAST: *out = PORTA_OPENCL_IMPL_CLBLAST; return PORTA_OK;
-  case PORTA_OPENCL_GEMM_OWN_CPU: *out = PORTA_OPENCL_IMPL_OWN_CPU; return PORTA_OK;
-  case PORTA_OPENCL_GEMM_OWN_GPU: *out = PORTA_OPENCL_IMPL_OWN_GPU; return PORTA_OK;
+  case PORTA_OPENCL_GEMM_CLBLAST:
+    *out = PORTA_OPENCL_IMPL_CLBLAST;
+    return PORTA_OK;
+  case PORTA_OPENCL_GEMM_OWN_CPU:
+    *out = PORTA_OPENCL_IMPL_OWN_CPU;
+    return PORTA_OK;
+  case PORTA_OPENCL_GEMM_OWN_GPU:
+    *out = PORTA_OPENCL_IMPL_OWN_GPU;
+    return PORTA_OK;
   case PORTA_OPENCL_GEMM_OWN:
     *out = be->base.info.is_cpu ? PORTA_OPENCL_IMPL_OWN_CPU : PORTA_OPENCL_IMPL_OWN_GPU;
     return PORTA_OK;
-  default: break;
+  default:
+    break;
   }
   int cls = gemm_class(trans_a, trans_b, batched);
   if (!be->gemm_cache_loaded) choices_load(be);

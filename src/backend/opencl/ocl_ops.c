@@ -32,8 +32,7 @@ static bool shape_fits(const int64_t *shape, int64_t *numel) {
 }
 
 static void to_int4(const int64_t *v, int out[4]) {
-  for (int d = 0; d < 4; d++)
-    out[d] = (int)v[d];
+  for (int d = 0; d < 4; d++) out[d] = (int)v[d];
 }
 
 /* Merges neighbouring dims that every operand walks as one (stride[d] == stride[d+1]·shape[d+1])
@@ -53,13 +52,11 @@ static void collapse_dims(int64_t shape[4], int64_t *const strides[], int count)
     }
     n++;
     out_shape[4 - n] = shape[d];
-    for (int s = 0; s < count; s++)
-      out_strides[s][4 - n] = strides[s][d];
+    for (int s = 0; s < count; s++) out_strides[s][4 - n] = strides[s][d];
   }
   for (int d = 0; d < 4; d++) {
     shape[d] = out_shape[d];
-    for (int s = 0; s < count; s++)
-      strides[s][d] = out_strides[s][d];
+    for (int s = 0; s < count; s++) strides[s][d] = out_strides[s][d];
   }
 }
 

@@ -59,8 +59,7 @@ static porta_status enumerate_devices(ocl_device_ref **refs, int *count, char *e
       }
       list = grown;
     }
-    for (cl_uint d = 0; d < n; d++)
-      list[total++] = (ocl_device_ref){platforms[p], devs[d]};
+    for (cl_uint d = 0; d < n; d++) list[total++] = (ocl_device_ref){platforms[p], devs[d]};
     free(devs);
   }
   free(platforms);
@@ -152,10 +151,8 @@ static void ocl_destroy(porta_backend *base) {
   ocl_backend *be = (ocl_backend *)base;
   if (!be) return;
   if (be->queue) clFinish(be->queue);
-  for (int i = 0; i < be->pending_count; i++)
-    clReleaseEvent(be->pending[i].event);
-  for (int i = 0; i < be->kernel_count; i++)
-    clReleaseKernel(be->kernels[i].kernel);
+  for (int i = 0; i < be->pending_count; i++) clReleaseEvent(be->pending[i].event);
+  for (int i = 0; i < be->kernel_count; i++) clReleaseKernel(be->kernels[i].kernel);
   for (int i = 0; i < OCL_PROG_COUNT; i++)
     if (be->programs[i]) clReleaseProgram(be->programs[i]);
   if (be->scratch) clReleaseMemObject(be->scratch);
@@ -425,8 +422,7 @@ void ocl_launch_begin(ocl_launch *l, ocl_backend *be, ocl_program_id id, const c
 
 static size_t fit_wg(const ocl_launch *l, int want) {
   size_t wg = (size_t)want;
-  while (wg > 1 && wg > l->max_wg)
-    wg /= 2;
+  while (wg > 1 && wg > l->max_wg) wg /= 2;
   return wg;
 }
 
@@ -468,8 +464,7 @@ void ocl_arg_float(ocl_launch *l, float v) {
 }
 void ocl_arg_int4(ocl_launch *l, const int v[4]) {
   cl_int4 x;
-  for (int i = 0; i < 4; i++)
-    x.s[i] = v[i];
+  for (int i = 0; i < 4; i++) x.s[i] = v[i];
   set_arg(l, sizeof x, &x);
 }
 void ocl_arg_local(ocl_launch *l, size_t bytes) { set_arg(l, bytes, NULL); }
@@ -506,8 +501,7 @@ porta_status ocl_launch_run(ocl_launch *l, porta_op op, cl_uint dims, const size
 static void profile_drain(ocl_backend *be) {
   if (be->pending_count == 0) return;
   cl_event events[OCL_PROFILE_PENDING_MAX];
-  for (int i = 0; i < be->pending_count; i++)
-    events[i] = be->pending[i].event;
+  for (int i = 0; i < be->pending_count; i++) events[i] = be->pending[i].event;
   clWaitForEvents((cl_uint)be->pending_count, events);
   for (int i = 0; i < be->pending_count; i++) {
     cl_ulong start = 0, end = 0;
@@ -583,12 +577,18 @@ static bool ocl_supports(porta_backend *base, porta_op op, const void *args) {
     const porta_gemm_args *g = args;
     return ocl_fits_int(g->m) && ocl_fits_int(g->n) && ocl_fits_int(g->k) && ocl_fits_int(g->batch);
   }
-  case PORTA_OP_UNARY: return ocl_fits_int(((const porta_unary_args *)args)->n);
-  case PORTA_OP_UNARY_BWD: return ocl_fits_int(((const porta_unary_bwd_args *)args)->n);
-  case PORTA_OP_DROPOUT: return ocl_fits_int(((const porta_dropout_args *)args)->n);
-  case PORTA_OP_ADAMW: return ocl_fits_int(((const porta_adamw_args *)args)->n);
-  case PORTA_OP_SUMSQ: return ocl_fits_int(((const porta_sumsq_args *)args)->n);
-  default: return true;
+  case PORTA_OP_UNARY:
+    return ocl_fits_int(((const porta_unary_args *)args)->n);
+  case PORTA_OP_UNARY_BWD:
+    return ocl_fits_int(((const porta_unary_bwd_args *)args)->n);
+  case PORTA_OP_DROPOUT:
+    return ocl_fits_int(((const porta_dropout_args *)args)->n);
+  case PORTA_OP_ADAMW:
+    return ocl_fits_int(((const porta_adamw_args *)args)->n);
+  case PORTA_OP_SUMSQ:
+    return ocl_fits_int(((const porta_sumsq_args *)args)->n);
+  default:
+    return true;
   }
 }
 

@@ -8,8 +8,9 @@
 
 const char *vk_result_name(VkResult r) {
   switch (r) {
-#define CASE(x) \
-  case x: return #x;
+#define CASE(x)                                                                                    \
+  case x:                                                                                          \
+    return #x;
     CASE(VK_SUCCESS)
     CASE(VK_NOT_READY)
     CASE(VK_TIMEOUT)
@@ -32,7 +33,8 @@ const char *vk_result_name(VkResult r) {
     CASE(VK_ERROR_FRAGMENTATION)
     CASE(VK_ERROR_INVALID_SHADER_NV)
 #undef CASE
-  default: return "VK_ERROR_(unknown)";
+  default:
+    return "VK_ERROR_(unknown)";
   }
 }
 
@@ -118,7 +120,8 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
     kind = "warning";
   }
   /* The prefix is what tests/vulkan.cmake's FAIL_REGULAR_EXPRESSION looks for. */
-  fprintf(stderr, "porta vulkan validation %s: %s\n", kind, data && data->pMessage ? data->pMessage : "");
+  fprintf(stderr, "porta vulkan validation %s: %s\n", kind,
+          data && data->pMessage ? data->pMessage : "");
   return VK_FALSE;
 }
 
@@ -188,7 +191,9 @@ static porta_status create_instance(VkInstance *out, vk_backend *be, char *err, 
   VkInstanceCreateInfo info = {
       .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
       /* the messenger in pNext also reports on vkCreate/DestroyInstance */
-      .pNext = sync_checks ? (const void *)&features : validate ? (const void *)&dbg : NULL,
+      .pNext = sync_checks ? (const void *)&features
+               : validate  ? (const void *)&dbg
+                           : NULL,
       .flags = flags,
       .pApplicationInfo = &app,
       .enabledLayerCount = n_layers,
@@ -271,15 +276,24 @@ static bool has_device_extension(VkPhysicalDevice dev, const char *name) {
 
 static const char *vendor_name(uint32_t id) {
   switch (id) {
-  case 0x1002: return "AMD";
-  case 0x10DE: return "NVIDIA";
-  case 0x8086: return "Intel";
-  case 0x13B5: return "ARM";
-  case 0x5143: return "Qualcomm";
-  case 0x106B: return "Apple";
-  case 0x1010: return "Imagination";
-  case 0x10005: return "Mesa";
-  default: return NULL;
+  case 0x1002:
+    return "AMD";
+  case 0x10DE:
+    return "NVIDIA";
+  case 0x8086:
+    return "Intel";
+  case 0x13B5:
+    return "ARM";
+  case 0x5143:
+    return "Qualcomm";
+  case 0x106B:
+    return "Apple";
+  case 0x1010:
+    return "Imagination";
+  case 0x10005:
+    return "Mesa";
+  default:
+    return NULL;
   }
 }
 
@@ -291,8 +305,8 @@ static void describe_device(VkPhysicalDevice dev, int index, porta_device_info *
   bool has_driver_props = v12 || has_device_extension(dev, "VK_KHR_driver_properties");
   bool has_f16i8 = v12 || has_device_extension(dev, "VK_KHR_shader_float16_int8");
 
-  VkPhysicalDeviceDriverProperties driver = {.sType =
-                                                 VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+  VkPhysicalDeviceDriverProperties driver = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
   VkPhysicalDeviceSubgroupProperties subgroup = {
       .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
       .pNext = has_driver_props ? &driver : NULL};
@@ -330,8 +344,9 @@ static void describe_device(VkPhysicalDevice dev, int index, porta_device_info *
   for (uint32_t h = 0; h < mem.memoryHeapCount && pos < sizeof info->extra; h++) {
     bool local = mem.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT;
     if (local) info->global_mem_bytes += mem.memoryHeaps[h].size;
-    pos += snprintf(info->extra + pos, sizeof info->extra - pos, " %u=%llu MiB%s", h,
-                    (unsigned long long)(mem.memoryHeaps[h].size >> 20), local ? " device-local" : "");
+    pos +=
+        snprintf(info->extra + pos, sizeof info->extra - pos, " %u=%llu MiB%s", h,
+                 (unsigned long long)(mem.memoryHeaps[h].size >> 20), local ? " device-local" : "");
   }
   if (pos < sizeof info->extra)
     snprintf(info->extra + pos, sizeof info->extra - pos,
@@ -445,8 +460,8 @@ porta_status porta_vulkan_backend_create(porta_backend **out, int device, char *
   st = physical_devices(be->instance, &devs, &n, err, err_size);
   if (st != PORTA_OK) goto fail;
   if (device < 0 || (uint32_t)device >= n) {
-    snprintf(err, err_size, "vulkan: device index %d out of range: %u Vulkan device(s) found", device,
-             n);
+    snprintf(err, err_size, "vulkan: device index %d out of range: %u Vulkan device(s) found",
+             device, n);
     free(devs);
     st = PORTA_ERR_NO_DEVICE;
     goto fail;

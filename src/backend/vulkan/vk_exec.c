@@ -196,7 +196,8 @@ void vk_barrier(vk_backend *be, vk_frame *f) {
       .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
                        VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
   };
-  VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+  VkPipelineStageFlags stages =
+      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
   vkCmdPipelineBarrier(f->cmd, stages, stages, 0, 1, &mb, 0, NULL, 0, NULL);
 }
 
@@ -258,8 +259,8 @@ void vk_groups_1d(uint64_t n, uint32_t wg, uint32_t *gx, uint32_t *gy) {
 }
 
 porta_status vk_dispatch(vk_backend *be, porta_op op, vk_pipeline *pipe, const vk_bind *binds,
-                         int n_binds, const void *push, size_t push_bytes, uint32_t gx,
-                         uint32_t gy, uint32_t gz) {
+                         int n_binds, const void *push, size_t push_bytes, uint32_t gx, uint32_t gy,
+                         uint32_t gz) {
   if (n_binds != pipe->n_bindings || n_binds > VK_MAX_BINDINGS ||
       push_bytes + 4 * (size_t)n_binds > 4 * VK_PUSH_WORDS)
     return vk_fail(be, PORTA_ERR_BACKEND, "vulkan: %s: bad dispatch (%d bindings, %zu push bytes)",
@@ -371,8 +372,7 @@ porta_status vk_dispatch(vk_backend *be, porta_op op, vk_pipeline *pipe, const v
     vkCmdWriteTimestamp(f->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, f->queries, f->n_queries);
   vkCmdDispatch(f->cmd, gx, gy, gz);
   if (timed) {
-    vkCmdWriteTimestamp(f->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, f->queries,
-                        f->n_queries + 1);
+    vkCmdWriteTimestamp(f->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, f->queries, f->n_queries + 1);
     f->query_op[f->n_queries / 2] = (uint8_t)op;
     f->n_queries += 2;
   }

@@ -29,10 +29,10 @@
 
 #include "backend/backend.h"
 
-#define VK_FRAMES 3              /* command buffers in rotation */
-#define VK_MAX_DISPATCH 256      /* dispatches per frame before it is submitted */
-#define VK_MAX_BINDINGS 8        /* storage buffers per shader */
-#define VK_PUSH_WORDS 32         /* 128 bytes: the minimum maxPushConstantsSize */
+#define VK_FRAMES 3         /* command buffers in rotation */
+#define VK_MAX_DISPATCH 256 /* dispatches per frame before it is submitted */
+#define VK_MAX_BINDINGS 8   /* storage buffers per shader */
+#define VK_PUSH_WORDS 32    /* 128 bytes: the minimum maxPushConstantsSize */
 #define VK_STAGING_BYTES (16u << 20)
 #define VK_BLOCK_BYTES (64u << 20)
 #define VK_MAX_PIPELINES 64
@@ -109,15 +109,15 @@ typedef struct vk_backend {
   VkPhysicalDeviceProperties props;
   VkPhysicalDeviceMemoryProperties mem_props;
   uint32_t device_memory_type, staging_memory_type;
-  VkDeviceSize alignment;     /* sub-allocation granule: ≥ minStorageBufferOffsetAlignment */
-  VkDeviceSize max_range;     /* maxStorageBufferRange */
+  VkDeviceSize alignment; /* sub-allocation granule: ≥ minStorageBufferOffsetAlignment */
+  VkDeviceSize max_range; /* maxStorageBufferRange */
   VkDeviceSize block_bytes;
   VkDeviceSize max_allocation; /* maxMemoryAllocationSize (Vulkan 1.1 maintenance3) */
-  uint32_t wg;                /* work-group size for 1-D shaders (power of two) */
-  int gemm_variant;           /* VK_GEMM_*: $PORTA_VULKAN_GEMM, else AUTO */
+  uint32_t wg;                 /* work-group size for 1-D shaders (power of two) */
+  int gemm_variant;            /* VK_GEMM_*: $PORTA_VULKAN_GEMM, else AUTO */
   vk_block *blocks;
   int n_blocks, cap_blocks;
-  vk_buffer *dummy; /* bound where a shader's optional input is absent */
+  vk_buffer *dummy;   /* bound where a shader's optional input is absent */
   vk_buffer *scratch; /* grown on demand: partial sums, embedding links */
   VkCommandPool command_pool;
   vk_frame frames[VK_FRAMES];
@@ -190,14 +190,14 @@ porta_status vk_frame_for_command(vk_backend *be, vk_frame **out);
 porta_status vk_frame_for_staging(vk_backend *be, VkDeviceSize bytes, vk_frame **out,
                                   VkDeviceSize *staging_offset);
 void vk_barrier(vk_backend *be, vk_frame *f);
-porta_status vk_submit(vk_backend *be);                 /* current frame, no wait */
-porta_status vk_wait_frame(vk_backend *be, int index);   /* wait + recycle one frame */
+porta_status vk_submit(vk_backend *be);                /* current frame, no wait */
+porta_status vk_wait_frame(vk_backend *be, int index); /* wait + recycle one frame */
 porta_status vk_synchronize(porta_backend *base);
 void vk_defer_free(vk_backend *be, vk_buffer *buf);
 /* Records one dispatch: bindings, push words (after the bindings' element offsets). */
 porta_status vk_dispatch(vk_backend *be, porta_op op, vk_pipeline *pipe, const vk_bind *binds,
-                         int n_binds, const void *push, size_t push_bytes, uint32_t gx,
-                         uint32_t gy, uint32_t gz);
+                         int n_binds, const void *push, size_t push_bytes, uint32_t gx, uint32_t gy,
+                         uint32_t gz);
 void vk_profile_enable(porta_backend *base, bool on);
 porta_status vk_profile_read(porta_backend *base, uint64_t ns_per_op[PORTA_OP_COUNT],
                              uint64_t calls_per_op[PORTA_OP_COUNT]);
@@ -207,8 +207,8 @@ void vk_count_call(vk_backend *be, porta_op op);
 porta_status vk_pipeline_init(vk_backend *be);
 void vk_pipeline_destroy(vk_backend *be);
 /* The pipeline of shader `name` ("gemm_tiled") with these specialisation constants (ids 0..). */
-porta_status vk_pipeline_get(vk_backend *be, const char *name, int n_bindings,
-                             const uint32_t *spec, int n_spec, vk_pipeline **out);
+porta_status vk_pipeline_get(vk_backend *be, const char *name, int n_bindings, const uint32_t *spec,
+                             int n_spec, vk_pipeline **out);
 /* The same for a 3-binding shader whose bindings in texel_mask (bit i: binding i, < 4) are RGBA32F
  * storage texel buffers. */
 porta_status vk_pipeline_get_texel(vk_backend *be, const char *name, uint32_t texel_mask,

@@ -53,9 +53,10 @@ porta_status vk_make_buffer(vk_backend *be, VkDeviceSize size, VkBufferUsageFlag
     if (*mem) vkFreeMemory(be->device, *mem, NULL);
     *buf = VK_NULL_HANDLE;
     *mem = VK_NULL_HANDLE;
-    return vk_fail(be, r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY
-                           ? PORTA_ERR_DEVICE_MEMORY
-                           : PORTA_ERR_BACKEND,
+    return vk_fail(be,
+                   r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY
+                       ? PORTA_ERR_DEVICE_MEMORY
+                       : PORTA_ERR_BACKEND,
                    "vulkan: allocating %llu bytes of device memory failed: %s",
                    (unsigned long long)size, vk_result_name(r));
   }
@@ -107,7 +108,8 @@ static bool push_range(vk_block *b, int at, VkDeviceSize offset, VkDeviceSize si
     b->free_ranges = r;
     b->cap_free = cap;
   }
-  memmove(&b->free_ranges[at + 1], &b->free_ranges[at], (size_t)(b->n_free - at) * sizeof(vk_range));
+  memmove(&b->free_ranges[at + 1], &b->free_ranges[at],
+          (size_t)(b->n_free - at) * sizeof(vk_range));
   b->free_ranges[at] = (vk_range){offset, size};
   b->n_free++;
   return true;
@@ -147,11 +149,11 @@ static porta_status add_block(vk_backend *be, VkDeviceSize size, bool dedicated,
     memset(&be->blocks[slot], 0, sizeof be->blocks[slot]);
   }
   vk_block *b = &be->blocks[slot];
-  porta_status st = vk_make_buffer(
-      be, size,
-      VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT |
-          VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-      VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, &b->buffer, &b->memory);
+  porta_status st =
+      vk_make_buffer(be, size,
+                     VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT |
+                         VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                     VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, &b->buffer, &b->memory);
   if (st != PORTA_OK) return st;
   b->size = size;
   b->dedicated = dedicated;
@@ -363,9 +365,8 @@ porta_status vk_copy(porta_backend *base, void *dstbuf, size_t dst_offset, void 
   vk_frame *f;
   if ((st = vk_frame_for_command(be, &f)) != PORTA_OK) return st;
   vk_barrier(be, f);
-  VkBufferCopy region = {.srcOffset = s->offset + src_offset,
-                         .dstOffset = d->offset + dst_offset,
-                         .size = bytes};
+  VkBufferCopy region = {
+      .srcOffset = s->offset + src_offset, .dstOffset = d->offset + dst_offset, .size = bytes};
   vkCmdCopyBuffer(f->cmd, vk_buffer_handle(be, s), vk_buffer_handle(be, d), 1, &region);
   f->n_commands++;
   return PORTA_OK;
@@ -374,8 +375,9 @@ porta_status vk_copy(porta_backend *base, void *dstbuf, size_t dst_offset, void 
 porta_status vk_fill(porta_backend *base, porta_ref out, int64_t n, float value) {
   vk_backend *be = (vk_backend *)base;
   vk_buffer *buf = out.buf;
-  if (n < 0) return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: fill: negative count %lld",
-                            (long long)n);
+  if (n < 0)
+    return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: fill: negative count %lld",
+                   (long long)n);
   porta_status st = check_range(be, "fill", buf, out.off * 4, (size_t)n * 4);
   if (st != PORTA_OK) return st;
   if (n == 0) return PORTA_OK;
@@ -384,8 +386,8 @@ porta_status vk_fill(porta_backend *base, porta_ref out, int64_t n, float value)
   uint32_t bits;
   memcpy(&bits, &value, 4);
   vk_barrier(be, f);
-  vkCmdFillBuffer(f->cmd, vk_buffer_handle(be, buf), buf->offset + out.off * 4,
-                  (VkDeviceSize)n * 4, bits);
+  vkCmdFillBuffer(f->cmd, vk_buffer_handle(be, buf), buf->offset + out.off * 4, (VkDeviceSize)n * 4,
+                  bits);
   f->n_commands++;
   return PORTA_OK;
 }

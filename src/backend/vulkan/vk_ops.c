@@ -5,7 +5,6 @@
 
 #include "backend/vulkan/vk_internal.h"
 
-
 /* ---- GEMM ---------------------------------------------------------------------------------- */
 
 typedef struct gemm_push {
@@ -82,7 +81,8 @@ static porta_status gemm(porta_backend *base, const porta_gemm_args *g) {
   return gemm_tiles(be, g);
 }
 
-/* One GEMM whose single matrices fit a binding: batches grouped per dispatch as the range allows. */
+/* One GEMM whose single matrices fit a binding: batches grouped per dispatch as the range allows.
+ */
 static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
   int64_t a_rows = g->trans_a ? g->k : g->m, a_cols = g->trans_a ? g->m : g->k;
   int64_t b_rows = g->trans_b ? g->n : g->k, b_cols = g->trans_b ? g->k : g->n;
@@ -111,8 +111,8 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
                batch_span(span_b, per, g->stride_b) <= texels;
   bool b_rows4 = !g->trans_b && g->n % 4 == 0 && g->ldb % 4 == 0 && g->b.off % 4 == 0 &&
                  (g->batch == 1 || g->stride_b % 4 == 0);
-  bool ab_k4 = !g->trans_a && g->trans_b && g->k % 4 == 0 && g->lda % 4 == 0 &&
-               g->ldb % 4 == 0 && g->a.off % 4 == 0 && g->b.off % 4 == 0 &&
+  bool ab_k4 = !g->trans_a && g->trans_b && g->k % 4 == 0 && g->lda % 4 == 0 && g->ldb % 4 == 0 &&
+               g->a.off % 4 == 0 && g->b.off % 4 == 0 &&
                (g->batch == 1 || (g->stride_a % 4 == 0 && g->stride_b % 4 == 0));
   if (cpu_shape && (b_rows4 || ab_k4)) {
     shader = b_rows4 ? (texel ? "gemm_texel_nn" : "gemm_vec_nn")
@@ -160,11 +160,19 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
   if (gx > 65535 || gy > 65535)
     return vk_fail(be, PORTA_ERR_UNSUPPORTED, "vulkan: gemm: %lld×%lld is too large for one grid",
                    (long long)g->m, (long long)g->n);
-  gemm_push push = {
-      (uint32_t)g->m,        (uint32_t)g->n,        (uint32_t)g->k,        (uint32_t)g->lda,
-      (uint32_t)g->ldb,      (uint32_t)g->ldc,      (uint32_t)g->stride_a, (uint32_t)g->stride_b,
-      (uint32_t)g->stride_c, (uint32_t)g->trans_a, (uint32_t)g->trans_b, g->alpha,
-      g->beta};
+  gemm_push push = {(uint32_t)g->m,
+                    (uint32_t)g->n,
+                    (uint32_t)g->k,
+                    (uint32_t)g->lda,
+                    (uint32_t)g->ldb,
+                    (uint32_t)g->ldc,
+                    (uint32_t)g->stride_a,
+                    (uint32_t)g->stride_b,
+                    (uint32_t)g->stride_c,
+                    (uint32_t)g->trans_a,
+                    (uint32_t)g->trans_b,
+                    g->alpha,
+                    g->beta};
   for (int64_t b0 = 0; b0 < g->batch; b0 += per) {
     int64_t nb = g->batch - b0 < per ? g->batch - b0 : per;
     vk_bind binds[3] = {
@@ -245,9 +253,10 @@ static porta_status split_views(vk_backend *be, const vk_views *v, uint64_t limi
     c = (c + 1) / 2;
   }
   if (c == 1 && d == 3 && widest_view(&piece) > limit)
-    return vk_fail(be, PORTA_ERR_UNSUPPORTED,
-                   "vulkan: a strided view cannot be split under maxStorageBufferRange (%llu bytes)",
-                   (unsigned long long)be->max_range);
+    return vk_fail(
+        be, PORTA_ERR_UNSUPPORTED,
+        "vulkan: a strided view cannot be split under maxStorageBufferRange (%llu bytes)",
+        (unsigned long long)be->max_range);
   for (int64_t i0 = 0; i0 < v->shape[d]; i0 += c) {
     piece.shape[d] = v->shape[d] - i0 < c ? v->shape[d] - i0 : c;
     piece.origin[d] = v->origin[d] + i0;
@@ -267,14 +276,13 @@ static porta_status binary_piece(vk_backend *be, const vk_views *v, const void *
   porta_status st = vk_pipe_1d(be, "binary", 3, &pipe);
   if (st != PORTA_OK) return st;
   const int64_t *sa = v->stride[1], *sb = v->stride[2];
-  uint32_t push[13] = {(uint32_t)a->op,      (uint32_t)n,          (uint32_t)v->shape[1],
+  uint32_t push[13] = {(uint32_t)a->op,       (uint32_t)n,           (uint32_t)v->shape[1],
                        (uint32_t)v->shape[2], (uint32_t)v->shape[3], (uint32_t)sa[0],
-                       (uint32_t)sa[1],      (uint32_t)sa[2],      (uint32_t)sa[3],
-                       (uint32_t)sb[0],      (uint32_t)sb[1],      (uint32_t)sb[2],
+                       (uint32_t)sa[1],       (uint32_t)sa[2],       (uint32_t)sa[3],
+                       (uint32_t)sb[0],       (uint32_t)sb[1],       (uint32_t)sb[2],
                        (uint32_t)sb[3]};
-  vk_bind binds[3] = {{v->ref[0], n},
-                      {v->ref[1], view_span(v->shape, sa)},
-                      {v->ref[2], view_span(v->shape, sb)}};
+  vk_bind binds[3] = {
+      {v->ref[0], n}, {v->ref[1], view_span(v->shape, sa)}, {v->ref[2], view_span(v->shape, sb)}};
   uint32_t gx, gy;
   vk_groups_1d(n, be->wg, &gx, &gy);
   return vk_dispatch(be, PORTA_OP_BINARY, pipe, binds, 3, push, sizeof push, gx, gy, 1);
@@ -390,9 +398,19 @@ static porta_status reduce_piece(vk_backend *be, const vk_views *v, const void *
     uint32_t nout, nred, per_thread;
     float alpha, beta;
     uint32_t k1, k2, k3, kx[4], ky[4], r1, r2, r3, rx[4];
-  } push = {(uint32_t)nout, (uint32_t)nred, per_thread, a->alpha, later ? 1.0f : a->beta,
-            k_size[1], k_size[2], k_size[3], {k_x[0], k_x[1], k_x[2], k_x[3]},
-            {k_y[0], k_y[1], k_y[2], k_y[3]}, r_size[1], r_size[2], r_size[3],
+  } push = {(uint32_t)nout,
+            (uint32_t)nred,
+            per_thread,
+            a->alpha,
+            later ? 1.0f : a->beta,
+            k_size[1],
+            k_size[2],
+            k_size[3],
+            {k_x[0], k_x[1], k_x[2], k_x[3]},
+            {k_y[0], k_y[1], k_y[2], k_y[3]},
+            r_size[1],
+            r_size[2],
+            r_size[3],
             {r_x[0], r_x[1], r_x[2], r_x[3]}};
   uint64_t out_span = 1; /* over the kept dims only: a reduced dim may have size 0 */
   for (int d = 0; d < 4; d++)
@@ -411,8 +429,10 @@ static porta_status reduce(porta_backend *base, const porta_reduce_args *a) {
   if (st != PORTA_OK) return st;
   uint64_t nout = 1, nred = 1;
   for (int d = 0; d < 4; d++) {
-    if (a->out_stride[d] != 0) nout *= (uint64_t)a->shape[d];
-    else nred *= (uint64_t)a->shape[d];
+    if (a->out_stride[d] != 0)
+      nout *= (uint64_t)a->shape[d];
+    else
+      nred *= (uint64_t)a->shape[d];
   }
   if (nout == 0) return PORTA_OK;
   if (!a->out.buf || (!a->x.buf && nred > 0))
@@ -434,7 +454,7 @@ static porta_status copy_piece(vk_backend *be, const vk_views *v, const void *op
   porta_status st = vk_pipe_1d(be, "copy_strided", 2, &pipe);
   if (st != PORTA_OK) return st;
   const int64_t *so = v->stride[0], *sx = v->stride[1];
-  uint32_t push[13] = {(uint32_t)n,           a->accumulate,        (uint32_t)v->shape[1],
+  uint32_t push[13] = {(uint32_t)n,           a->accumulate,         (uint32_t)v->shape[1],
                        (uint32_t)v->shape[2], (uint32_t)v->shape[3], (uint32_t)so[0],
                        (uint32_t)so[1],       (uint32_t)so[2],       (uint32_t)so[3],
                        (uint32_t)sx[0],       (uint32_t)sx[1],       (uint32_t)sx[2],
@@ -486,7 +506,8 @@ static porta_status bench_fma(porta_backend *base, porta_ref out, int64_t n, int
   return PORTA_OK;
 }
 
-/* ---- supports ---------------------------------------------------------------------------------- */
+/* ---- supports ----------------------------------------------------------------------------------
+ */
 
 static bool supports(porta_backend *base, porta_op op, const void *args) {
   vk_backend *be = (vk_backend *)base;
@@ -504,9 +525,12 @@ static bool supports(porta_backend *base, porta_op op, const void *args) {
   case PORTA_OP_REDUCE:
     return true;
   /* row ops bind chunks of whole rows: one row must fit */
-  case PORTA_OP_SOFTMAX: return (uint64_t)((const porta_softmax_args *)args)->n <= limit;
-  case PORTA_OP_SOFTMAX_BWD: return (uint64_t)((const porta_softmax_bwd_args *)args)->n <= limit;
-  case PORTA_OP_LAYERNORM: return (uint64_t)((const porta_layernorm_args *)args)->n <= limit;
+  case PORTA_OP_SOFTMAX:
+    return (uint64_t)((const porta_softmax_args *)args)->n <= limit;
+  case PORTA_OP_SOFTMAX_BWD:
+    return (uint64_t)((const porta_softmax_bwd_args *)args)->n <= limit;
+  case PORTA_OP_LAYERNORM:
+    return (uint64_t)((const porta_layernorm_args *)args)->n <= limit;
   case PORTA_OP_LAYERNORM_BWD:
     return (uint64_t)((const porta_layernorm_bwd_args *)args)->n <= limit;
   case PORTA_OP_CROSS_ENTROPY:

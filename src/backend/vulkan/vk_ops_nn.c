@@ -6,10 +6,10 @@
 
 #include "backend/vulkan/vk_internal.h"
 
-#define NEED(cond, op)                                                                        \
-  do {                                                                                        \
-    if (!(cond))                                                                              \
-      return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: %s: bad argument (%s)", op, #cond); \
+#define NEED(cond, op)                                                                             \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: %s: bad argument (%s)", op, #cond);  \
   } while (0)
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
@@ -60,8 +60,8 @@ porta_status vk_ops_nn_softmax(porta_backend *base, const porta_softmax_args *a)
       uint32_t rows, n, mask_div, has_mask;
       float scale;
       uint32_t row0, mask_row0;
-    } push = {(uint32_t)rows, (uint32_t)a->n, (uint32_t)div, has_mask, a->scale, (uint32_t)r0,
-              (uint32_t)m0};
+    } push = {(uint32_t)rows, (uint32_t)a->n, (uint32_t)div, has_mask,
+              a->scale,       (uint32_t)r0,   (uint32_t)m0};
     vk_bind binds[3] = {{at_row(a->y, r0, a->n), count},
                         {at_row(a->x, r0, a->n), count},
                         {has_mask ? at_row(a->mask, m0, a->n) : a->mask,
@@ -121,9 +121,12 @@ porta_status vk_ops_nn_layernorm(porta_backend *base, const porta_layernorm_args
       uint32_t rows, n;
       float eps;
     } push = {(uint32_t)rows, (uint32_t)a->n, a->eps};
-    vk_bind binds[6] = {{at_row(a->y, r0, a->n), count}, {at_row(a->mean, r0, 1), (uint64_t)rows},
-                        {at_row(a->rstd, r0, 1), (uint64_t)rows}, {at_row(a->x, r0, a->n), count},
-                        {a->gamma, n}, {a->beta, n}};
+    vk_bind binds[6] = {{at_row(a->y, r0, a->n), count},
+                        {at_row(a->mean, r0, 1), (uint64_t)rows},
+                        {at_row(a->rstd, r0, 1), (uint64_t)rows},
+                        {at_row(a->x, r0, a->n), count},
+                        {a->gamma, n},
+                        {a->beta, n}};
     uint32_t gx, gy;
     groups_per_row(be, (uint64_t)rows, &gx, &gy);
     st = vk_dispatch(be, PORTA_OP_LAYERNORM, pipe, binds, 6, &push, sizeof push, gx, gy, 1);
@@ -155,15 +158,16 @@ porta_status vk_ops_nn_layernorm_bwd(porta_backend *base, const porta_layernorm_
     porta_ref mean = at_row(a->mean, r0, 1), rstd = at_row(a->rstd, r0, 1);
     if (a->dx.buf) {
       if ((st = vk_pipe_1d(be, "layernorm_bwd", 6, &pipe)) != PORTA_OK) return st;
-      vk_bind binds[6] = {{at_row(a->dx, r0, a->n), count}, {dy, count}, {x, count},
-                          {mean, (uint64_t)rows}, {rstd, (uint64_t)rows}, {a->gamma, n}};
+      vk_bind binds[6] = {
+          {at_row(a->dx, r0, a->n), count}, {dy, count},  {x, count}, {mean, (uint64_t)rows},
+          {rstd, (uint64_t)rows},           {a->gamma, n}};
       groups_per_row(be, (uint64_t)rows, &gx, &gy);
       st = vk_dispatch(be, PORTA_OP_LAYERNORM_BWD, pipe, binds, 6, &push, sizeof push, gx, gy, 1);
       if (st != PORTA_OK) return st;
     }
     if (a->dgamma.buf) { /* accumulates, so row chunks add up */
       if ((st = vk_pipe_1d(be, "layernorm_bwd_params", 6, &pipe)) != PORTA_OK) return st;
-      vk_bind binds[6] = {{a->dgamma, n}, {a->dbeta, n}, {dy, count},
+      vk_bind binds[6] = {{a->dgamma, n}, {a->dbeta, n},          {dy, count},
                           {x, count},     {mean, (uint64_t)rows}, {rstd, (uint64_t)rows}};
       vk_groups_1d(n, be->wg, &gx, &gy);
       st = vk_dispatch(be, PORTA_OP_LAYERNORM_BWD, pipe, binds, 6, &push, sizeof push, gx, gy, 1);
@@ -172,7 +176,6 @@ porta_status vk_ops_nn_layernorm_bwd(porta_backend *base, const porta_layernorm_
   }
   return PORTA_OK;
 }
-
 
 porta_status vk_ops_nn_embedding(porta_backend *base, const porta_embedding_args *a) {
   vk_backend *be = (vk_backend *)base;
@@ -195,12 +198,12 @@ porta_status vk_ops_nn_embedding(porta_backend *base, const porta_embedding_args
       uint32_t n_ids, dim;
       int32_t lo, hi, vocab;
       uint32_t first_chunk;
-    } push = {(uint32_t)a->n_ids, (uint32_t)a->dim, (int32_t)lo, (int32_t)hi,
-              (int32_t)a->vocab, lo == 0};
-    vk_bind binds[3] = {{a->out, count},
-                        {{a->table.buf, a->table.off + (size_t)(lo * a->dim)},
-                         (uint64_t)((hi - lo) * a->dim)},
-                        {a->ids, (uint64_t)a->n_ids}};
+    } push = {(uint32_t)a->n_ids, (uint32_t)a->dim,  (int32_t)lo,
+              (int32_t)hi,        (int32_t)a->vocab, lo == 0};
+    vk_bind binds[3] = {
+        {a->out, count},
+        {{a->table.buf, a->table.off + (size_t)(lo * a->dim)}, (uint64_t)((hi - lo) * a->dim)},
+        {a->ids, (uint64_t)a->n_ids}};
     uint32_t gx, gy;
     vk_groups_1d(count, be->wg, &gx, &gy);
     st = vk_dispatch(be, PORTA_OP_EMBEDDING, pipe, binds, 3, &push, sizeof push, gx, gy, 1);
@@ -240,11 +243,11 @@ porta_status vk_ops_nn_embedding_bwd(porta_backend *base, const porta_embedding_
       uint32_t n_ids, dim;
       int32_t lo, hi;
     } push = {(uint32_t)a->n_ids, (uint32_t)a->dim, (int32_t)lo, (int32_t)hi};
-    vk_bind binds[4] = {{{a->dtable.buf, a->dtable.off + (size_t)(lo * a->dim)},
-                         (uint64_t)((hi - lo) * a->dim)},
-                        {a->dout, count},
-                        {a->ids, (uint64_t)a->n_ids},
-                        {links_ref, (uint64_t)a->n_ids * 2}};
+    vk_bind binds[4] = {
+        {{a->dtable.buf, a->dtable.off + (size_t)(lo * a->dim)}, (uint64_t)((hi - lo) * a->dim)},
+        {a->dout, count},
+        {a->ids, (uint64_t)a->n_ids},
+        {links_ref, (uint64_t)a->n_ids * 2}};
     vk_groups_1d(count, be->wg, &gx, &gy);
     st = vk_dispatch(be, PORTA_OP_EMBEDDING_BWD, pipe, binds, 4, &push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
@@ -346,8 +349,7 @@ porta_status vk_ops_nn_cross_entropy_bwd(porta_backend *base,
                         {a->dloss, 1}};
     uint32_t gx, gy;
     groups_per_row(be, (uint64_t)rows, &gx, &gy);
-    st = vk_dispatch(be, PORTA_OP_CROSS_ENTROPY_BWD, pipe, binds, 4, push, sizeof push, gx, gy,
-                     1);
+    st = vk_dispatch(be, PORTA_OP_CROSS_ENTROPY_BWD, pipe, binds, 4, push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
   }
   return PORTA_OK;
@@ -368,8 +370,9 @@ porta_status vk_ops_nn_adamw(porta_backend *base, const porta_adamw_args *a) {
     struct {
       uint32_t n;
       float lr, beta1, beta2, eps, weight_decay, bc1, bc2;
-    } push = {(uint32_t)cnt, a->lr,           a->beta1,           a->beta2,
-              a->eps,        a->weight_decay, a->bias_correction1, a->bias_correction2};
+    } push = {
+        (uint32_t)cnt,      a->lr, a->beta1, a->beta2, a->eps, a->weight_decay, a->bias_correction1,
+        a->bias_correction2};
     vk_bind binds[4] = {{{a->param.buf, a->param.off + s}, cnt},
                         {{a->grad.buf, a->grad.off + s}, cnt},
                         {{a->m.buf, a->m.off + s}, cnt},

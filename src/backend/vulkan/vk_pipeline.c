@@ -254,8 +254,7 @@ static porta_status get_pipeline(vk_backend *be, const char *name, int n_binding
   }
   if (be->n_pipelines == VK_MAX_PIPELINES || n_spec > 8 || n_bindings < 1 ||
       n_bindings > VK_MAX_BINDINGS)
-    return vk_fail(be, PORTA_ERR_LIMIT, "vulkan: pipeline table full or bad shader use (%s)",
-                   name);
+    return vk_fail(be, PORTA_ERR_LIMIT, "vulkan: pipeline table full or bad shader use (%s)", name);
   char file[48];
   snprintf(file, sizeof file, "%s.spv", name);
   const porta_embedded_file *spv = porta_embedded_find(porta_embedded_shaders, file);
@@ -302,9 +301,10 @@ static porta_status get_pipeline(vk_backend *be, const char *name, int n_binding
   r = vkCreateComputePipelines(be->device, be->pipeline_cache, 1, &cinfo, NULL, &p->pipeline);
   if (r != VK_SUCCESS) {
     vkDestroyShaderModule(be->device, p->module, NULL);
-    return vk_fail(be, r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY
-                           ? PORTA_ERR_DEVICE_MEMORY
-                           : PORTA_ERR_BUILD,
+    return vk_fail(be,
+                   r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY
+                       ? PORTA_ERR_DEVICE_MEMORY
+                       : PORTA_ERR_BUILD,
                    "vulkan: vkCreateComputePipelines(%s) failed: %s", file, vk_result_name(r));
   }
   be->pipeline_cache_dirty = true;
@@ -313,8 +313,8 @@ static porta_status get_pipeline(vk_backend *be, const char *name, int n_binding
   return PORTA_OK;
 }
 
-porta_status vk_pipeline_get(vk_backend *be, const char *name, int n_bindings,
-                             const uint32_t *spec, int n_spec, vk_pipeline **out) {
+porta_status vk_pipeline_get(vk_backend *be, const char *name, int n_bindings, const uint32_t *spec,
+                             int n_spec, vk_pipeline **out) {
   return get_pipeline(be, name, n_bindings, 0, spec, n_spec, out);
 }
 
