@@ -497,6 +497,18 @@ static porta_status check_read(const porta_weights *w, int index, size_t count, 
   return PORTA_OK;
 }
 
+/* The entry's elements in their stored dtype, gathered into a new buffer (the caller frees it)
+ * for the readers that convert element by element. */
+static porta_status gather_raw(const porta_weight_entry *e, size_t count, size_t esize,
+                               uint8_t **raw, char *err, size_t err_size) {
+  *raw = malloc(count * esize + 1);
+  if (*raw == NULL)
+    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory reading %s",
+                         e->name);
+  porta_weight_entry_gather(e, *raw);
+  return PORTA_OK;
+}
+
 porta_status porta_weights_read_f32(const porta_weights *w, int index, float *dst, size_t count,
                                     char *err, size_t err_size) {
   porta_status s = check_read(w, index, count, true, err, err_size);
@@ -507,12 +519,9 @@ porta_status porta_weights_read_f32(const porta_weights *w, int index, float *ds
     return PORTA_OK;
   }
   size_t esize = porta_weight_dtype_size(e->dtype);
-  uint8_t *raw = malloc(count * esize + 1);
-  if (raw == NULL) {
-    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory reading %s",
-                         e->name);
-  }
-  porta_weight_entry_gather(e, raw);
+  uint8_t *raw;
+  porta_status s2 = gather_raw(e, count, esize, &raw, err, err_size);
+  if (s2 != PORTA_OK) return s2;
   for (size_t i = 0; i < count; i++) {
     const uint8_t *p = raw + i * esize;
     if (e->dtype == PORTA_WEIGHT_F16) {
@@ -544,12 +553,9 @@ porta_status porta_weights_read_i64(const porta_weights *w, int index, int64_t *
     return PORTA_OK;
   }
   size_t esize = porta_weight_dtype_size(e->dtype);
-  uint8_t *raw = malloc(count * esize + 1);
-  if (raw == NULL) {
-    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory reading %s",
-                         e->name);
-  }
-  porta_weight_entry_gather(e, raw);
+  uint8_t *raw;
+  porta_status s2 = gather_raw(e, count, esize, &raw, err, err_size);
+  if (s2 != PORTA_OK) return s2;
   for (size_t i = 0; i < count; i++) {
     const uint8_t *p = raw + i * esize;
     switch (e->dtype) {
