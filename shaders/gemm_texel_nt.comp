@@ -19,8 +19,8 @@ void main() {
   uint i0 = (gl_WorkGroupID.x * WGY + gl_LocalInvocationID.y) * 4u;
   if (j0 >= pc.n || i0 >= pc.m) return;
   uint k4 = pc.k / 4u;
-  uint a_base = (pc.o_a + z * pc.stride_a) / 4u, lda4 = pc.lda / 4u;
-  uint b_base = (pc.o_b + z * pc.stride_b) / 4u, ldb4 = pc.ldb / 4u;
+  uint a_base = (pc.o_a + batch_off(z, pc.stride_a, pc.stride2_a)) / 4u, lda4 = pc.lda / 4u;
+  uint b_base = (pc.o_b + batch_off(z, pc.stride_b, pc.stride2_b)) / 4u, ldb4 = pc.ldb / 4u;
   int ar[4], br[4];
   for (uint r = 0; r < 4u; r++) ar[r] = int(a_base + min(i0 + r, pc.m - 1u) * lda4);
   for (uint q = 0; q < 4u; q++) br[q] = int(b_base + min(j0 + q, pc.n - 1u) * ldb4);

@@ -22,8 +22,8 @@ void main() {
   uint i0 = (gl_WorkGroupID.x * WGY + gl_LocalInvocationID.y) * 4u;
   uint n4 = pc.n / 4u;
   if (jb * 4u >= n4 || i0 >= pc.m) return;
-  uint a_base = pc.o_a + z * pc.stride_a;
-  uint b_base = (pc.o_b + z * pc.stride_b) / 4u;
+  uint a_base = pc.o_a + batch_off(z, pc.stride_a, pc.stride2_a);
+  uint b_base = (pc.o_b + batch_off(z, pc.stride_b, pc.stride2_b)) / 4u;
   uint ldb4 = pc.ldb / 4u;
   uint rows[4], cols[4];
   for (uint r = 0; r < 4u; r++) rows[r] = min(i0 + r, pc.m - 1u);

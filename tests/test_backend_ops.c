@@ -99,6 +99,74 @@ static void gemm_cases(oph_case_list *l) {
   add_gemm(l, 65, 17, 129, false, true, 3, 1, true, -1.5f, 0.5f, 4);
 }
 
+/* ---- gemm over two batch indices: attention's (batch row, head) products --------------------
+ * An operand of R × Cc per (b, h) is either merged ([B, R, H·Cc]: heads side by side in each row,
+ * how the linear layers lay out Q, K, V) or split ([B, H, R, Cc]). */
+
+typedef struct head_operand {
+  int64_t ld, sh, sb, n;
+} head_operand;
+
+static head_operand head_operand_make(bool merged, int64_t B, int64_t H, int64_t R, int64_t Cc) {
+  head_operand o;
+  if (merged)
+    o = (head_operand){H * Cc, Cc, R * H * Cc, 0};
+  else
+    o = (head_operand){Cc, R * Cc, H * R * Cc, 0};
+  o.n = B * H * R * Cc;
+  return o;
+}
+
+static void add_gemm_heads(oph_case_list *l, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+                           int64_t B, int64_t H, bool ma, bool mb, bool mc, float beta,
+                           int64_t off) {
+  head_operand a = head_operand_make(ma, B, H, ta ? k : m, ta ? m : k);
+  head_operand b = head_operand_make(mb, B, H, tb ? n : k, tb ? k : n);
+  head_operand c = head_operand_make(mc, B, H, m, n);
+  oph_case *cs = oph_new_case(
+      l, PORTA_OP_GEMM,
+      "heads m=%lld n=%lld k=%lld tA=%d tB=%d B=%lld H=%lld merged=%d%d%d beta=%g", (long long)m,
+      (long long)n, (long long)k, ta, tb, (long long)B, (long long)H, ma, mb, mc, (double)beta);
+  if (!cs) return;
+  oph_slot(cs, 0, "A", a.n, OPH_IN, oph_rand_f32(&l->rng, a.n, -1, 1), 0, off)->cols = a.ld;
+  oph_slot(cs, 1, "B", b.n, OPH_IN, oph_rand_f32(&l->rng, b.n, -1, 1), 0, off)->cols = b.ld;
+  oph_slot(cs, 2, "C", c.n, beta == 0 ? OPH_OUT : OPH_INOUT,
+           beta == 0 ? NULL : oph_rand_f32(&l->rng, c.n, -1, 1), gemm_tol(k), off)
+      ->cols = c.ld;
+  cs->args.gemm = (porta_gemm_args){.trans_a = ta,
+                                    .trans_b = tb,
+                                    .m = m,
+                                    .n = n,
+                                    .k = k,
+                                    .alpha = 0.75f,
+                                    .beta = beta,
+                                    .lda = a.ld,
+                                    .ldb = b.ld,
+                                    .ldc = c.ld,
+                                    .stride_a = a.sh,
+                                    .stride_b = b.sh,
+                                    .stride_c = c.sh,
+                                    .batch = H,
+                                    .batch2 = B,
+                                    .stride2_a = a.sb,
+                                    .stride2_b = b.sb,
+                                    .stride2_c = c.sb};
+}
+
+static void gemm_heads_cases(oph_case_list *l) {
+  /* the five products of attention forward and backward, odd sizes, then aligned ones (vec4
+   * shaders) */
+  int64_t sq = 13, sk = 11, d = 7;
+  add_gemm_heads(l, sq, sk, d, false, true, 3, 5, true, true, false, 0.0f, 1);  /* S = Q·Kᵀ */
+  add_gemm_heads(l, sq, d, sk, false, false, 3, 5, false, true, true, 0.0f, 0); /* O = P·V */
+  add_gemm_heads(l, sk, d, sq, true, false, 3, 5, false, true, true, 1.0f, 2);  /* dV += Pᵀ·dO */
+  add_gemm_heads(l, sq, d, sk, false, false, 2, 3, false, true, true, 1.0f, 3); /* dQ += dS·K */
+  add_gemm_heads(l, sk, sq, d, true, true, 2, 3, true, true, false, 0.5f, 0);   /* TT */
+  add_gemm_heads(l, 24, 20, 32, false, true, 4, 3, true, true, false, 0.0f, 0);
+  add_gemm_heads(l, 24, 32, 20, false, false, 4, 3, false, true, true, 0.0f, 4);
+  add_gemm_heads(l, 20, 32, 24, true, false, 4, 3, false, true, true, 1.0f, 8);
+}
+
 /* ---- binary: same shapes, broadcasts, a transposed input, aliasing --------------------------- */
 
 typedef struct binary_pattern {
@@ -819,6 +887,7 @@ int main(void) {
   su.cases.rng = check_rng_make(20240611);
   oph_case_list *cases = &su.cases;
   gemm_cases(cases);
+  gemm_heads_cases(cases);
   binary_cases(cases);
   unary_cases(cases);
   reduce_cases(cases);

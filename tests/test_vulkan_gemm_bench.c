@@ -42,8 +42,8 @@ static double now_s(void) {
 static double time_gemm(int variant, bool trans_b, int64_t m, int64_t n, int64_t k, void *a,
                         void *b, void *c, int reps) {
   ((vk_backend *)be)->gemm_variant = variant;
-  porta_gemm_args g = {false, trans_b,         m, n, k, 1.0f, 0.0f, {a, 0}, {b, 0}, {c, 0},
-                       k,     trans_b ? k : n, n, 0, 0, 0,    1};
+  porta_gemm_args g = {false,           trans_b, m, n, k, 1.0f, 0.0f, {a, 0}, {b, 0}, {c, 0}, k,
+                       trans_b ? k : n, n,       0, 0, 0, 1,    1,    0,      0,      0};
   OK(be->ops->gemm(be, &g));
   OK(be->ops->synchronize(be));
   double best = 1e30;

@@ -102,8 +102,8 @@ static void test_gemm_case(bool ta, bool tb, int64_t m, int64_t n, int64_t k, fl
     for (int64_t i = 0; i < sc * batch; i++) C[i] = NAN;
   int pad = aligned ? 4 : 3;
   void *dA = dev(A, sa * batch, pad), *dB = dev(B, sb * batch, pad), *dC = dev(C, sc * batch, pad);
-  porta_gemm_args g = {ta,        tb,  m,   n,   k,  alpha, beta, {dA, pad}, {dB, pad},
-                       {dC, pad}, lda, ldb, ldc, sa, sb,    sc,   batch};
+  porta_gemm_args g = {ta,  tb,  m,  n,  k,  alpha, beta, {dA, pad}, {dB, pad}, {dC, pad}, lda,
+                       ldb, ldc, sa, sb, sc, batch, 1,    0,         0,         0};
   OK(be->ops->gemm(be, &g));
   float *got = get(dC, sc * batch, pad);
   /* compare only C's elements (padding between rows keeps its old values) */

@@ -57,7 +57,11 @@ const char *porta_op_name(porta_op op);
 /* C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] for b in [0, batch), row-major.
  * op(A) is m×k: A is m×k (lda ≥ k) or, with trans_a, k×m (lda ≥ m). op(B) is k×n likewise.
  * C is m×n with ldc ≥ n. stride_* = elements between consecutive batch matrices (0 = shared).
- * beta == 0 means C is not read (it may hold garbage/NaN). */
+ * beta == 0 means C is not read (it may hold garbage/NaN).
+ * An optional second batch index (attention's batch row × head, whose matrices do not step
+ * uniformly): with batch2 > 1 the products are (b2, b) for b2 < batch2, b < batch, and matrix
+ * (b2, b) of X starts at x.off + b2 · stride2_x + b · stride_x. batch2 = 0 means 1. One call
+ * instead of batch2, because GPU drivers (lavapipe most) pay per dispatch. */
 typedef struct porta_gemm_args {
   bool trans_a, trans_b;
   int64_t m, n, k;
@@ -66,6 +70,8 @@ typedef struct porta_gemm_args {
   int64_t lda, ldb, ldc;
   int64_t stride_a, stride_b, stride_c;
   int64_t batch;
+  int64_t batch2;
+  int64_t stride2_a, stride2_b, stride2_c;
 } porta_gemm_args;
 
 typedef enum porta_binary_op {

@@ -34,9 +34,9 @@ static head_layout merged_layout(int64_t H, int64_t S, int64_t D) {
   return l;
 }
 
-/* C[b, h] = alpha · op(A[b, h]) · op(B[b, h]) + beta · C[b, h] for every (b, h). One batched
- * call when all three operands step uniformly over b·H + h; otherwise one call per head (batch
- * over B) or per batch row (batch over H), whichever makes fewer calls. */
+/* C[b, h] = alpha · op(A[b, h]) · op(B[b, h]) + beta · C[b, h] for every (b, h): one batched
+ * call, over b·H + h when all three operands step uniformly, else over two batch indices (b
+ * outer, h inner), which backends run as one dispatch where they can. */
 static porta_status head_gemm(porta_context *ctx, const char *what, bool ta, bool tb, int64_t m,
                               int64_t n, int64_t k, float alpha, porta_ref A, head_layout la,
                               porta_ref Bm, head_layout lb, float beta, porta_ref C, head_layout lc,
@@ -53,27 +53,19 @@ static porta_status head_gemm(porta_context *ctx, const char *what, bool ta, boo
                        .c = C,
                        .lda = la.ld,
                        .ldb = lb.ld,
-                       .ldc = lc.ld};
+                       .ldc = lc.ld,
+                       .stride_a = la.sh,
+                       .stride_b = lb.sh,
+                       .stride_c = lc.sh};
   bool uniform = la.sb == H * la.sh && lb.sb == H * lb.sh && lc.sb == H * lc.sh;
   if (uniform || B == 1) {
     g.batch = B * H;
-    g.stride_a = la.sh, g.stride_b = lb.sh, g.stride_c = lc.sh;
-    return porta_be_gemm(ctx, what, &g);
+  } else {
+    g.batch = H;
+    g.batch2 = B;
+    g.stride2_a = la.sb, g.stride2_b = lb.sb, g.stride2_c = lc.sb;
   }
-  bool per_head = H <= B;
-  int64_t calls = per_head ? H : B;
-  g.batch = per_head ? B : H;
-  g.stride_a = per_head ? la.sb : la.sh;
-  g.stride_b = per_head ? lb.sb : lb.sh;
-  g.stride_c = per_head ? lc.sb : lc.sh;
-  porta_status st = PORTA_OK;
-  for (int64_t i = 0; i < calls && st == PORTA_OK; i++) {
-    g.a.off = A.off + (size_t)(i * (per_head ? la.sh : la.sb));
-    g.b.off = Bm.off + (size_t)(i * (per_head ? lb.sh : lb.sb));
-    g.c.off = C.off + (size_t)(i * (per_head ? lc.sh : lc.sb));
-    st = porta_be_gemm(ctx, what, &g);
-  }
-  return st;
+  return porta_be_gemm(ctx, what, &g);
 }
 
 /* The sizes of one attention op and its operands' layouts. */

@@ -14,9 +14,36 @@ static int64_t matrix_extent(int64_t batch, int64_t stride, int64_t rows, int64_
   return (batch - 1) * stride + (rows - 1) * ld + cols;
 }
 
+/* Matrices of the product: batch × batch2; matrix bi is (bi / batch, bi % batch). */
+static int64_t matrix_count(const porta_gemm_args *g) {
+  return g->batch * (g->batch2 > 1 ? g->batch2 : 1);
+}
+
+/* Where matrix bi of an operand starts, relative to its ref. */
+static int64_t matrix_at(const porta_gemm_args *g, int64_t bi, int64_t stride, int64_t stride2) {
+  return g->batch2 > 1 ? bi % g->batch * stride + bi / g->batch * stride2 : bi * stride;
+}
+
+/* matrix_extent over both batch indices */
+static int64_t operand_extent(const porta_gemm_args *g, int64_t stride, int64_t stride2,
+                              int64_t rows, int64_t cols, int64_t ld) {
+  int64_t one = matrix_extent(g->batch, stride, rows, cols, ld);
+  return one == 0 || g->batch2 <= 1 ? one : (g->batch2 - 1) * stride2 + one;
+}
+
+/* Whether the C matrices never share an element (else they must be written in order): stacked
+ * (stride ≥ one matrix) or side by side in the same rows (attention heads' column blocks). */
+static bool c_disjoint(const porta_gemm_args *g) {
+  int64_t one = (g->m - 1) * g->ldc + g->n;
+  bool inner = g->batch == 1 || g->stride_c >= one ||
+               (g->stride_c >= g->n && (g->batch - 1) * g->stride_c + g->n <= g->ldc);
+  int64_t inner_extent = matrix_extent(g->batch, g->stride_c, g->m, g->n, g->ldc);
+  return inner && (g->batch2 <= 1 || g->stride2_c >= inner_extent);
+}
+
 static porta_status check_gemm(porta_cpu_backend *cpu, const porta_gemm_args *g) {
   porta_backend *be = &cpu->base;
-  if (g->m < 0 || g->n < 0 || g->k < 0 || g->batch < 0)
+  if (g->m < 0 || g->n < 0 || g->k < 0 || g->batch < 0 || g->batch2 < 0)
     return porta_backend_fail(
         be, PORTA_ERR_SHAPE, "cpu gemm: negative size m=%lld n=%lld k=%lld batch=%lld",
         (long long)g->m, (long long)g->n, (long long)g->k, (long long)g->batch);
@@ -30,19 +57,20 @@ static porta_status check_gemm(porta_cpu_backend *cpu, const porta_gemm_args *g)
                               (long long)g->lda, (long long)g->ldb, (long long)g->ldc,
                               (long long)a_rows, (long long)a_cols, (long long)b_rows,
                               (long long)b_cols, (long long)g->m, (long long)g->n);
-  if (g->stride_a < 0 || g->stride_b < 0 || g->stride_c < 0)
+  if (g->stride_a < 0 || g->stride_b < 0 || g->stride_c < 0 || g->stride2_a < 0 ||
+      g->stride2_b < 0 || g->stride2_c < 0)
     return porta_backend_fail(be, PORTA_ERR_SHAPE, "cpu gemm: negative batch stride");
   bool empty = g->m == 0 || g->n == 0 || g->batch == 0;
-  porta_status st =
-      porta_cpu_check_ref(cpu, "gemm", "A", g->a,
-                          empty ? 0 : matrix_extent(g->batch, g->stride_a, a_rows, a_cols, g->lda));
+  porta_status st = porta_cpu_check_ref(
+      cpu, "gemm", "A", g->a,
+      empty ? 0 : operand_extent(g, g->stride_a, g->stride2_a, a_rows, a_cols, g->lda));
   if (!st)
-    st = porta_cpu_check_ref(cpu, "gemm", "B", g->b,
-                             empty ? 0
-                                   : matrix_extent(g->batch, g->stride_b, b_rows, b_cols, g->ldb));
+    st = porta_cpu_check_ref(
+        cpu, "gemm", "B", g->b,
+        empty ? 0 : operand_extent(g, g->stride_b, g->stride2_b, b_rows, b_cols, g->ldb));
   if (!st)
     st = porta_cpu_check_ref(cpu, "gemm", "C", g->c,
-                             matrix_extent(g->batch, g->stride_c, g->m, g->n, g->ldc));
+                             operand_extent(g, g->stride_c, g->stride2_c, g->m, g->n, g->ldc));
   return st;
 }
 
@@ -54,8 +82,9 @@ static void gemm_reference_range(void *arg, int64_t begin, int64_t end) {
   float *c = porta_cpu_f32(g->c);
   for (int64_t item = begin; item < end; item++) {
     int64_t bi = item / g->m, i = item % g->m;
-    const float *ab = a + bi * g->stride_a, *bb = b + bi * g->stride_b;
-    float *crow = c + bi * g->stride_c + i * g->ldc;
+    const float *ab = a + matrix_at(g, bi, g->stride_a, g->stride2_a);
+    const float *bb = b + matrix_at(g, bi, g->stride_b, g->stride2_b);
+    float *crow = c + matrix_at(g, bi, g->stride_c, g->stride2_c) + i * g->ldc;
     for (int64_t j = 0; j < g->n; j++) {
       double sum = 0.0;
       for (int64_t p = 0; p < g->k; p++) {
@@ -73,9 +102,9 @@ static void gemm_reference_range(void *arg, int64_t begin, int64_t end) {
 /* C = beta · C (k == 0: the product is empty). */
 static void gemm_scale_c(const porta_gemm_args *g) {
   float *c = porta_cpu_f32(g->c);
-  for (int64_t bi = 0; bi < g->batch; bi++)
+  for (int64_t bi = 0; bi < matrix_count(g); bi++)
     for (int64_t i = 0; i < g->m; i++) {
-      float *crow = c + bi * g->stride_c + i * g->ldc;
+      float *crow = c + matrix_at(g, bi, g->stride_c, g->stride2_c) + i * g->ldc;
       for (int64_t j = 0; j < g->n; j++) crow[j] = g->beta == 0.0f ? 0.0f : g->beta * crow[j];
     }
 }
@@ -120,9 +149,12 @@ static void gemm_batch_range(void *arg, int64_t begin, int64_t end) {
   const float *a = porta_cpu_f32(g->a), *b = porta_cpu_f32(g->b);
   float *c = porta_cpu_f32(g->c);
   int64_t first = begin * job->per_task;
-  int64_t last = end * job->per_task < g->batch ? end * job->per_task : g->batch;
+  int64_t count = matrix_count(g);
+  int64_t last = end * job->per_task < count ? end * job->per_task : count;
   for (int64_t bi = first; bi < last; bi++)
-    sgemm_one(g, g->m, g->n, a + bi * g->stride_a, b + bi * g->stride_b, c + bi * g->stride_c);
+    sgemm_one(g, g->m, g->n, a + matrix_at(g, bi, g->stride_a, g->stride2_a),
+              b + matrix_at(g, bi, g->stride_b, g->stride2_b),
+              c + matrix_at(g, bi, g->stride_c, g->stride2_c));
 }
 
 /* Blocks [begin, end) of one product. Rows i0.. of C take rows of op(A): A's rows, or with
@@ -147,24 +179,24 @@ static void gemm_block_range(void *arg, int64_t begin, int64_t end) {
 porta_status porta_cpu_gemm(porta_cpu_backend *cpu, const porta_gemm_args *g) {
   porta_status st = check_gemm(cpu, g);
   if (st) return st;
-  if (g->m == 0 || g->n == 0 || g->batch == 0) return PORTA_OK;
+  if (g->m == 0 || g->n == 0 || matrix_count(g) == 0) return PORTA_OK;
   if (g->k == 0) {
     gemm_scale_c(g);
     return PORTA_OK;
   }
-  int64_t work = g->batch * g->m * g->n * g->k;
+  int64_t count = matrix_count(g);
+  int64_t work = count * g->m * g->n * g->k;
   if (cpu->gemm_reference || !fits_blas_int(g)) {
-    porta_cpu_for(cpu, g->batch * g->m, work, gemm_reference_range, (void *)g);
+    porta_cpu_for(cpu, count * g->m, work, gemm_reference_range, (void *)g);
     return PORTA_OK;
   }
   gemm_job job = {.g = g};
-  if (g->batch > 1) {
+  if (count > 1) {
     /* about 16 tasks of whole matrices; each matrix product stays on one thread */
-    job.per_task = (g->batch + 15) / 16;
-    int64_t tasks = (g->batch + job.per_task - 1) / job.per_task;
+    job.per_task = (count + 15) / 16;
+    int64_t tasks = (count + job.per_task - 1) / job.per_task;
     /* C matrices that overlap (stride_c 0: a sum into one C) must be written in order */
-    bool disjoint = g->stride_c >= (g->m - 1) * g->ldc + g->n;
-    if (work < PORTA_CPU_PARALLEL_MIN || !disjoint) tasks = 1, job.per_task = g->batch;
+    if (work < PORTA_CPU_PARALLEL_MIN || !c_disjoint(g)) tasks = 1, job.per_task = count;
     porta_cpu_parallel_chunks(cpu, tasks, tasks, gemm_batch_range, &job);
     return PORTA_OK;
   }

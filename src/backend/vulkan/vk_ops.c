@@ -10,6 +10,7 @@
 typedef struct gemm_push {
   uint32_t m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c, trans_a, trans_b;
   float alpha, beta;
+  uint32_t batch1, stride2_a, stride2_b, stride2_c; /* z = z2 · batch1 + z1 (see gemm_common) */
 } gemm_push;
 
 /* Elements one matrix spans: rows·ld with the last row only as wide as it is. */
@@ -23,13 +24,33 @@ static uint64_t batch_span(uint64_t one, int64_t count, int64_t stride) {
   return (uint64_t)(count - 1) * (uint64_t)stride + one;
 }
 
+/* Elements an operand spans over both batch indices (batch2 ≤ 1: one index). */
+static uint64_t batch2_span(uint64_t one, const porta_gemm_args *g, int64_t stride,
+                            int64_t stride2) {
+  uint64_t inner = batch_span(one, g->batch, stride);
+  if (inner == 0 || g->batch2 <= 1) return inner;
+  return (uint64_t)(g->batch2 - 1) * (uint64_t)stride2 + inner;
+}
+
 static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g);
+
+/* A product with two batch indices goes out as one dispatch (z over batch × batch2) when all of
+ * it fits the bindings' range and the grid; otherwise as batch2 products of one index. */
+static bool gemm_2d_fits(vk_backend *be, const porta_gemm_args *g) {
+  uint64_t limit = vk_max_elems(be);
+  int64_t a_rows = g->trans_a ? g->k : g->m, a_cols = g->trans_a ? g->m : g->k;
+  int64_t b_rows = g->trans_b ? g->n : g->k, b_cols = g->trans_b ? g->k : g->n;
+  return g->batch * g->batch2 <= 65535 &&
+         batch2_span(matrix_span(a_rows, a_cols, g->lda), g, g->stride_a, g->stride2_a) <= limit &&
+         batch2_span(matrix_span(b_rows, b_cols, g->ldb), g, g->stride_b, g->stride2_b) <= limit &&
+         batch2_span(matrix_span(g->m, g->n, g->ldc), g, g->stride_c, g->stride2_c) <= limit;
+}
 
 static porta_status gemm(porta_backend *base, const porta_gemm_args *g) {
   vk_backend *be = (vk_backend *)base;
   vk_count_call(be, PORTA_OP_GEMM);
   if (g->m < 0 || g->n < 0 || g->k < 0 || g->batch < 0 || g->stride_a < 0 || g->stride_b < 0 ||
-      g->stride_c < 0)
+      g->stride_c < 0 || g->batch2 < 0 || g->stride2_a < 0 || g->stride2_b < 0 || g->stride2_c < 0)
     return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: gemm: negative size or stride");
   if (g->m == 0 || g->n == 0 || g->batch == 0) return PORTA_OK;
   int64_t a_cols = g->trans_a ? g->m : g->k, b_cols = g->trans_b ? g->k : g->n;
@@ -41,6 +62,19 @@ static porta_status gemm(porta_backend *base, const porta_gemm_args *g) {
                    (long long)g->n, (long long)g->k, g->trans_a, g->trans_b);
   if (!g->a.buf || !g->b.buf || !g->c.buf)
     return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: gemm: NULL buffer");
+  if (g->batch2 > 1) {
+    if (gemm_2d_fits(be, g)) return gemm_tiles(be, g);
+    porta_gemm_args one = *g;
+    one.batch2 = 1;
+    for (int64_t i = 0; i < g->batch2; i++) {
+      one.a.off = g->a.off + (size_t)(i * g->stride2_a);
+      one.b.off = g->b.off + (size_t)(i * g->stride2_b);
+      one.c.off = g->c.off + (size_t)(i * g->stride2_c);
+      porta_status st = gemm(base, &one);
+      if (st != PORTA_OK) return st;
+    }
+    return PORTA_OK;
+  }
   uint64_t limit = vk_max_elems(be);
   /* Tiles of C (mc × nc) small enough that A's, B's and C's bindings each fit the range limit
    * (a product with C or a weight over maxStorageBufferRange, like a tied 50265-row decoder).
@@ -82,8 +116,9 @@ static porta_status gemm(porta_backend *base, const porta_gemm_args *g) {
 }
 
 /* One GEMM whose single matrices fit a binding: batches grouped per dispatch as the range allows.
- */
+ * With two batch indices (batch2 > 1) the caller has checked that all of it is one dispatch. */
 static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
+  bool two = g->batch2 > 1;
   int64_t a_rows = g->trans_a ? g->k : g->m, a_cols = g->trans_a ? g->m : g->k;
   int64_t b_rows = g->trans_b ? g->n : g->k, b_cols = g->trans_b ? g->k : g->n;
   uint64_t span_a = matrix_span(a_rows, a_cols, g->lda);
@@ -92,9 +127,10 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
   uint64_t limit = vk_max_elems(be);
   /* matrices per dispatch: all three bindings within the range limit, z ≤ 65535 */
   int64_t per = g->batch < 65535 ? g->batch : 65535;
-  while (per > 1 && (batch_span(span_a, per, g->stride_a) > limit ||
-                     batch_span(span_b, per, g->stride_b) > limit ||
-                     batch_span(span_c, per, g->stride_c) > limit))
+  while (!two && per > 1 &&
+         (batch_span(span_a, per, g->stride_a) > limit ||
+          batch_span(span_b, per, g->stride_b) > limit ||
+          batch_span(span_c, per, g->stride_c) > limit))
     per = (per + 1) / 2;
 
   /* pick the shader and its grid (z over the batch) */
@@ -106,14 +142,20 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
                    (be->gemm_variant == VK_GEMM_AUTO && be->base.info.is_cpu);
   /* texel views hold at most maxTexelBufferElements texels (65536 on some devices) */
   uint64_t texels = (uint64_t)be->props.limits.maxTexelBufferElements * 4 - 16;
-  bool texel = be->texel_ok && be->gemm_variant != VK_GEMM_VEC &&
-               batch_span(span_a, per, g->stride_a) <= texels &&
-               batch_span(span_b, per, g->stride_b) <= texels;
-  bool b_rows4 = !g->trans_b && g->n % 4 == 0 && g->ldb % 4 == 0 && g->b.off % 4 == 0 &&
-                 (g->batch == 1 || g->stride_b % 4 == 0);
+  uint64_t all_a = two ? batch2_span(span_a, g, g->stride_a, g->stride2_a)
+                       : batch_span(span_a, per, g->stride_a);
+  uint64_t all_b = two ? batch2_span(span_b, g, g->stride_b, g->stride2_b)
+                       : batch_span(span_b, per, g->stride_b);
+  bool texel =
+      be->texel_ok && be->gemm_variant != VK_GEMM_VEC && all_a <= texels && all_b <= texels;
+  /* vec4 views need every matrix start aligned: offsets and both batch strides */
+  bool a_al = g->a.off % 4 == 0 && (g->batch == 1 || g->stride_a % 4 == 0) &&
+              (!two || g->stride2_a % 4 == 0);
+  bool b_al = g->b.off % 4 == 0 && (g->batch == 1 || g->stride_b % 4 == 0) &&
+              (!two || g->stride2_b % 4 == 0);
+  bool b_rows4 = !g->trans_b && g->n % 4 == 0 && g->ldb % 4 == 0 && b_al;
   bool ab_k4 = !g->trans_a && g->trans_b && g->k % 4 == 0 && g->lda % 4 == 0 && g->ldb % 4 == 0 &&
-               g->a.off % 4 == 0 && g->b.off % 4 == 0 &&
-               (g->batch == 1 || (g->stride_a % 4 == 0 && g->stride_b % 4 == 0));
+               a_al && b_al;
   if (cpu_shape && (b_rows4 || ab_k4)) {
     shader = b_rows4 ? (texel ? "gemm_texel_nn" : "gemm_vec_nn")
                      : (texel ? "gemm_texel_nt" : "gemm_vec_nt");
@@ -172,7 +214,21 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
                     (uint32_t)g->trans_a,
                     (uint32_t)g->trans_b,
                     g->alpha,
-                    g->beta};
+                    g->beta,
+                    (uint32_t)per,
+                    0,
+                    0,
+                    0};
+  if (two) {
+    push.batch1 = (uint32_t)g->batch;
+    push.stride2_a = (uint32_t)g->stride2_a;
+    push.stride2_b = (uint32_t)g->stride2_b;
+    push.stride2_c = (uint32_t)g->stride2_c;
+    vk_bind binds[3] = {
+        {g->a, all_a}, {g->b, all_b}, {g->c, batch2_span(span_c, g, g->stride_c, g->stride2_c)}};
+    return vk_dispatch(be, PORTA_OP_GEMM, pipe, binds, 3, &push, sizeof push, (uint32_t)gx,
+                       (uint32_t)gy, (uint32_t)(g->batch * g->batch2));
+  }
   for (int64_t b0 = 0; b0 < g->batch; b0 += per) {
     int64_t nb = g->batch - b0 < per ? g->batch - b0 : per;
     vk_bind binds[3] = {
