@@ -156,9 +156,14 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
   bool b_rows4 = !g->trans_b && g->n % 4 == 0 && g->ldb % 4 == 0 && b_al;
   bool ab_k4 = !g->trans_a && g->trans_b && g->k % 4 == 0 && g->lda % 4 == 0 && g->ldb % 4 == 0 &&
                a_al && b_al;
+  /* op(A) as texels too (gemm_texel_ab): along k when A is m×k, along m when it is k×m */
+  bool a_k4 = !g->trans_a && g->k % 4 == 0 && g->lda % 4 == 0 && a_al;
+  bool a_m4 = g->trans_a && g->m % 4 == 0 && g->lda % 4 == 0 && a_al;
+  bool texel_ab = texel && b_rows4 && (a_k4 || a_m4);
   if (cpu_shape && (b_rows4 || ab_k4)) {
-    shader = b_rows4 ? (texel ? "gemm_texel_nn" : "gemm_vec_nn")
-                     : (texel ? "gemm_texel_nt" : "gemm_vec_nt");
+    shader = texel_ab  ? "gemm_texel_ab"
+             : b_rows4 ? (texel ? "gemm_texel_nn" : "gemm_vec_nn")
+                       : (texel ? "gemm_texel_nt" : "gemm_vec_nt");
     /* a group of ≤ 64 invocations, as wide as the column blocks need, the rest over rows */
     uint64_t per_inv = b_rows4 ? 16 : 4; /* columns per invocation */
     uint64_t blocks = ((uint64_t)g->n + per_inv - 1) / per_inv;
@@ -167,7 +172,8 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
     while (wgx < total && wgx < blocks) wgx *= 2;
     spec[0] = wgx;
     spec[1] = total / wgx;
-    n_spec = 2;
+    spec[2] = a_m4 ? 1 : 0; /* gemm_texel_ab's A_ALONG_M */
+    n_spec = texel_ab ? 3 : 2;
     gx = ((uint64_t)g->m + 4 * spec[1] - 1) / (4 * spec[1]); /* x: row blocks (see shader) */
     gy = (blocks + wgx - 1) / wgx;
   } else if (be->gemm_variant == VK_GEMM_NAIVE) {
@@ -194,8 +200,8 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
     gy = ((uint64_t)g->m + spec[1] * spec[2] - 1) / (spec[1] * spec[2]);
   }
   vk_pipeline *pipe;
-  /* texel NN reads B (binding 1) as texels, texel NT both A and B (bindings 0, 1) */
-  uint32_t texel_mask = b_rows4 ? 2u : 3u;
+  /* texel NN reads B (binding 1) as texels, texel NT and texel AB both A and B (bindings 0, 1) */
+  uint32_t texel_mask = b_rows4 && !texel_ab ? 2u : 3u;
   porta_status st = texel ? vk_pipeline_get_texel(be, shader, texel_mask, spec, n_spec, &pipe)
                           : vk_pipeline_get(be, shader, 3, spec, n_spec, &pipe);
   if (st != PORTA_OK) return st;
