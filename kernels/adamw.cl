@@ -1,19 +1,24 @@
-/* torch.optim.AdamW for one tensor, fused: one work-item per element i < n updates p, m, v.
- *   p -= lr · wd · p;  m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²
- *   p -= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps)                                          */
+/* torch.optim.AdamW for one tensor, fused, in the f32 arithmetic of torch's CPU kernels (see
+ * porta_adamw_args in backend.h; the host rounds the factors from doubles):
+ *   p = p · decay
+ *   m = torch.lerp(m, g, w1) = w1 < 0.5 ? fma(w1, g - m, m) : fma(w1 - 1, g - m, g)
+ *   v = fma(w2 · g, g, v · beta2)
+ *   p = p - (step_size · m) / (sqrt(v) / sqrt_bc2 + eps)
+ * No contraction: a fused p · decay - update would round differently from torch's mul_. */
+#pragma OPENCL FP_CONTRACT OFF
+
 __kernel void adamw_step(__global float *param, int p_off, __global const float *grad, int g_off,
                          __global float *m, int m_off, __global float *v, int v_off, int n,
-                         float lr, float beta1, float beta2, float eps, float weight_decay,
-                         float bias_correction1, float bias_correction2) {
+                         float decay, float w1, float beta2, float w2, float eps, float step_size,
+                         float sqrt_bc2) {
   int i = get_global_id(0);
   if (i >= n) return;
-  float p = param[p_off + i];
+  float p = param[p_off + i] * decay;
   float g = grad[g_off + i];
-  p -= lr * weight_decay * p;
-  float mi = beta1 * m[m_off + i] + (1.0f - beta1) * g;
-  float vi = beta2 * v[v_off + i] + (1.0f - beta2) * g * g;
-  float denom = sqrt(vi) / sqrt(bias_correction2) + eps;
-  p -= (lr / bias_correction1) * mi / denom;
+  float mo = m[m_off + i];
+  float mi = w1 < 0.5f ? fma(w1, g - mo, mo) : fma(w1 - 1.0f, g - mo, g);
+  float vi = fma(w2 * g, g, v[v_off + i] * beta2);
+  p = p - step_size * mi / (sqrt(vi) / sqrt_bc2 + eps);
   param[p_off + i] = p;
   m[m_off + i] = mi;
   v[v_off + i] = vi;
@@ -24,28 +29,29 @@ __kernel void adamw_step(__global float *param, int p_off, __global const float 
  * order, so the same results. */
 __kernel void adamw_step16(__global float *param, int p_off, __global const float *grad,
                            int g_off, __global float *m, int m_off, __global float *v, int v_off,
-                           int n, float lr, float beta1, float beta2, float eps,
-                           float weight_decay, float bias_correction1, float bias_correction2) {
+                           int n, float decay, float w1, float beta2, float w2, float eps,
+                           float step_size, float sqrt_bc2) {
   int i0 = get_global_id(0) * 16;
   if (i0 >= n) return;
-  float step = lr / bias_correction1;
+  bool from_m = w1 < 0.5f;
+  float lerp_w = from_m ? w1 : w1 - 1.0f;
   if (i0 + 16 <= n) {
-    float16 p = vload16(0, param + p_off + i0), g = vload16(0, grad + g_off + i0);
-    p -= lr * weight_decay * p;
-    float16 mi = beta1 * vload16(0, m + m_off + i0) + (1.0f - beta1) * g;
-    float16 vi = beta2 * vload16(0, v + v_off + i0) + (1.0f - beta2) * g * g;
-    p -= step * mi / (sqrt(vi) / sqrt(bias_correction2) + eps);
+    float16 p = vload16(0, param + p_off + i0) * decay, g = vload16(0, grad + g_off + i0);
+    float16 mo = vload16(0, m + m_off + i0);
+    float16 mi = fma((float16)lerp_w, g - mo, from_m ? mo : g);
+    float16 vi = fma(w2 * g, g, vload16(0, v + v_off + i0) * beta2);
+    p = p - step_size * mi / (sqrt(vi) / sqrt_bc2 + eps);
     vstore16(p, 0, param + p_off + i0);
     vstore16(mi, 0, m + m_off + i0);
     vstore16(vi, 0, v + v_off + i0);
     return;
   }
   for (int i = i0; i < n; i++) {
-    float p = param[p_off + i], g = grad[g_off + i];
-    p -= lr * weight_decay * p;
-    float mi = beta1 * m[m_off + i] + (1.0f - beta1) * g;
-    float vi = beta2 * v[v_off + i] + (1.0f - beta2) * g * g;
-    p -= step * mi / (sqrt(vi) / sqrt(bias_correction2) + eps);
+    float p = param[p_off + i] * decay, g = grad[g_off + i];
+    float mo = m[m_off + i];
+    float mi = fma(lerp_w, g - mo, from_m ? mo : g);
+    float vi = fma(w2 * g, g, v[v_off + i] * beta2);
+    p = p - step_size * mi / (sqrt(vi) / sqrt_bc2 + eps);
     param[p_off + i] = p;
     m[m_off + i] = mi;
     v[v_off + i] = vi;

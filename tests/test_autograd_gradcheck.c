@@ -10,24 +10,15 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "helpers/check.h"
 #include "porta/porta.h"
 
 #define STEP 1e-2
 #define TOL 2e-2
 
 static porta_context *ctx;
-static int failures = 0;
+static check_counter checks;
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-#define CHECK_OK(call)                                                                             \
-  do {                                                                                             \
-    porta_status st_ = (call);                                                                     \
-    if (st_ != PORTA_OK) {                                                                         \
-      fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", __FILE__, __LINE__, #call,                      \
-              porta_status_string(st_), porta_last_error(ctx));                                    \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
 
 #define S(...) ((const int64_t[]){__VA_ARGS__})
 
@@ -49,9 +40,9 @@ static porta_tensor *rand_tensor(int ndim, const int64_t *shape, float lo, float
     if (signed_ && uniform(0, 1) < 0.5f) h[i] = -h[i];
   }
   porta_tensor *t;
-  CHECK_OK(porta_tensor_from_host(ctx, &t, PORTA_F32, ndim, shape, h));
+  CHECK_OK(ctx, porta_tensor_from_host(ctx, &t, PORTA_F32, ndim, shape, h));
   free(h);
-  if (requires_grad) CHECK_OK(porta_tensor_set_requires_grad(t, true));
+  if (requires_grad) CHECK_OK(ctx, porta_tensor_set_requires_grad(t, true));
   return t;
 }
 
@@ -66,10 +57,10 @@ static double loss_on_host(forward_fn f, porta_tensor **in, const void *extra, c
   porta_set_rng_stream(ctx, 777); /* dropout draws the same mask every evaluation */
   porta_no_grad_begin(ctx);
   porta_tensor *out;
-  CHECK_OK(f(&out, in, extra));
+  CHECK_OK(ctx, f(&out, in, extra));
   porta_no_grad_end(ctx);
   float *o = malloc((size_t)n_out * sizeof *o);
-  CHECK_OK(porta_tensor_download(out, o, (size_t)n_out));
+  CHECK_OK(ctx, porta_tensor_download(out, o, (size_t)n_out));
   double loss = 0.0;
   for (int64_t i = 0; i < n_out; i++) loss += (double)o[i] * (double)r[i];
   free(o);
@@ -83,16 +74,16 @@ static void gradcheck(const char *name, forward_fn f, porta_tensor **in, int n_i
   /* Analytic pass. */
   porta_set_rng_stream(ctx, 777);
   porta_tensor *out, *prod, *loss, *r;
-  CHECK_OK(f(&out, in, extra));
+  CHECK_OK(ctx, f(&out, in, extra));
   int64_t n_out = porta_tensor_numel(out);
   float *rh = malloc((size_t)n_out * sizeof *rh);
   for (int64_t i = 0; i < n_out; i++) rh[i] = uniform(-1, 1);
   int64_t shape[4];
   for (int i = 0; i < porta_tensor_ndim(out); i++) shape[i] = porta_tensor_dim(out, i);
-  CHECK_OK(porta_tensor_from_host(ctx, &r, PORTA_F32, porta_tensor_ndim(out), shape, rh));
-  CHECK_OK(porta_mul(&prod, out, r));
-  CHECK_OK(porta_sum_all(&loss, prod));
-  CHECK_OK(porta_backward(loss));
+  CHECK_OK(ctx, porta_tensor_from_host(ctx, &r, PORTA_F32, porta_tensor_ndim(out), shape, rh));
+  CHECK_OK(ctx, porta_mul(&prod, out, r));
+  CHECK_OK(ctx, porta_sum_all(&loss, prod));
+  CHECK_OK(ctx, porta_backward(loss));
   porta_release_temporaries(ctx);
   porta_tensor_free(r);
 
@@ -100,26 +91,26 @@ static void gradcheck(const char *name, forward_fn f, porta_tensor **in, int n_i
     if (!porta_tensor_requires_grad(in[i])) continue;
     int64_t n = porta_tensor_numel(in[i]);
     float *x = malloc((size_t)n * sizeof *x), *ga = malloc((size_t)n * sizeof *ga);
-    CHECK_OK(porta_tensor_download(in[i], x, (size_t)n));
+    CHECK_OK(ctx, porta_tensor_download(in[i], x, (size_t)n));
     porta_tensor *g = porta_tensor_grad(in[i]);
     if (!g) {
       printf("FAIL %-44s input %d got no gradient\n", name, i);
-      failures++;
+      check_count(&checks, false);
       free(x);
       free(ga);
       continue;
     }
-    CHECK_OK(porta_tensor_download(g, ga, (size_t)n));
+    CHECK_OK(ctx, porta_tensor_download(g, ga, (size_t)n));
     double max_err = 0.0, max_num = 0.0;
     int64_t worst = 0;
     double worst_num = 0.0;
     for (int64_t j = 0; j < n; j++) {
       float saved = x[j];
       x[j] = (float)(saved + STEP);
-      CHECK_OK(porta_tensor_upload(in[i], x, (size_t)n));
+      CHECK_OK(ctx, porta_tensor_upload(in[i], x, (size_t)n));
       double lp = loss_on_host(f, in, extra, rh, n_out);
       x[j] = (float)(saved - STEP);
-      CHECK_OK(porta_tensor_upload(in[i], x, (size_t)n));
+      CHECK_OK(ctx, porta_tensor_upload(in[i], x, (size_t)n));
       double lm = loss_on_host(f, in, extra, rh, n_out);
       x[j] = saved;
       double num = (lp - lm) / ((double)(float)(saved + STEP) - (double)(float)(saved - STEP));
@@ -131,14 +122,14 @@ static void gradcheck(const char *name, forward_fn f, porta_tensor **in, int n_i
         worst_num = num;
       }
     }
-    CHECK_OK(porta_tensor_upload(in[i], x, (size_t)n));
+    CHECK_OK(ctx, porta_tensor_upload(in[i], x, (size_t)n));
     double rel = max_err / (max_num > 1e-3 ? max_num : 1e-3);
     bool ok = rel <= TOL;
     char sh[64];
     printf("%s %-44s in%d %-12s rel err %.2e (worst [%lld] analytic %.6f numeric %.6f)\n",
            ok ? "ok  " : "FAIL", name, i, porta_tensor_shape_string(in[i], sh, sizeof sh), rel,
            (long long)worst, (double)ga[worst], worst_num);
-    if (!ok) failures++;
+    check_count(&checks, ok);
     free(x);
     free(ga);
   }
@@ -330,7 +321,7 @@ int main(void) {
   {
     in[0] = rand_tensor(2, S(6, 4), -1, 1, false, true);
     int32_t ids[6] = {1, 4, 1, 0, 5, 1}; /* id 1 three times */
-    CHECK_OK(porta_tensor_from_host(ctx, &in[1], PORTA_I32, 2, S(2, 3), ids));
+    CHECK_OK(ctx, porta_tensor_from_host(ctx, &in[1], PORTA_I32, 2, S(2, 3), ids));
     gradcheck("embedding [6,4] ids [2,3] (repeats)", f_embedding, in, 2, NULL);
   }
   in[0] = rand_tensor(3, S(3, 5, 7), -1, 1, false, true);
@@ -338,7 +329,7 @@ int main(void) {
   {
     in[0] = rand_tensor(2, S(5, 7), -2, 2, false, true);
     int32_t labels[5] = {3, -100, 0, 6, 3};
-    CHECK_OK(porta_tensor_from_host(ctx, &in[1], PORTA_I32, 1, S(5), labels));
+    CHECK_OK(ctx, porta_tensor_from_host(ctx, &in[1], PORTA_I32, 1, S(5), labels));
     gradcheck("cross_entropy [5,7] (one ignored)", f_cross_entropy, in, 2, NULL);
   }
 
@@ -372,18 +363,18 @@ int main(void) {
     in[1] = rand_tensor(4, S(2, 2, 5, 4), -1, 1, false, true);
     in[2] = rand_tensor(4, S(2, 2, 5, 3), -1, 1, false, true);
     float mask[10] = {0, 0, -1e9f, 0, 0, 0, 0, 0, -1e9f, -1e9f};
-    CHECK_OK(porta_tensor_from_host(ctx, &in[3], PORTA_F32, 2, S(2, 5), mask));
+    CHECK_OK(ctx, porta_tensor_from_host(ctx, &in[3], PORTA_F32, 2, S(2, 5), mask));
     gradcheck("attention masked [2,2,3,4] x [2,2,5,4]", f_attention, in, 4, NULL);
     in[0] = rand_tensor(4, S(2, 2, 3, 4), -1, 1, false, true);
     in[1] = rand_tensor(4, S(2, 2, 5, 4), -1, 1, false, true);
     in[2] = rand_tensor(4, S(2, 2, 5, 3), -1, 1, false, true);
-    CHECK_OK(porta_tensor_from_host(ctx, &in[3], PORTA_F32, 2, S(2, 5), mask));
+    CHECK_OK(ctx, porta_tensor_from_host(ctx, &in[3], PORTA_F32, 2, S(2, 5), mask));
     gradcheck("attention masked + dropout 0.25", f_attention_dropout, in, 4, NULL);
     /* the heads side by side: q [2,3,2·4], k [2,5,2·4], v [2,5,2·3] */
     in[0] = rand_tensor(3, S(2, 3, 8), -1, 1, false, true);
     in[1] = rand_tensor(3, S(2, 5, 8), -1, 1, false, true);
     in[2] = rand_tensor(3, S(2, 5, 6), -1, 1, false, true);
-    CHECK_OK(porta_tensor_from_host(ctx, &in[3], PORTA_F32, 2, S(2, 5), mask));
+    CHECK_OK(ctx, porta_tensor_from_host(ctx, &in[3], PORTA_F32, 2, S(2, 5), mask));
     gradcheck("attention_heads 2 heads masked + dropout 0.25", f_attention_heads, in, 4, NULL);
   }
   in[0] = rand_tensor(3, S(3, 3, 5), -1, 1, false, true);
@@ -393,6 +384,5 @@ int main(void) {
   gradcheck("block linear-gelu-layer_norm-slice", f_block, in, 4, NULL);
 
   porta_context_destroy(ctx);
-  printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
-  return failures ? 1 : 0;
+  return check_finish(&checks);
 }

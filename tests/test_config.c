@@ -7,20 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helpers/check.h"
 #include "porta/porta.h"
 
 #define DATA PORTA_TEST_DATA "/modelio"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      failures++;                                                                                  \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                              \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-    }                                                                                              \
-  } while (0)
+static check_counter checks;
 
 static void print_config(const char *label, const porta_model_config *c) {
   printf("%-18s type=%s arch=%s hidden=%lld layers=%lld heads=%lld inter=%lld act=%s eps=%g "
@@ -36,52 +28,61 @@ static void print_config(const char *label, const porta_model_config *c) {
 static void test_known_configs(void) {
   char err[512];
   porta_model_config c;
-  CHECK(porta_config_load(&c, DATA "/config_bert", err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_config_load(&c, DATA "/config_bert", err, sizeof(err)) == PORTA_OK, "%s",
+        err);
   print_config("tiny bert", &c);
-  CHECK(strcmp(c.model_type, "bert") == 0 && c.hidden_size == 16 && c.num_hidden_layers == 2 &&
+  CHECK(&checks,
+        strcmp(c.model_type, "bert") == 0 && c.hidden_size == 16 && c.num_hidden_layers == 2 &&
             c.num_attention_heads == 4 && c.intermediate_size == 32 && c.vocab_size == 64 &&
             c.max_position_embeddings == 32 && c.type_vocab_size == 2 && c.pad_token_id == 0 &&
             c.layer_norm_eps == 1e-12 && strcmp(c.hidden_act, "gelu") == 0 &&
             c.hidden_dropout_prob == 0.1f && c.classifier_dropout < 0.0f,
         "bert fields");
-  CHECK(c.num_labels == 3 && strcmp(c.id2label[0], "neg") == 0 && strcmp(c.id2label[2], "pos") == 0,
+  CHECK(&checks,
+        c.num_labels == 3 && strcmp(c.id2label[0], "neg") == 0 && strcmp(c.id2label[2], "pos") == 0,
         "labels");
-  CHECK(c.warning[0] == '\0', "unexpected warning %s", c.warning);
+  CHECK(&checks, c.warning[0] == '\0', "unexpected warning %s", c.warning);
   porta_config_free(&c);
 
-  CHECK(porta_config_load(&c, DATA "/config_roberta/config.json", err, sizeof(err)) == PORTA_OK,
+  CHECK(&checks,
+        porta_config_load(&c, DATA "/config_roberta/config.json", err, sizeof(err)) == PORTA_OK,
         "%s", err);
   print_config("tiny roberta", &c);
-  CHECK(strcmp(c.model_type, "roberta") == 0 && c.hidden_size == 24 && c.num_attention_heads == 3 &&
+  CHECK(&checks,
+        strcmp(c.model_type, "roberta") == 0 && c.hidden_size == 24 && c.num_attention_heads == 3 &&
             c.pad_token_id == 1 && c.type_vocab_size == 1 && c.max_position_embeddings == 34 &&
             strcmp(c.architecture, "RobertaForSequenceClassification") == 0,
         "roberta fields");
   porta_config_free(&c);
 
   if (access(DATA "/config_minilm.json", R_OK) == 0) {
-    CHECK(porta_config_load(&c, DATA "/config_minilm.json", err, sizeof(err)) == PORTA_OK, "%s",
-          err);
+    CHECK(&checks, porta_config_load(&c, DATA "/config_minilm.json", err, sizeof(err)) == PORTA_OK,
+          "%s", err);
     print_config("all-MiniLM-L6-v2", &c);
-    CHECK(c.hidden_size == 384 && c.num_hidden_layers == 6 && c.num_attention_heads == 12 &&
+    CHECK(&checks,
+          c.hidden_size == 384 && c.num_hidden_layers == 6 && c.num_attention_heads == 12 &&
               c.intermediate_size == 1536 && c.vocab_size == 30522 && c.num_labels == 0 &&
               strcmp(c.architecture, "BertModel") == 0,
           "minilm fields");
     porta_config_free(&c);
   }
 
-  CHECK(porta_config_load(&c, DATA "/config_distilbert", err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_config_load(&c, DATA "/config_distilbert", err, sizeof(err)) == PORTA_OK,
+        "%s", err);
   print_config("tiny distilbert", &c);
-  CHECK(strcmp(c.model_type, "distilbert") == 0 && c.hidden_size == 32 &&
+  CHECK(&checks,
+        strcmp(c.model_type, "distilbert") == 0 && c.hidden_size == 32 &&
             c.num_hidden_layers == 2 && c.num_attention_heads == 4 && c.intermediate_size == 64 &&
             c.type_vocab_size == 0 && c.max_position_embeddings == 40 &&
             c.classifier_dropout == 0.2f,
         "distilbert mapping");
   porta_config_free(&c);
 
-  CHECK(porta_config_load(&c, DATA "/config_noarch_type.json", err, sizeof(err)) == PORTA_OK, "%s",
+  CHECK(&checks,
+        porta_config_load(&c, DATA "/config_noarch_type.json", err, sizeof(err)) == PORTA_OK, "%s",
         err);
   printf("no model_type: type=%s warning: %s\n", c.model_type, c.warning);
-  CHECK(strcmp(c.model_type, "bert") == 0 && strstr(c.warning, "architectures") != NULL,
+  CHECK(&checks, strcmp(c.model_type, "bert") == 0 && strstr(c.warning, "architectures") != NULL,
         "architectures fallback");
   porta_config_free(&c);
 }
@@ -145,18 +146,21 @@ static void test_errors(const char *tmp) {
     porta_status s = porta_config_load(&cfg, tmp, err, sizeof(err));
     printf("bad config %2zu -> %s: %s\n", c, porta_status_string(s),
            strstr(err, "config.json") ? strstr(err, "config.json") : err);
-    CHECK(s == cases[c].status, "case %zu: status %d, expected %d", c, s, cases[c].status);
-    CHECK(strstr(err, cases[c].words) != NULL, "case %zu: message lacks \"%s\"", c, cases[c].words);
+    CHECK(&checks, s == cases[c].status, "case %zu: status %d, expected %d", c, s, cases[c].status);
+    CHECK(&checks, strstr(err, cases[c].words) != NULL, "case %zu: message lacks \"%s\"", c,
+          cases[c].words);
     if (s == PORTA_OK) porta_config_free(&cfg);
   }
   porta_model_config cfg;
-  CHECK(porta_config_load(&cfg, "/nonexistent/config.json", err, sizeof(err)) ==
+  CHECK(&checks,
+        porta_config_load(&cfg, "/nonexistent/config.json", err, sizeof(err)) ==
             PORTA_ERR_NOT_FOUND,
         "missing file");
   // Old BERT configs (rxnfp's) have neither model_type nor architectures: BERT with a warning.
   write_text(path, "{\"hidden_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
                    "\"intermediate_size\": 16, \"vocab_size\": 20, \"type_vocab_size\": 2}");
-  CHECK(porta_config_load(&cfg, tmp, err, sizeof(err)) == PORTA_OK &&
+  CHECK(&checks,
+        porta_config_load(&cfg, tmp, err, sizeof(err)) == PORTA_OK &&
             strcmp(cfg.model_type, "bert") == 0 && cfg.warning[0] != '\0',
         "keys-only config: %s", err);
   printf("keys only: warning: %s\n", cfg.warning);
@@ -164,7 +168,8 @@ static void test_errors(const char *tmp) {
   write_text(path, "{\"architectures\": [\"RobertaModel\"], \"hidden_size\": 8, "
                    "\"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
                    "\"intermediate_size\": 16, \"vocab_size\": 20}");
-  CHECK(porta_config_load(&cfg, tmp, err, sizeof(err)) == PORTA_OK &&
+  CHECK(&checks,
+        porta_config_load(&cfg, tmp, err, sizeof(err)) == PORTA_OK &&
             strcmp(cfg.model_type, "roberta") == 0 && cfg.pad_token_id == 1 &&
             strstr(cfg.warning, "RobertaModel") != NULL,
         "RobertaModel fallback: %s", err);
@@ -196,12 +201,13 @@ static void test_save_reload(const char *tmp) {
   const char *sources[] = {DATA "/config_bert", DATA "/config_roberta", DATA "/config_distilbert"};
   for (int k = 0; k < 3; k++) {
     porta_model_config a, b;
-    CHECK(porta_config_load(&a, sources[k], err, sizeof(err)) == PORTA_OK, "%s", err);
-    CHECK(porta_config_save(&a, tmp, "{\"problem_type\": \"single_label_classification\"}", err,
+    CHECK(&checks, porta_config_load(&a, sources[k], err, sizeof(err)) == PORTA_OK, "%s", err);
+    CHECK(&checks,
+          porta_config_save(&a, tmp, "{\"problem_type\": \"single_label_classification\"}", err,
                             sizeof(err)) == PORTA_OK,
           "save: %s", err);
-    CHECK(porta_config_load(&b, tmp, err, sizeof(err)) == PORTA_OK, "reload: %s", err);
-    CHECK(configs_equal(&a, &b), "%s: reload differs", sources[k]);
+    CHECK(&checks, porta_config_load(&b, tmp, err, sizeof(err)) == PORTA_OK, "reload: %s", err);
+    CHECK(&checks, configs_equal(&a, &b), "%s: reload differs", sources[k]);
     porta_config_free(&a);
     porta_config_free(&b);
     // The source's other keys and the extra key are in the file.
@@ -213,34 +219,38 @@ static void test_save_reload(const char *tmp) {
       text[n] = '\0';
       fclose(fp);
     }
-    CHECK(strstr(text, "\"initializer_range\"") != NULL && strstr(text, "problem_type") != NULL,
+    CHECK(&checks,
+          strstr(text, "\"initializer_range\"") != NULL && strstr(text, "problem_type") != NULL,
           "other keys lost");
-    CHECK(strstr(text, "0.100000001") == NULL, "float noise in %s", text);
+    CHECK(&checks, strstr(text, "0.100000001") == NULL, "float noise in %s", text);
     printf("save/reload %s: equal, other keys kept\n", strrchr(sources[k], '/') + 1);
   }
   // A config made from defaults, with new labels, saved and reloaded.
   porta_model_config a, b, c;
-  CHECK(porta_config_init(&a, "roberta", err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_config_init(&a, "roberta", err, sizeof(err)) == PORTA_OK, "%s", err);
   a.hidden_size = 64;
   a.num_attention_heads = 4;
   snprintf(a.architecture, sizeof(a.architecture), "RobertaForSequenceClassification");
   const char *names[2] = {"not_sarcastic", "sarcastic"};
-  CHECK(porta_config_set_labels(&a, 2, names, err, sizeof(err)) == PORTA_OK, "%s", err);
-  CHECK(porta_config_copy(&c, &a, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_config_set_labels(&a, 2, names, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_config_copy(&c, &a, err, sizeof(err)) == PORTA_OK, "%s", err);
   snprintf(path, sizeof(path), "%s/fresh.json", tmp);
-  CHECK(porta_config_save(&c, path, NULL, err, sizeof(err)) == PORTA_OK, "%s", err);
-  CHECK(porta_config_load(&b, path, err, sizeof(err)) == PORTA_OK, "%s", err);
-  CHECK(configs_equal(&a, &b), "fresh config differs after reload");
-  CHECK(b.num_labels == 2 && strcmp(b.id2label[1], "sarcastic") == 0, "labels after reload");
+  CHECK(&checks, porta_config_save(&c, path, NULL, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_config_load(&b, path, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, configs_equal(&a, &b), "fresh config differs after reload");
+  CHECK(&checks, b.num_labels == 2 && strcmp(b.id2label[1], "sarcastic") == 0,
+        "labels after reload");
   print_config("fresh roberta", &b);
   porta_config_free(&a);
   porta_config_free(&b);
   porta_config_free(&c);
-  CHECK(porta_config_init(&a, "gpt2", err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT, "gpt2 init");
+  CHECK(&checks, porta_config_init(&a, "gpt2", err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
+        "gpt2 init");
   // Invalid configs are not written.
-  CHECK(porta_config_init(&a, "bert", err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_config_init(&a, "bert", err, sizeof(err)) == PORTA_OK, "%s", err);
   a.num_attention_heads = 7;
-  CHECK(porta_config_save(&a, path, NULL, err, sizeof(err)) == PORTA_ERR_FORMAT, "saved invalid");
+  CHECK(&checks, porta_config_save(&a, path, NULL, err, sizeof(err)) == PORTA_ERR_FORMAT,
+        "saved invalid");
   porta_config_free(&a);
 }
 
@@ -256,6 +266,5 @@ int main(void) {
   char cmd[1200];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-  printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
-  return failures ? 1 : 0;
+  return check_finish(&checks);
 }

@@ -4,18 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/check.h"
 #include "porta/porta.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
+static check_counter checks;
 
 static void write_file(const char *path, const char *data, size_t n) {
   FILE *f = fopen(path, "wb");
@@ -50,40 +42,43 @@ static void test_jsonl(void) {
   porta_dataset *ds;
   char err[512];
   porta_status st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
-  CHECK(st == PORTA_OK, "load %s: %s", path, err);
+  CHECK(&checks, st == PORTA_OK, "load %s: %s", path, err);
   if (st != PORTA_OK) return;
   printf("jsonl: %lld rows, %lld skipped\n", (long long)ds->count, (long long)ds->skipped_count);
-  CHECK(ds->count == 4, "rows %lld, expected 4", (long long)ds->count);
-  CHECK(strcmp(ds->texts[0], "first row") == 0, "text 0 '%s'", ds->texts[0]);
-  CHECK(strcmp(ds->texts[1], "second \"quoted\" row") == 0, "text 1 '%s'", ds->texts[1]);
-  CHECK(strcmp(ds->texts[2], "caf\xC3\xA9 ok") == 0, "text 2 '%s'", ds->texts[2]);
-  CHECK(strcmp(ds->texts[3], "last row without newline") == 0, "text 3 '%s'", ds->texts[3]);
+  CHECK(&checks, ds->count == 4, "rows %lld, expected 4", (long long)ds->count);
+  CHECK(&checks, strcmp(ds->texts[0], "first row") == 0, "text 0 '%s'", ds->texts[0]);
+  CHECK(&checks, strcmp(ds->texts[1], "second \"quoted\" row") == 0, "text 1 '%s'", ds->texts[1]);
+  CHECK(&checks, strcmp(ds->texts[2], "caf\xC3\xA9 ok") == 0, "text 2 '%s'", ds->texts[2]);
+  CHECK(&checks, strcmp(ds->texts[3], "last row without newline") == 0, "text 3 '%s'",
+        ds->texts[3]);
   int32_t want_labels[4] = {1, 0, 1, 0};
   int64_t want_lines[4] = {1, 2, 8, 9};
   for (int i = 0; i < 4 && i < ds->count; i++) {
-    CHECK(ds->labels[i] == want_labels[i], "label %d = %d, expected %d", i, ds->labels[i],
+    CHECK(&checks, ds->labels[i] == want_labels[i], "label %d = %d, expected %d", i, ds->labels[i],
           want_labels[i]);
-    CHECK(ds->lines[i] == want_lines[i], "line of row %d = %lld, expected %lld", i,
+    CHECK(&checks, ds->lines[i] == want_lines[i], "line of row %d = %lld, expected %lld", i,
           (long long)ds->lines[i], (long long)want_lines[i]);
   }
-  CHECK(ds->label_map.count == 2 && !ds->label_map.from_strings, "label map: %d labels",
+  CHECK(&checks, ds->label_map.count == 2 && !ds->label_map.from_strings, "label map: %d labels",
         ds->label_map.count);
   int64_t skipped_lines[4] = {3, 4, 5, 7};
-  CHECK(ds->skipped_count == 4, "skipped %lld, expected 4", (long long)ds->skipped_count);
+  CHECK(&checks, ds->skipped_count == 4, "skipped %lld, expected 4", (long long)ds->skipped_count);
   for (int i = 0; i < 4 && i < ds->skipped_count; i++)
-    CHECK(ds->skipped[i].line == skipped_lines[i], "skipped[%d] line %lld, expected %lld", i,
-          (long long)ds->skipped[i].line, (long long)skipped_lines[i]);
+    CHECK(&checks, ds->skipped[i].line == skipped_lines[i], "skipped[%d] line %lld, expected %lld",
+          i, (long long)ds->skipped[i].line, (long long)skipped_lines[i]);
   if (ds->skipped_count == 4) {
-    CHECK(strstr(ds->skipped[0].reason, "bad JSON"), "reason 0: %s", ds->skipped[0].reason);
-    CHECK(strstr(ds->skipped[1].reason, "missing field \"headline\""), "reason 1: %s",
+    CHECK(&checks, strstr(ds->skipped[0].reason, "bad JSON"), "reason 0: %s",
+          ds->skipped[0].reason);
+    CHECK(&checks, strstr(ds->skipped[1].reason, "missing field \"headline\""), "reason 1: %s",
           ds->skipped[1].reason);
-    CHECK(strstr(ds->skipped[2].reason, "UTF-8"), "reason 2: %s", ds->skipped[2].reason);
-    CHECK(strstr(ds->skipped[3].reason, "empty"), "reason 3: %s", ds->skipped[3].reason);
+    CHECK(&checks, strstr(ds->skipped[2].reason, "UTF-8"), "reason 2: %s", ds->skipped[2].reason);
+    CHECK(&checks, strstr(ds->skipped[3].reason, "empty"), "reason 3: %s", ds->skipped[3].reason);
   }
   char summary[512];
   porta_dataset_skip_summary(ds, 2, summary, sizeof summary);
   printf("summary: %s\n", summary);
-  CHECK(strstr(summary, "skipped 4 rows: line 3 (bad JSON), line 4") &&
+  CHECK(&checks,
+        strstr(summary, "skipped 4 rows: line 3 (bad JSON), line 4") &&
             strstr(summary, "and 2 more"),
         "summary '%s'", summary);
   porta_dataset_free(ds);
@@ -93,7 +88,7 @@ static void test_jsonl(void) {
   porta_dataset_options_init(&opts);
   opts.limit_rows = 2;
   st = porta_dataset_load(&ds, path, &opts, err, sizeof err);
-  CHECK(st == PORTA_OK && ds->count == 2, "limit_rows 2: status %d", st);
+  CHECK(&checks, st == PORTA_OK && ds->count == 2, "limit_rows 2: status %d", st);
   if (st == PORTA_OK) porta_dataset_free(ds);
 }
 
@@ -118,49 +113,53 @@ static void test_csv(void) {
   porta_dataset *ds;
   char err[512];
   porta_status st = porta_dataset_load(&ds, path, &opts, err, sizeof err);
-  CHECK(st == PORTA_OK, "load %s: %s", path, err);
+  CHECK(&checks, st == PORTA_OK, "load %s: %s", path, err);
   if (st != PORTA_OK) return;
   printf("csv: %lld rows, %lld skipped\n", (long long)ds->count, (long long)ds->skipped_count);
   const char *texts[5] = {"plain text", "with, comma", "say \"hi\"", "two\r\nlines", "last"};
   // string labels get ids in byte order: neg 0, neutral 1, pos 2
   int32_t labels[5] = {2, 0, 1, 2, 0};
   int64_t lines[5] = {2, 3, 4, 5, 9};
-  CHECK(ds->count == 5, "rows %lld, expected 5", (long long)ds->count);
+  CHECK(&checks, ds->count == 5, "rows %lld, expected 5", (long long)ds->count);
   for (int i = 0; i < 5 && i < ds->count; i++) {
-    CHECK(strcmp(ds->texts[i], texts[i]) == 0, "text %d '%s', expected '%s'", i, ds->texts[i],
-          texts[i]);
-    CHECK(ds->labels[i] == labels[i], "label %d = %d, expected %d", i, ds->labels[i], labels[i]);
-    CHECK(ds->lines[i] == lines[i], "line %d = %lld, expected %lld", i, (long long)ds->lines[i],
-          (long long)lines[i]);
+    CHECK(&checks, strcmp(ds->texts[i], texts[i]) == 0, "text %d '%s', expected '%s'", i,
+          ds->texts[i], texts[i]);
+    CHECK(&checks, ds->labels[i] == labels[i], "label %d = %d, expected %d", i, ds->labels[i],
+          labels[i]);
+    CHECK(&checks, ds->lines[i] == lines[i], "line %d = %lld, expected %lld", i,
+          (long long)ds->lines[i], (long long)lines[i]);
   }
-  CHECK(ds->label_map.from_strings && ds->label_map.count == 3 &&
+  CHECK(&checks,
+        ds->label_map.from_strings && ds->label_map.count == 3 &&
             strcmp(ds->label_map.names[0], "neg") == 0 &&
             strcmp(ds->label_map.names[2], "pos") == 0,
         "label map");
   int64_t skipped[3] = {7, 8, 10};
-  CHECK(ds->skipped_count == 3, "skipped %lld, expected 3", (long long)ds->skipped_count);
+  CHECK(&checks, ds->skipped_count == 3, "skipped %lld, expected 3", (long long)ds->skipped_count);
   for (int i = 0; i < 3 && i < ds->skipped_count; i++)
-    CHECK(ds->skipped[i].line == skipped[i], "skipped[%d] at line %lld (%s), expected %lld", i,
-          (long long)ds->skipped[i].line, ds->skipped[i].reason, (long long)skipped[i]);
+    CHECK(&checks, ds->skipped[i].line == skipped[i],
+          "skipped[%d] at line %lld (%s), expected %lld", i, (long long)ds->skipped[i].line,
+          ds->skipped[i].reason, (long long)skipped[i]);
 
   // the label map survives a save / load, and mapping through it keeps the ids
   char map_path[1100];
   path_of(map_path, sizeof map_path, "labels.json");
   st = porta_label_map_save(&ds->label_map, map_path, err, sizeof err);
-  CHECK(st == PORTA_OK, "save labels: %s", err);
+  CHECK(&checks, st == PORTA_OK, "save labels: %s", err);
   porta_label_map map;
   st = porta_label_map_load(&map, map_path, err, sizeof err);
-  CHECK(st == PORTA_OK && map.count == 3 && map.from_strings &&
+  CHECK(&checks,
+        st == PORTA_OK && map.count == 3 && map.from_strings &&
             strcmp(map.names[1], "neutral") == 0,
         "load labels: %s", err);
   if (st == PORTA_OK) {
     opts.label_map = &map;
     porta_dataset *again;
     st = porta_dataset_load(&again, path, &opts, err, sizeof err);
-    CHECK(st == PORTA_OK, "load with map: %s", err);
+    CHECK(&checks, st == PORTA_OK, "load with map: %s", err);
     if (st == PORTA_OK) {
       for (int64_t i = 0; i < again->count && i < ds->count; i++)
-        CHECK(again->labels[i] == ds->labels[i], "mapped label %lld", (long long)i);
+        CHECK(&checks, again->labels[i] == ds->labels[i], "mapped label %lld", (long long)i);
       porta_dataset_free(again);
     }
     porta_label_map_free(&map);
@@ -171,8 +170,8 @@ static void test_csv(void) {
   opts.label_map = NULL;
   opts.text_field = "headline";
   st = porta_dataset_load(&ds, path, &opts, err, sizeof err);
-  CHECK(st == PORTA_ERR_FORMAT && strstr(err, "headline"), "missing column: status %d, '%s'", st,
-        err);
+  CHECK(&checks, st == PORTA_ERR_FORMAT && strstr(err, "headline"),
+        "missing column: status %d, '%s'", st, err);
 }
 
 static void test_errors(void) {
@@ -182,18 +181,19 @@ static void test_errors(void) {
   write_file(path, "", 0);
   porta_status st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
   printf("empty file: %s\n", err);
-  CHECK(st == PORTA_ERR_FORMAT && ds == NULL && strstr(err, path), "empty file: status %d", st);
+  CHECK(&checks, st == PORTA_ERR_FORMAT && ds == NULL && strstr(err, path), "empty file: status %d",
+        st);
   path_of(path, sizeof path, "garbage.jsonl");
   const char garbage[] = "not json\n{\"a\": 1}\n";
   write_file(path, garbage, strlen(garbage));
   st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
   printf("unreadable rows: %s\n", err);
-  CHECK(st == PORTA_ERR_FORMAT && strstr(err, "line 1") && strstr(err, "line 2"),
+  CHECK(&checks, st == PORTA_ERR_FORMAT && strstr(err, "line 1") && strstr(err, "line 2"),
         "no readable row: status %d", st);
   path_of(path, sizeof path, "does-not-exist.jsonl");
   st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
   printf("missing file: %s\n", err);
-  CHECK(st == PORTA_ERR_IO && strstr(err, path), "missing file: status %d", st);
+  CHECK(&checks, st == PORTA_ERR_IO && strstr(err, path), "missing file: status %d", st);
 }
 
 /* 1000 rows, 70 % label 0, with every 5th text repeated 3 times (so groups of equal texts). */
@@ -222,9 +222,12 @@ static void test_split(void) {
   porta_dataset *ds = synthetic();
   porta_split a, b, c;
   char err[512];
-  CHECK(porta_split_make(&a, ds, 0.1, 0.1, 42, err, sizeof err) == PORTA_OK, "split: %s", err);
-  CHECK(porta_split_make(&b, ds, 0.1, 0.1, 42, err, sizeof err) == PORTA_OK, "split: %s", err);
-  CHECK(porta_split_make(&c, ds, 0.1, 0.1, 43, err, sizeof err) == PORTA_OK, "split: %s", err);
+  CHECK(&checks, porta_split_make(&a, ds, 0.1, 0.1, 42, err, sizeof err) == PORTA_OK, "split: %s",
+        err);
+  CHECK(&checks, porta_split_make(&b, ds, 0.1, 0.1, 42, err, sizeof err) == PORTA_OK, "split: %s",
+        err);
+  CHECK(&checks, porta_split_make(&c, ds, 0.1, 0.1, 43, err, sizeof err) == PORTA_OK, "split: %s",
+        err);
   printf("split seed 42: train %lld valid %lld test %lld\n", (long long)a.count[0],
          (long long)a.count[1], (long long)a.count[2]);
   // same seed, same split; another seed, another split
@@ -235,12 +238,13 @@ static void test_split(void) {
     differs = differs || a.count[p] != c.count[p] ||
               memcmp(a.rows[p], c.rows[p], (size_t)a.count[p] * 8) != 0;
   }
-  CHECK(same, "same seed gave different splits");
-  CHECK(differs, "seeds 42 and 43 gave the same split");
+  CHECK(&checks, same, "same seed gave different splits");
+  CHECK(&checks, differs, "seeds 42 and 43 gave the same split");
   // the first rows of the seed-42 split never change across machines (pinned)
   printf("valid rows of seed 42 start: %lld %lld %lld %lld\n", (long long)a.rows[1][0],
          (long long)a.rows[1][1], (long long)a.rows[1][2], (long long)a.rows[1][3]);
-  CHECK(a.rows[1][0] == 10 && a.rows[1][1] == 11 && a.rows[1][2] == 18 && a.rows[1][3] == 28,
+  CHECK(&checks,
+        a.rows[1][0] == 10 && a.rows[1][1] == 11 && a.rows[1][2] == 18 && a.rows[1][3] == 28,
         "the pinned seed-42 split changed");
   // every row exactly once; every copy of a text in one part; stratified within 2 points
   int *part_of = malloc(1000 * sizeof(int));
@@ -249,16 +253,16 @@ static void test_split(void) {
   for (int p = 0; p < 3; p++)
     for (int64_t i = 0; i < a.count[p]; i++) {
       int64_t row = a.rows[p][i];
-      CHECK(part_of[row] == -1, "row %lld in two parts", (long long)row);
+      CHECK(&checks, part_of[row] == -1, "row %lld in two parts", (long long)row);
       part_of[row] = p;
       per_label[p][ds->labels[row]]++;
     }
-  for (int i = 0; i < 1000; i++) CHECK(part_of[i] >= 0, "row %d in no part", i);
+  for (int i = 0; i < 1000; i++) CHECK(&checks, part_of[i] >= 0, "row %d in no part", i);
   int split_groups = 0;
   for (int i = 0; i < 1000; i++)
     for (int j = i + 1; j < 1000 && j < i + 4; j++)
       if (strcmp(ds->texts[i], ds->texts[j]) == 0 && part_of[i] != part_of[j]) split_groups++;
-  CHECK(split_groups == 0, "%d repeated texts in different parts", split_groups);
+  CHECK(&checks, split_groups == 0, "%d repeated texts in different parts", split_groups);
   int64_t positives = 0;
   for (int i = 0; i < 1000; i++) positives += ds->labels[i];
   double overall = positives / 1000.0;
@@ -267,23 +271,25 @@ static void test_split(void) {
     double share = n ? (double)per_label[p][1] / (double)n : 0;
     printf("  %s: %lld rows, label 1 share %.3f (all rows %.3f)\n", porta_split_name(p),
            (long long)n, share, overall);
-    CHECK(share > overall - 0.02 && share < overall + 0.02,
+    CHECK(&checks, share > overall - 0.02 && share < overall + 0.02,
           "%s label-1 share %.3f, expected %.3f +- 0.02", porta_split_name(p), share, overall);
   }
-  CHECK(a.count[1] >= 95 && a.count[1] <= 105 && a.count[2] >= 95 && a.count[2] <= 105,
+  CHECK(&checks, a.count[1] >= 95 && a.count[1] <= 105 && a.count[2] >= 95 && a.count[2] <= 105,
         "sizes %lld %lld", (long long)a.count[1], (long long)a.count[2]);
 
   // save / load round trip
   char path[1100];
   path_of(path, sizeof path, "split.json");
-  CHECK(porta_split_save(&a, path, err, sizeof err) == PORTA_OK, "save split: %s", err);
+  CHECK(&checks, porta_split_save(&a, path, err, sizeof err) == PORTA_OK, "save split: %s", err);
   porta_split loaded;
-  CHECK(porta_split_load(&loaded, path, err, sizeof err) == PORTA_OK, "load split: %s", err);
+  CHECK(&checks, porta_split_load(&loaded, path, err, sizeof err) == PORTA_OK, "load split: %s",
+        err);
   for (int p = 0; p < 3; p++)
-    CHECK(loaded.count[p] == a.count[p] &&
+    CHECK(&checks,
+          loaded.count[p] == a.count[p] &&
               memcmp(loaded.rows[p], a.rows[p], (size_t)a.count[p] * 8) == 0,
           "split part %d after load", p);
-  CHECK(loaded.seed == 42, "seed after load %llu", (unsigned long long)loaded.seed);
+  CHECK(&checks, loaded.seed == 42, "seed after load %llu", (unsigned long long)loaded.seed);
   porta_split_free(&loaded);
   free(part_of);
   porta_split_free(&a);
@@ -298,14 +304,15 @@ static void test_rng_pinned(void) {
   porta_rng_seed(&rng, 0);
   uint64_t first = porta_rng_next(&rng);
   printf("rng(0) first output %016llx\n", (unsigned long long)first);
-  CHECK(first == 0x99ec5f36cb75f2b4ull, "xoshiro256** from splitmix64(0) changed");
+  CHECK(&checks, first == 0x99ec5f36cb75f2b4ull, "xoshiro256** from splitmix64(0) changed");
   porta_rng again;
   porta_rng_seed(&again, 0);
-  CHECK(porta_rng_next(&again) == first, "rng not repeatable");
+  CHECK(&checks, porta_rng_next(&again) == first, "rng not repeatable");
   int64_t hist[3] = {0};
   for (int i = 0; i < 30000; i++) hist[porta_rng_below(&rng, 3)]++;
-  CHECK(hist[0] > 9500 && hist[1] > 9500 && hist[2] > 9500, "rng_below(3) histogram %lld %lld %lld",
-        (long long)hist[0], (long long)hist[1], (long long)hist[2]);
+  CHECK(&checks, hist[0] > 9500 && hist[1] > 9500 && hist[2] > 9500,
+        "rng_below(3) histogram %lld %lld %lld", (long long)hist[0], (long long)hist[1],
+        (long long)hist[2]);
 }
 
 static void test_epoch_plan(void) {
@@ -315,18 +322,21 @@ static void test_epoch_plan(void) {
   porta_rng_seed(&rng, 7);
   for (int i = 0; i < N; i++) lengths[i] = 3 + (int32_t)porta_rng_below(&rng, 60);
   porta_epoch_plan plan, same, next;
-  CHECK(porta_epoch_plan_make(&plan, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 0) == PORTA_OK,
+  CHECK(&checks,
+        porta_epoch_plan_make(&plan, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 0) == PORTA_OK,
         "plan");
-  CHECK(porta_epoch_plan_make(&same, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 0) == PORTA_OK,
+  CHECK(&checks,
+        porta_epoch_plan_make(&same, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 0) == PORTA_OK,
         "plan");
-  CHECK(porta_epoch_plan_make(&next, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 1) == PORTA_OK,
+  CHECK(&checks,
+        porta_epoch_plan_make(&next, lengths, N, B, PORTA_ORDER_BUCKETED, 10, 42, 1) == PORTA_OK,
         "plan");
-  CHECK(plan.num_batches == (N + B - 1) / B, "batches %lld", (long long)plan.num_batches);
+  CHECK(&checks, plan.num_batches == (N + B - 1) / B, "batches %lld", (long long)plan.num_batches);
   int seen[N] = {0};
   int64_t padded = 0;
   for (int64_t b = 0; b < plan.num_batches; b++) {
     int64_t start = plan.batch_start[b], end = plan.batch_start[b + 1];
-    CHECK(end - start >= 1 && end - start <= B, "batch %lld has %lld rows", (long long)b,
+    CHECK(&checks, end - start >= 1 && end - start <= B, "batch %lld has %lld rows", (long long)b,
           (long long)(end - start));
     int32_t longest = 0;
     for (int64_t i = start; i < end; i++)
@@ -334,7 +344,7 @@ static void test_epoch_plan(void) {
     padded += longest * (end - start);
     for (int64_t i = start; i < end; i++) seen[plan.rows[i]]++;
   }
-  for (int i = 0; i < N; i++) CHECK(seen[i] == 1, "row %d seen %d times", i, seen[i]);
+  for (int i = 0; i < N; i++) CHECK(&checks, seen[i] == 1, "row %d seen %d times", i, seen[i]);
   // padding with buckets vs in random order
   porta_epoch_plan random_order;
   porta_epoch_plan_make(&random_order, lengths, N, B, PORTA_ORDER_SEQUENTIAL, 10, 42, 0);
@@ -348,17 +358,18 @@ static void test_epoch_plan(void) {
   for (int i = 0; i < N; i++) tokens += lengths[i];
   printf("tokens %lld, padded: bucketed %lld, sequential %lld\n", (long long)tokens,
          (long long)padded, (long long)padded_random);
-  CHECK(padded < padded_random * 0.8, "bucketing did not cut padding");
-  CHECK(memcmp(plan.rows, same.rows, sizeof(int64_t) * N) == 0 &&
+  CHECK(&checks, padded < padded_random * 0.8, "bucketing did not cut padding");
+  CHECK(&checks,
+        memcmp(plan.rows, same.rows, sizeof(int64_t) * N) == 0 &&
             memcmp(plan.batch_start, same.batch_start,
                    sizeof(int64_t) * (size_t)(plan.num_batches + 1)) == 0,
         "same seed and epoch, different plans");
-  CHECK(memcmp(plan.rows, next.rows, sizeof(int64_t) * N) != 0,
+  CHECK(&checks, memcmp(plan.rows, next.rows, sizeof(int64_t) * N) != 0,
         "epochs 0 and 1 have the same order");
   porta_epoch_plan by_length;
   porta_epoch_plan_make(&by_length, lengths, N, B, PORTA_ORDER_BY_LENGTH, 0, 0, 0);
   for (int i = 1; i < N; i++)
-    CHECK(lengths[by_length.rows[i - 1]] >= lengths[by_length.rows[i]],
+    CHECK(&checks, lengths[by_length.rows[i - 1]] >= lengths[by_length.rows[i]],
           "by-length order broken at %d", i);
   porta_epoch_plan_free(&by_length);
   porta_epoch_plan_free(&random_order);
@@ -379,14 +390,14 @@ static void test_sarcasm(void) {
   porta_dataset *ds;
   char err[512];
   porta_status st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
-  CHECK(st == PORTA_OK, "%s", err);
+  CHECK(&checks, st == PORTA_OK, "%s", err);
   if (st != PORTA_OK) return;
   porta_split s;
   porta_split_make(&s, ds, 0.1, 0.1, 42, err, sizeof err);
   printf("sarcasm: %lld rows (%lld skipped); split train %lld valid %lld test %lld\n",
          (long long)ds->count, (long long)ds->skipped_count, (long long)s.count[0],
          (long long)s.count[1], (long long)s.count[2]);
-  CHECK(ds->count == 28619 && ds->skipped_count == 0, "sarcasm rows");
+  CHECK(&checks, ds->count == 28619 && ds->skipped_count == 0, "sarcasm rows");
   porta_split_free(&s);
   porta_dataset_free(ds);
 }
@@ -404,10 +415,5 @@ int main(void) {
   test_split();
   test_epoch_plan();
   test_sarcasm();
-  if (failures) {
-    printf("%d check(s) failed\n", failures);
-    return 1;
-  }
-  printf("test_data: all checks passed\n");
-  return 0;
+  return check_finish(&checks);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/check.h"
 #include "porta/porta.h"
 
 #define N 128
@@ -132,16 +133,6 @@ done:
   return true;
 }
 
-/* PORTA_TEST_BACKENDS=opencl,vulkan limits the GPU backends tried (unset: all). */
-static bool gpu_backend_selected(const char *name) {
-  const char *list = getenv("PORTA_TEST_BACKENDS");
-  if (!list || !*list) return true;
-  size_t n = strlen(name);
-  for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
-    if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return true;
-  return false;
-}
-
 int main(void) {
   static dataset d;
   make_dataset(&d);
@@ -153,7 +144,7 @@ int main(void) {
   porta_backend_kind kinds[2] = {PORTA_BACKEND_OPENCL, PORTA_BACKEND_VULKAN};
   for (int k = 0; k < 2; k++) {
     memset(gpu, 0, sizeof gpu);
-    if (!gpu_backend_selected(porta_backend_name(kinds[k]))) {
+    if (!check_env_selects("PORTA_TEST_BACKENDS", porta_backend_name(kinds[k]))) {
       printf("%-7s skipped: not in PORTA_TEST_BACKENDS\n", porta_backend_name(kinds[k]));
       continue;
     }

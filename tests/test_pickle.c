@@ -11,42 +11,35 @@
 
 #include <cjson/cJSON.h>
 
+#include "helpers/check.h"
 #include "model/pickle.h"
 #include "porta/porta.h"
 
 #define DATA PORTA_TEST_DATA "/modelio"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      failures++;                                                                                  \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                              \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-    }                                                                                              \
-  } while (0)
+static check_counter checks;
 
 // Every tensor of ref equals the same-named tensor of w: dtype, shape, bits. Returns the count.
 static int compare_all(const porta_weights *w, const porta_weights *ref, const char *label) {
   char err[512];
   int compared = 0;
-  CHECK(porta_weights_count(w) == porta_weights_count(ref), "%s: %d tensors, reference %d", label,
-        porta_weights_count(w), porta_weights_count(ref));
+  CHECK(&checks, porta_weights_count(w) == porta_weights_count(ref), "%s: %d tensors, reference %d",
+        label, porta_weights_count(w), porta_weights_count(ref));
   for (int r = 0; r < porta_weights_count(ref); r++) {
     const char *name = porta_weights_name(ref, r);
     int i = porta_weights_find(w, name);
-    CHECK(i >= 0, "%s: tensor %s missing", label, name);
+    CHECK(&checks, i >= 0, "%s: tensor %s missing", label, name);
     if (i < 0) continue;
-    CHECK(porta_weights_dtype(w, i) == porta_weights_dtype(ref, r), "%s: %s dtype %s vs %s", label,
-          name, porta_weight_dtype_name(porta_weights_dtype(w, i)),
+    CHECK(&checks, porta_weights_dtype(w, i) == porta_weights_dtype(ref, r),
+          "%s: %s dtype %s vs %s", label, name, porta_weight_dtype_name(porta_weights_dtype(w, i)),
           porta_weight_dtype_name(porta_weights_dtype(ref, r)));
-    CHECK(porta_weights_ndim(w, i) == porta_weights_ndim(ref, r), "%s: %s ndim", label, name);
+    CHECK(&checks, porta_weights_ndim(w, i) == porta_weights_ndim(ref, r), "%s: %s ndim", label,
+          name);
     bool same_shape = porta_weights_ndim(w, i) == porta_weights_ndim(ref, r);
     for (int d = 0; same_shape && d < porta_weights_ndim(w, i); d++) {
       same_shape = porta_weights_shape(w, i)[d] == porta_weights_shape(ref, r)[d];
     }
-    CHECK(same_shape, "%s: %s shape differs", label, name);
+    CHECK(&checks, same_shape, "%s: %s shape differs", label, name);
     if (!same_shape) continue;
     size_t n = (size_t)porta_weights_numel(ref, r);
     porta_weight_dtype dt = porta_weights_dtype(ref, r);
@@ -60,8 +53,8 @@ static int compare_all(const porta_weights *w, const porta_weights *ref, const c
       sa = porta_weights_read_f32(w, i, a, n, err, sizeof(err));
       sb = porta_weights_read_f32(ref, r, b, n, err, sizeof(err));
     }
-    CHECK(sa == PORTA_OK && sb == PORTA_OK, "%s: %s: %s", label, name, err);
-    CHECK(memcmp(a, b, n * (is_int ? 8 : 4)) == 0, "%s: %s values differ", label, name);
+    CHECK(&checks, sa == PORTA_OK && sb == PORTA_OK, "%s: %s: %s", label, name, err);
+    CHECK(&checks, memcmp(a, b, n * (is_int ? 8 : 4)) == 0, "%s: %s values differ", label, name);
     free(a);
     free(b);
     compared++;
@@ -72,10 +65,11 @@ static int compare_all(const porta_weights *w, const porta_weights *ref, const c
 static void test_against_reference(const char *path, const char *ref_path, const char *format) {
   char err[512];
   porta_weights *w = NULL, *ref = NULL;
-  CHECK(porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s: %s", path, err);
-  CHECK(porta_weights_open(&ref, ref_path, err, sizeof(err)) == PORTA_OK, "%s: %s", ref_path, err);
+  CHECK(&checks, porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s: %s", path, err);
+  CHECK(&checks, porta_weights_open(&ref, ref_path, err, sizeof(err)) == PORTA_OK, "%s: %s",
+        ref_path, err);
   if (w != NULL && ref != NULL) {
-    CHECK(strcmp(porta_weights_format(w), format) == 0, "%s: format %s, expected %s", path,
+    CHECK(&checks, strcmp(porta_weights_format(w), format) == 0, "%s: format %s, expected %s", path,
           porta_weights_format(w), format);
     int n = compare_all(w, ref, path);
     printf("%-40s %-15s %3d tensors equal torch's safetensors copy bit for bit\n",
@@ -89,11 +83,13 @@ static void test_views(void) {
   // Tied tensors and views read what torch shows: check a few by hand as well.
   char err[512];
   porta_weights *w = NULL;
-  CHECK(porta_weights_open(&w, DATA "/shared_legacy.bin", err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_weights_open(&w, DATA "/shared_legacy.bin", err, sizeof(err)) == PORTA_OK,
+        "%s", err);
   if (w == NULL) return;
   float base[24], t[24], col[4], strided[4];
   porta_weights_read_f32(w, porta_weights_find(w, "base"), base, 24, err, sizeof(err));
-  CHECK(porta_weights_read_f32(w, porta_weights_find(w, "transposed"), t, 24, err, sizeof(err)) ==
+  CHECK(&checks,
+        porta_weights_read_f32(w, porta_weights_find(w, "transposed"), t, 24, err, sizeof(err)) ==
             PORTA_OK,
         "%s", err);
   porta_weights_read_f32(w, porta_weights_find(w, "column"), col, 4, err, sizeof(err));
@@ -106,7 +102,7 @@ static void test_views(void) {
   // base[::2, 1::3] → rows 0, 2; columns 1, 4.
   ok &= strided[0] == base[1] && strided[1] == base[4] && strided[2] == base[13] &&
         strided[3] == base[16];
-  CHECK(ok, "views do not match the base tensor");
+  CHECK(&checks, ok, "views do not match the base tensor");
   printf("views of one storage (transpose, column, [::2, 1::3]) match the base tensor\n");
   porta_weights_close(w);
 }
@@ -143,9 +139,10 @@ static void test_hostile(void) {
     porta_status s = porta_weights_open(&w, path, err, sizeof(err));
     const char *shown = strstr(err, "pickle_bad/");
     printf("hostile %-30s -> %s: %s\n", cases[c].file, porta_status_string(s), shown ? shown : err);
-    CHECK(s == cases[c].status, "%s: status %d, expected %d", cases[c].file, s, cases[c].status);
-    CHECK(w == NULL, "%s: handle not NULL", cases[c].file);
-    CHECK(strstr(err, cases[c].words) != NULL, "%s: message lacks \"%s\"", cases[c].file,
+    CHECK(&checks, s == cases[c].status, "%s: status %d, expected %d", cases[c].file, s,
+          cases[c].status);
+    CHECK(&checks, w == NULL, "%s: handle not NULL", cases[c].file);
+    CHECK(&checks, strstr(err, cases[c].words) != NULL, "%s: message lacks \"%s\"", cases[c].file,
           cases[c].words);
   }
   // The same layouts with honest content load: [[1, 2], [3, 4]].
@@ -154,9 +151,10 @@ static void test_hostile(void) {
   for (int g = 0; g < 3; g++) {
     porta_weights *w = NULL;
     float v[4] = {0};
-    CHECK(porta_weights_open(&w, good[g], err, sizeof(err)) == PORTA_OK, "%s", err);
+    CHECK(&checks, porta_weights_open(&w, good[g], err, sizeof(err)) == PORTA_OK, "%s", err);
     if (w == NULL) continue;
-    CHECK(porta_weights_read_f32(w, porta_weights_find(w, "w"), v, 4, err, sizeof(err)) ==
+    CHECK(&checks,
+          porta_weights_read_f32(w, porta_weights_find(w, "w"), v, 4, err, sizeof(err)) ==
                   PORTA_OK &&
               v[0] == 1 && v[1] == 2 && v[2] == 3 && v[3] == 4,
           "%s values", good[g]);
@@ -166,7 +164,7 @@ static void test_hostile(void) {
   }
   // Nothing was executed: the payloads would have printed or created nothing we can see, but the
   // unpickler has no way to call anything; the marker below would exist if a shell had run.
-  CHECK(access("/tmp/porta-was-pwned", F_OK) != 0, "a payload ran");
+  CHECK(&checks, access("/tmp/porta-was-pwned", F_OK) != 0, "a payload ran");
 }
 
 #define P(literal) literal, sizeof(literal) - 1
@@ -205,7 +203,7 @@ static void test_raw_pickles(void) {
     porta_status s = porta_pickle_load(&p, (const uint8_t *)cases[c].bytes, cases[c].len, NULL,
                                        "raw", err, sizeof(err));
     printf("raw pickle %zu -> %s %s\n", c, porta_status_string(s), err);
-    CHECK(s == cases[c].status, "raw case %zu: %d, expected %d", c, s, cases[c].status);
+    CHECK(&checks, s == cases[c].status, "raw case %zu: %d, expected %d", c, s, cases[c].status);
     if (s == PORTA_OK) porta_pickle_free(&p);
   }
   // A stream of 1.1 million NONE opcodes stops at the value limit (bounded memory per byte).
@@ -218,7 +216,7 @@ static void test_raw_pickles(void) {
   porta_pickle p;
   porta_status s = porta_pickle_load(&p, many, n + 3, NULL, "many", err, sizeof(err));
   printf("1.1M values -> %s %s\n", porta_status_string(s), err);
-  CHECK(s == PORTA_ERR_LIMIT, "value limit: %d", s);
+  CHECK(&checks, s == PORTA_ERR_LIMIT, "value limit: %d", s);
   if (s == PORTA_OK) porta_pickle_free(&p);
   free(many);
 }
@@ -240,10 +238,10 @@ static void test_convert(const char *tmp) {
     snprintf(path, sizeof(path), "%s/pytorch_model.bin", tmp);
     snprintf(out, sizeof(out), "%s/model.safetensors", tmp);
     copy_file(sources[k], path);
-    CHECK(porta_checkpoint_convert(tmp, err, sizeof(err)) == PORTA_OK, "convert: %s", err);
+    CHECK(&checks, porta_checkpoint_convert(tmp, err, sizeof(err)) == PORTA_OK, "convert: %s", err);
     porta_weights *w = NULL, *ref = NULL;
-    CHECK(porta_weights_open(&w, out, err, sizeof(err)) == PORTA_OK, "%s", err);
-    CHECK(porta_weights_open(&ref, refs[k], err, sizeof(err)) == PORTA_OK, "%s", err);
+    CHECK(&checks, porta_weights_open(&w, out, err, sizeof(err)) == PORTA_OK, "%s", err);
+    CHECK(&checks, porta_weights_open(&ref, refs[k], err, sizeof(err)) == PORTA_OK, "%s", err);
     if (w && ref) {
       int n = compare_all(w, ref, "converted");
       printf("convert %s: %d tensors in model.safetensors, dtypes kept, bit for bit\n",
@@ -252,7 +250,8 @@ static void test_convert(const char *tmp) {
     porta_weights_close(w);
     porta_weights_close(ref);
   }
-  CHECK(porta_checkpoint_convert(DATA "/config_bert", err, sizeof(err)) == PORTA_ERR_NOT_FOUND,
+  CHECK(&checks,
+        porta_checkpoint_convert(DATA "/config_bert", err, sizeof(err)) == PORTA_ERR_NOT_FOUND,
         "convert without a .bin");
 }
 
@@ -265,54 +264,56 @@ static void test_rxnfp(void) {
     return;
   }
   FILE *fp = fopen(DATA "/rxnfp_checks.json", "rb");
-  CHECK(fp != NULL, "rxnfp_checks.json missing");
+  CHECK(&checks, fp != NULL, "rxnfp_checks.json missing");
   if (fp == NULL) return;
   static char text[1 << 16];
   size_t n = fread(text, 1, sizeof(text) - 1, fp);
   fclose(fp);
   text[n] = '\0';
-  cJSON *checks = cJSON_Parse(text);
+  cJSON *expected = cJSON_Parse(text);
   const cJSON *model;
   char err[512], path[2048];
-  cJSON_ArrayForEach(model, checks) {
+  cJSON_ArrayForEach(model, expected) {
     snprintf(path, sizeof(path), "%s/rxnfp/models/transformers/%s", root, model->string);
     porta_weights *w = NULL;
-    CHECK(porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s", err);
+    CHECK(&checks, porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s", err);
     if (w == NULL) continue;
     int count = (int)cJSON_GetObjectItem(model, "count")->valuedouble;
-    CHECK(porta_weights_count(w) == count, "%s: %d tensors, torch saw %d", model->string,
+    CHECK(&checks, porta_weights_count(w) == count, "%s: %d tensors, torch saw %d", model->string,
           porta_weights_count(w), count);
     const cJSON *t;
     int checked = 0;
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(model, "tensors")) {
       const char *name = cJSON_GetObjectItem(t, "name")->valuestring;
       int i = porta_weights_find(w, name);
-      CHECK(i >= 0, "%s: %s missing", model->string, name);
+      CHECK(&checks, i >= 0, "%s: %s missing", model->string, name);
       if (i < 0) continue;
       size_t numel = (size_t)porta_weights_numel(w, i);
       double sum = 0.0;
       double first[4] = {0};
       if (porta_weights_dtype(w, i) == PORTA_WEIGHT_I64) {
         int64_t *v = calloc(numel + 1, 8);
-        CHECK(porta_weights_read_i64(w, i, v, numel, err, sizeof(err)) == PORTA_OK, "%s", err);
+        CHECK(&checks, porta_weights_read_i64(w, i, v, numel, err, sizeof(err)) == PORTA_OK, "%s",
+              err);
         for (size_t k = 0; k < numel; k++) sum += (double)v[k];
         for (size_t k = 0; k < 4 && k < numel; k++) first[k] = (double)v[k];
         free(v);
       } else {
         float *v = calloc(numel + 1, 4);
-        CHECK(porta_weights_read_f32(w, i, v, numel, err, sizeof(err)) == PORTA_OK, "%s", err);
+        CHECK(&checks, porta_weights_read_f32(w, i, v, numel, err, sizeof(err)) == PORTA_OK, "%s",
+              err);
         for (size_t k = 0; k < numel; k++) sum += (double)v[k];
         for (size_t k = 0; k < 4 && k < numel; k++) first[k] = (double)v[k];
         free(v);
       }
       double want = cJSON_GetObjectItem(t, "sum")->valuedouble;
-      CHECK(fabs(sum - want) <= 1e-9 * (1.0 + fabs(want)) * (double)numel,
+      CHECK(&checks, fabs(sum - want) <= 1e-9 * (1.0 + fabs(want)) * (double)numel,
             "%s: %s sum %.12g vs %.12g", model->string, name, sum, want);
       const cJSON *f;
       int k = 0;
       cJSON_ArrayForEach(f, cJSON_GetObjectItem(t, "first")) {
-        CHECK(first[k] == f->valuedouble, "%s: %s[%d] %.9g vs %.9g", model->string, name, k,
-              first[k], f->valuedouble);
+        CHECK(&checks, first[k] == f->valuedouble, "%s: %s[%d] %.9g vs %.9g", model->string, name,
+              k, first[k], f->valuedouble);
         k++;
       }
       checked++;
@@ -321,7 +322,7 @@ static void test_rxnfp(void) {
            model->string, porta_weights_format(w), porta_weights_count(w), checked);
     porta_weights_close(w);
   }
-  cJSON_Delete(checks);
+  cJSON_Delete(expected);
 }
 
 int main(void) {
@@ -347,6 +348,5 @@ int main(void) {
   char cmd[1200];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-  printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
-  return failures ? 1 : 0;
+  return check_finish(&checks);
 }

@@ -14,19 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helpers/check.h"
 #include "porta/porta.h"
 #include "train/train_internal.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
+static check_counter checks;
 
 static char dir[256];
 
@@ -59,8 +51,8 @@ static void test_split_numbers(void) {
     char err[512] = "";
     porta_status st = porta_split_load(&split, path, err, sizeof err);
     printf("split case %zu: %s -> status %d %s\n", k, cases[k], (int)st, err);
-    CHECK(st == PORTA_ERR_FORMAT, "split case %zu: status %d, expected PORTA_ERR_FORMAT", k,
-          (int)st);
+    CHECK(&checks, st == PORTA_ERR_FORMAT, "split case %zu: status %d, expected PORTA_ERR_FORMAT",
+          k, (int)st);
     if (st != PORTA_OK) continue;
     for (int p = 0; p < 3; p++)
       for (int64_t i = 0; i < split.count[p]; i++)
@@ -79,12 +71,13 @@ static void test_state_numbers(void) {
   porta_status st = porta_train_state_load(&state, dir, err, sizeof err);
   if (st != PORTA_OK) {
     printf("trainer_state: refused: %s\n", err);
-    CHECK(st == PORTA_ERR_FORMAT, "trainer_state: status %d, expected PORTA_ERR_FORMAT", (int)st);
+    CHECK(&checks, st == PORTA_ERR_FORMAT, "trainer_state: status %d, expected PORTA_ERR_FORMAT",
+          (int)st);
     return;
   }
   printf("trainer_state: step %lld epoch %lld next_batch %lld\n", (long long)state.step,
          (long long)state.epoch, (long long)state.next_batch);
-  CHECK(state.step >= 0 && state.epoch >= 0 && state.next_batch >= 0,
+  CHECK(&checks, state.step >= 0 && state.epoch >= 0 && state.next_batch >= 0,
         "trainer_state with 1e300 / -1e300 / 1e19 loaded as step %lld epoch %lld next_batch %lld",
         (long long)state.step, (long long)state.epoch, (long long)state.next_batch);
 }
@@ -102,12 +95,13 @@ static void test_settings_numbers(void) {
   porta_status st = porta_settings_load(&o, &strings, path, err, sizeof err);
   if (st != PORTA_OK) {
     printf("settings: refused: %s\n", err);
-    CHECK(st == PORTA_ERR_FORMAT, "settings: status %d, expected PORTA_ERR_FORMAT", (int)st);
+    CHECK(&checks, st == PORTA_ERR_FORMAT, "settings: status %d, expected PORTA_ERR_FORMAT",
+          (int)st);
     return;
   }
   printf("settings: epochs %d batch_size %d max_length %d limit_rows %lld\n", o.epochs,
          o.batch_size, o.max_length, (long long)o.limit_rows);
-  CHECK(o.epochs >= 0 && o.batch_size >= 0 && o.max_length >= 0 && o.limit_rows >= 0,
+  CHECK(&checks, o.epochs >= 0 && o.batch_size >= 0 && o.max_length >= 0 && o.limit_rows >= 0,
         "settings with 1e300 loaded as epochs %d batch_size %d max_length %d limit_rows %lld",
         o.epochs, o.batch_size, o.max_length, (long long)o.limit_rows);
 }
@@ -152,19 +146,20 @@ static void test_data_corners(void) {
     porta_status st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
     printf("%-20s status %d rows %lld skipped %lld %s\n", cases[k].name, (int)st,
            ds ? (long long)ds->count : 0LL, ds ? (long long)ds->skipped_count : 0LL, st ? err : "");
-    CHECK(st == cases[k].status, "%s: status %d, expected %d (%s)", cases[k].name, (int)st,
+    CHECK(&checks, st == cases[k].status, "%s: status %d, expected %d (%s)", cases[k].name, (int)st,
           (int)cases[k].status, err);
     if (st != PORTA_OK) {
-      CHECK(ds == NULL, "%s: a failed load left a data set", cases[k].name);
-      CHECK(strstr(err, cases[k].name) != NULL, "%s: the message does not name the file: %s",
-            cases[k].name, err);
+      CHECK(&checks, ds == NULL, "%s: a failed load left a data set", cases[k].name);
+      CHECK(&checks, strstr(err, cases[k].name) != NULL,
+            "%s: the message does not name the file: %s", cases[k].name, err);
       continue;
     }
-    CHECK(ds->count == cases[k].rows && ds->skipped_count == cases[k].skipped,
+    CHECK(&checks, ds->count == cases[k].rows && ds->skipped_count == cases[k].skipped,
           "%s: %lld rows %lld skipped, expected %lld and %lld", cases[k].name, (long long)ds->count,
           (long long)ds->skipped_count, (long long)cases[k].rows, (long long)cases[k].skipped);
     for (int64_t i = 0; i < ds->count; i++)
-      CHECK(ds->texts[i][0] != '\0' && porta_utf8_valid(ds->texts[i], strlen(ds->texts[i])),
+      CHECK(&checks,
+            ds->texts[i][0] != '\0' && porta_utf8_valid(ds->texts[i], strlen(ds->texts[i])),
             "%s: row %lld text is empty or not UTF-8", cases[k].name, (long long)i);
     porta_dataset_free(ds);
   }
@@ -181,18 +176,18 @@ static void test_many_labels(void) {
   porta_head *head = NULL;
   char err[1024] = "";
   if (porta_context_create(&ctx, &copts, err, sizeof err) != PORTA_OK) {
-    CHECK(0, "cpu context: %s", err);
+    CHECK(&checks, 0, "cpu context: %s", err);
     return;
   }
   const char *dir_path = PORTA_TEST_DATA "/train/tiny_bert";
   porta_status st = porta_model_load(&model, ctx, dir_path);
-  CHECK(st == PORTA_OK, "load %s: %s", dir_path, porta_last_error(ctx));
+  CHECK(&checks, st == PORTA_OK, "load %s: %s", dir_path, porta_last_error(ctx));
   porta_head_options ho;
   porta_head_options_init(&ho);
   ho.num_labels = 100;
   if (st == PORTA_OK) {
     st = porta_head_create(&head, model, &ho);
-    CHECK(st == PORTA_OK, "head with 100 labels: %s", porta_last_error(ctx));
+    CHECK(&checks, st == PORTA_OK, "head with 100 labels: %s", porta_last_error(ctx));
   }
   if (st == PORTA_OK) {
     // two rows: [CLS] good movie [SEP] and [CLS] good [SEP] (tiny vocabulary ids)
@@ -207,7 +202,8 @@ static void test_many_labels(void) {
                               .max_length = 8};
     int32_t predictions[2] = {-1, -1};
     st = porta_classify_rows(NULL, predictions, NULL, NULL, model, head, &enc, NULL, 2, 2);
-    CHECK(st == PORTA_OK && predictions[0] >= 0 && predictions[0] < 100 && predictions[1] >= 0 &&
+    CHECK(&checks,
+          st == PORTA_OK && predictions[0] >= 0 && predictions[0] < 100 && predictions[1] >= 0 &&
               predictions[1] < 100,
           "predictions with 100 labels: status %d, %d %d: %s", (int)st, predictions[0],
           predictions[1], porta_last_error(ctx));
@@ -215,13 +211,136 @@ static void test_many_labels(void) {
     st = porta_classify_rows(NULL, NULL, metrics, NULL, model, head, &enc, NULL, 2, 2);
     const char *msg = porta_last_error(ctx);
     printf("metrics with 100 labels: status %d: %s\n", (int)st, msg);
-    CHECK(st != PORTA_OK, "metrics over 100 classes succeeded (at most %d fit)", PORTA_MAX_CLASSES);
-    CHECK(st == PORTA_OK || (msg[0] != '\0' && strstr(msg, "100") != NULL),
+    CHECK(&checks, st != PORTA_OK, "metrics over 100 classes succeeded (at most %d fit)",
+          PORTA_MAX_CLASSES);
+    CHECK(&checks, st == PORTA_OK || (msg[0] != '\0' && strstr(msg, "100") != NULL),
           "the error does not say how many labels the head has: \"%s\"", msg);
     free(metrics);
   }
   porta_head_free(head);
   porta_model_free(model);
+  porta_context_destroy(ctx);
+}
+
+/* Data files: a row longer than PORTA_MAX_ROW_BYTES (1 MiB) is skipped and listed with its line
+ * number, one of exactly 1 MiB is read; a file over PORTA_MAX_FILE_BYTES (2 GiB; a sparse file
+ * here) is refused with PORTA_ERR_LIMIT before anything is read. */
+static void test_data_limits(void) {
+  size_t max = PORTA_MAX_ROW_BYTES;
+  const char *formats[2] = {"long.jsonl", "long.csv"};
+  for (int csv = 0; csv < 2; csv++) {
+    // line 1 (CSV: 2) is a good row, then rows of exactly max bytes and of max + 1, then a good row
+    size_t cap = 3 * max + 256, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) exit(1);
+    if (csv) n += (size_t)snprintf(buf + n, cap - n, "headline,is_sarcastic\n");
+    n += (size_t)snprintf(buf + n, cap - n,
+                          csv ? "ok,1\n" : "{\"headline\":\"ok\",\"is_sarcastic\":1}\n");
+    for (size_t len = max; len <= max + 1; len++) {
+      const char *head = csv ? "" : "{\"headline\":\"",
+                 *tail = csv ? ",0" : "\",\"is_sarcastic\":0}";
+      size_t fill = len - strlen(head) - strlen(tail);
+      n += (size_t)snprintf(buf + n, cap - n, "%s", head);
+      memset(buf + n, 'x', fill);
+      n += fill;
+      n += (size_t)snprintf(buf + n, cap - n, "%s\n", tail);
+    }
+    n += (size_t)snprintf(buf + n, cap - n,
+                          csv ? "last,1\n" : "{\"headline\":\"last\",\"is_sarcastic\":1}\n");
+    const char *path = write_file(formats[csv], buf, n);
+    free(buf);
+    porta_dataset *ds = NULL;
+    char err[1024] = "", summary[512] = "";
+    porta_status st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
+    if (ds) porta_dataset_skip_summary(ds, 5, summary, sizeof summary);
+    printf("%-20s status %d rows %lld: %s\n", formats[csv], (int)st,
+           ds ? (long long)ds->count : 0LL, st ? err : summary);
+    int64_t long_line = csv ? 4 : 3;
+    CHECK(&checks,
+          st == PORTA_OK && ds->count == 3 && ds->skipped_count == 1 &&
+              ds->skipped[0].line == long_line && strstr(ds->skipped[0].reason, "1 MiB"),
+          "%s: %s; %s (expected 3 rows and line %lld skipped)", formats[csv], err, summary,
+          (long long)long_line);
+    porta_dataset_free(ds);
+  }
+
+  char path[512];
+  snprintf(path, sizeof path, "%s/huge.jsonl", dir);
+  FILE *f = fopen(path, "wb");
+  bool made = f && ftruncate(fileno(f), (off_t)PORTA_MAX_FILE_BYTES + 1) == 0;
+  if (f) fclose(f);
+  if (!made) {
+    printf("note: cannot make a sparse file of 2 GiB here: file limit not tested\n");
+    return;
+  }
+  porta_dataset *ds = NULL;
+  char err[1024] = "";
+  porta_status st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
+  printf("huge.jsonl (2 GiB + 1 byte, sparse) status %d: %s\n", (int)st, err);
+  CHECK(&checks, st == PORTA_ERR_LIMIT && !ds && strstr(err, "huge.jsonl") && strstr(err, "2 GiB"),
+        "a data file over 2 GiB: status %d: %s", (int)st, err);
+  porta_dataset_free(ds);
+  unlink(path);
+}
+
+/* A checkpoint's labels.json must fit its classifier: one that lists another number of labels (or
+ * does not parse) used to be skipped silently for config.json's names or "0".."N-1"; now it is
+ * refused with both counts. The classifier of tests/data/bert/tiny_bert has 3 rows. */
+static void test_checkpoint_labels(void) {
+  char ckpt[512], cmd[2048], err[1024] = "";
+  snprintf(ckpt, sizeof ckpt, "%s/ckpt", dir);
+  snprintf(cmd, sizeof cmd,
+           "mkdir -p '%s' && cp '%s/bert/tiny_bert/config.json' '%s/' && ln -sf "
+           "'%s/bert/tiny_bert/model.safetensors' '%s/'",
+           ckpt, PORTA_TEST_DATA, ckpt, PORTA_TEST_DATA, ckpt);
+  if (system(cmd) != 0) {
+    CHECK(&checks, 0, "cannot make %s", ckpt);
+    return;
+  }
+  porta_context_options copts;
+  porta_context_options_init(&copts);
+  copts.backend = PORTA_BACKEND_CPU;
+  porta_context *ctx = NULL;
+  if (porta_context_create(&ctx, &copts, err, sizeof err) != PORTA_OK) {
+    CHECK(&checks, 0, "cpu context: %s", err);
+    return;
+  }
+  static const struct {
+    const char *json; /* NULL: no labels.json */
+    porta_status want;
+    const char *needle; /* in the message, or the first label's name on success */
+  } cases[] = {
+      {NULL, PORTA_OK, NULL},
+      {"{\"id2label\": {\"0\": \"a\", \"1\": \"b\", \"2\": \"c\"}}", PORTA_OK, "a"},
+      {"{\"id2label\": {\"0\": \"a\", \"1\": \"b\"}}", PORTA_ERR_SHAPE, "lists 2 labels"},
+      {"{\"id2label\": {\"0\": \"a\", \"1\": \"b\", \"2\": \"c\", \"3\": \"d\"}}", PORTA_ERR_SHAPE,
+       "has 3 rows"},
+      {"{\"id2label\": [", PORTA_ERR_FORMAT, "labels.json"},
+  };
+  char path[600];
+  snprintf(path, sizeof path, "%s/labels.json", ckpt);
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    unlink(path);
+    if (cases[k].json) write_file("ckpt/labels.json", cases[k].json, strlen(cases[k].json));
+    porta_model *model = NULL;
+    porta_head *head = NULL;
+    porta_label_map labels;
+    err[0] = '\0';
+    porta_status st = porta_checkpoint_load(&model, &head, &labels, ctx, ckpt, err, sizeof err);
+    const char *needle = cases[k].needle;
+    bool ok = st == cases[k].want &&
+              (st == PORTA_OK ? labels.count == 3 && (!needle || !strcmp(labels.names[0], needle))
+                              : !model && !head && strstr(err, needle) != NULL);
+    printf("checkpoint labels.json case %zu -> %s: %s\n", k, porta_status_string(st),
+           st ? err : "loaded");
+    CHECK(&checks, ok, "case %zu: status %s, want %s: %s", k, porta_status_string(st),
+          porta_status_string(cases[k].want), err);
+    if (st == PORTA_OK) {
+      porta_label_map_free(&labels);
+      porta_head_free(head);
+      porta_model_free(model);
+    }
+  }
   porta_context_destroy(ctx);
 }
 
@@ -236,10 +355,10 @@ int main(void) {
   test_settings_numbers();
   test_data_corners();
   test_many_labels();
+  test_checkpoint_labels();
+  test_data_limits();
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
-  printf(failures ? "test_regress_train: %d FAILED\n" : "test_regress_train: all passed\n",
-         failures);
-  return failures ? 1 : 0;
+  return check_finish(&checks);
 }

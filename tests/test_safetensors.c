@@ -8,20 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers/check.h"
 #include "porta/porta.h"
 
 #define DATA PORTA_TEST_DATA "/modelio"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      failures++;                                                                                  \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                              \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-    }                                                                                              \
-  } while (0)
+static check_counter checks;
 
 // Compares every tensor of `ref` with the same name in `w`: dtype class, shape, and bits.
 static int compare_to_reference(const porta_weights *w, const porta_weights *ref, bool same_dtype) {
@@ -30,37 +22,40 @@ static int compare_to_reference(const porta_weights *w, const porta_weights *ref
   for (int r = 0; r < porta_weights_count(ref); r++) {
     const char *name = porta_weights_name(ref, r);
     int i = porta_weights_find(w, name);
-    CHECK(i >= 0, "tensor %s missing", name);
+    CHECK(&checks, i >= 0, "tensor %s missing", name);
     if (i < 0) continue;
     int ndim = porta_weights_ndim(w, i);
-    CHECK(ndim == porta_weights_ndim(ref, r), "%s ndim %d vs %d", name, ndim,
+    CHECK(&checks, ndim == porta_weights_ndim(ref, r), "%s ndim %d vs %d", name, ndim,
           porta_weights_ndim(ref, r));
     for (int d = 0; d < ndim && d < porta_weights_ndim(ref, r); d++) {
-      CHECK(porta_weights_shape(w, i)[d] == porta_weights_shape(ref, r)[d], "%s dim %d", name, d);
+      CHECK(&checks, porta_weights_shape(w, i)[d] == porta_weights_shape(ref, r)[d], "%s dim %d",
+            name, d);
     }
     if (same_dtype) {
-      CHECK(porta_weights_dtype(w, i) == porta_weights_dtype(ref, r), "%s dtype %s vs %s", name,
-            porta_weight_dtype_name(porta_weights_dtype(w, i)),
+      CHECK(&checks, porta_weights_dtype(w, i) == porta_weights_dtype(ref, r), "%s dtype %s vs %s",
+            name, porta_weight_dtype_name(porta_weights_dtype(w, i)),
             porta_weight_dtype_name(porta_weights_dtype(ref, r)));
     }
     size_t n = (size_t)porta_weights_numel(ref, r);
     if ((int64_t)n != porta_weights_numel(w, i)) continue;
     if (porta_weights_dtype(ref, r) == PORTA_WEIGHT_I64) {
       int64_t *a = calloc(n + 1, 8), *b = calloc(n + 1, 8);
-      CHECK(porta_weights_read_i64(w, i, a, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name, err);
-      CHECK(porta_weights_read_i64(ref, r, b, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name,
-            err);
-      CHECK(memcmp(a, b, n * 8) == 0, "%s values differ", name);
+      CHECK(&checks, porta_weights_read_i64(w, i, a, n, err, sizeof(err)) == PORTA_OK, "%s: %s",
+            name, err);
+      CHECK(&checks, porta_weights_read_i64(ref, r, b, n, err, sizeof(err)) == PORTA_OK, "%s: %s",
+            name, err);
+      CHECK(&checks, memcmp(a, b, n * 8) == 0, "%s values differ", name);
       free(a);
       free(b);
     } else {
       float *a = calloc(n + 1, 4), *b = calloc(n + 1, 4);
-      CHECK(porta_weights_read_f32(w, i, a, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name, err);
-      CHECK(porta_weights_read_f32(ref, r, b, n, err, sizeof(err)) == PORTA_OK, "%s: %s", name,
-            err);
+      CHECK(&checks, porta_weights_read_f32(w, i, a, n, err, sizeof(err)) == PORTA_OK, "%s: %s",
+            name, err);
+      CHECK(&checks, porta_weights_read_f32(ref, r, b, n, err, sizeof(err)) == PORTA_OK, "%s: %s",
+            name, err);
       size_t bad = 0;
       for (size_t k = 0; k < n; k++) bad += memcmp(&a[k], &b[k], 4) != 0;
-      CHECK(bad == 0, "%s: %zu of %zu values differ (first %g vs %g)", name, bad, n,
+      CHECK(&checks, bad == 0, "%s: %zu of %zu values differ (first %g vs %g)", name, bad, n,
             n ? (double)a[0] : 0.0, n ? (double)b[0] : 0.0);
       free(a);
       free(b);
@@ -73,43 +68,50 @@ static int compare_to_reference(const porta_weights *w, const porta_weights *ref
 static void test_python_written_types(void) {
   char err[512];
   porta_weights *w = NULL, *ref = NULL;
-  CHECK(porta_weights_open(&w, DATA "/st_types.safetensors", err, sizeof(err)) == PORTA_OK, "%s",
-        err);
-  CHECK(porta_weights_open(&ref, DATA "/st_types_ref.safetensors", err, sizeof(err)) == PORTA_OK,
+  CHECK(&checks, porta_weights_open(&w, DATA "/st_types.safetensors", err, sizeof(err)) == PORTA_OK,
+        "%s", err);
+  CHECK(&checks,
+        porta_weights_open(&ref, DATA "/st_types_ref.safetensors", err, sizeof(err)) == PORTA_OK,
         "%s", err);
   if (w == NULL || ref == NULL) return;
-  CHECK(porta_weights_count(w) == 9, "count %d (metadata must not be a tensor)",
+  CHECK(&checks, porta_weights_count(w) == 9, "count %d (metadata must not be a tensor)",
         porta_weights_count(w));
-  CHECK(strcmp(porta_weights_format(w), "safetensors") == 0, "format %s", porta_weights_format(w));
+  CHECK(&checks, strcmp(porta_weights_format(w), "safetensors") == 0, "format %s",
+        porta_weights_format(w));
   int i = porta_weights_find(w, "b_f16");
-  CHECK(i >= 0 && porta_weights_dtype(w, i) == PORTA_WEIGHT_F16, "b_f16 dtype");
+  CHECK(&checks, i >= 0 && porta_weights_dtype(w, i) == PORTA_WEIGHT_F16, "b_f16 dtype");
   i = porta_weights_find(w, "c_bf16");
-  CHECK(i >= 0 && porta_weights_dtype(w, i) == PORTA_WEIGHT_BF16, "c_bf16 dtype");
+  CHECK(&checks, i >= 0 && porta_weights_dtype(w, i) == PORTA_WEIGHT_BF16, "c_bf16 dtype");
   i = porta_weights_find(w, "g_scalar");
-  CHECK(i >= 0 && porta_weights_ndim(w, i) == 0 && porta_weights_numel(w, i) == 1, "scalar");
-  CHECK(porta_weights_find(w, "__metadata__") < 0, "metadata listed as a tensor");
-  CHECK(porta_weights_find(w, "nope") < 0, "find of a missing name");
+  CHECK(&checks, i >= 0 && porta_weights_ndim(w, i) == 0 && porta_weights_numel(w, i) == 1,
+        "scalar");
+  CHECK(&checks, porta_weights_find(w, "__metadata__") < 0, "metadata listed as a tensor");
+  CHECK(&checks, porta_weights_find(w, "nope") < 0, "find of a missing name");
   int compared = compare_to_reference(w, ref, false);
   printf("st_types: %d tensors (F32 F16 BF16 F64 I64 I32 scalar empty specials) equal torch's "
          "float32/int64 conversions bit for bit\n",
          compared);
-  CHECK(compared == 9, "compared %d", compared);
+  CHECK(&checks, compared == 9, "compared %d", compared);
 
   // Reading with the wrong function or count is refused.
   float f[8];
   int64_t l[8];
   i = porta_weights_find(w, "e_i64");
-  CHECK(porta_weights_read_f32(w, i, f, 4, err, sizeof(err)) == PORTA_ERR_DTYPE, "i64 as f32");
+  CHECK(&checks, porta_weights_read_f32(w, i, f, 4, err, sizeof(err)) == PORTA_ERR_DTYPE,
+        "i64 as f32");
   printf("  i64 as f32: %s\n", err);
   i = porta_weights_find(w, "a_f32");
-  CHECK(porta_weights_read_i64(w, i, l, 12, err, sizeof(err)) == PORTA_ERR_DTYPE, "f32 as i64");
-  CHECK(porta_weights_read_f32(w, i, f, 8, err, sizeof(err)) == PORTA_ERR_SHAPE, "wrong count");
+  CHECK(&checks, porta_weights_read_i64(w, i, l, 12, err, sizeof(err)) == PORTA_ERR_DTYPE,
+        "f32 as i64");
+  CHECK(&checks, porta_weights_read_f32(w, i, f, 8, err, sizeof(err)) == PORTA_ERR_SHAPE,
+        "wrong count");
   printf("  wrong count: %s\n", err);
-  CHECK(porta_weights_read_f32(w, 99, f, 8, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
+  CHECK(&checks,
+        porta_weights_read_f32(w, 99, f, 8, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
         "bad index");
   i = porta_weights_find(w, "i_special");
   float sp[6];
-  CHECK(porta_weights_read_f32(w, i, sp, 6, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_weights_read_f32(w, i, sp, 6, err, sizeof(err)) == PORTA_OK, "%s", err);
   printf("  specials: %g %g %g %g %g %g\n", (double)sp[0], (double)sp[1], (double)sp[2],
          (double)sp[3], (double)sp[4], (double)sp[5]);
   porta_weights_close(w);
@@ -138,23 +140,25 @@ static void test_write_round_trip(const char *tmp) {
       {.name = "odd \"name\" \\ ünïcode", .ndim = 0, .data = b},
       {.name = "empty", .ndim = 2, .shape = {0, 7}, .data = NULL},
   };
-  CHECK(porta_safetensors_write(path, arrays, 3, "{\"source\":\"porta test\"}", err, sizeof(err)) ==
+  CHECK(&checks,
+        porta_safetensors_write(path, arrays, 3, "{\"source\":\"porta test\"}", err, sizeof(err)) ==
             PORTA_OK,
         "%s", err);
   porta_weights *w = NULL;
-  CHECK(porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s", err);
   if (w != NULL) {
-    CHECK(porta_weights_count(w) == 3, "count %d", porta_weights_count(w));
+    CHECK(&checks, porta_weights_count(w) == 3, "count %d", porta_weights_count(w));
     int i = porta_weights_find(w, arrays[0].name);
     float back[6];
-    CHECK(i >= 0 && porta_weights_read_f32(w, i, back, 6, err, sizeof(err)) == PORTA_OK, "%s", err);
-    CHECK(i >= 0 && memcmp(back, a, sizeof(a)) == 0, "values differ");
-    CHECK(i >= 0 && porta_weights_shape(w, i)[0] == 2 && porta_weights_shape(w, i)[1] == 3,
+    CHECK(&checks, i >= 0 && porta_weights_read_f32(w, i, back, 6, err, sizeof(err)) == PORTA_OK,
+          "%s", err);
+    CHECK(&checks, i >= 0 && memcmp(back, a, sizeof(a)) == 0, "values differ");
+    CHECK(&checks, i >= 0 && porta_weights_shape(w, i)[0] == 2 && porta_weights_shape(w, i)[1] == 3,
           "shape");
     i = porta_weights_find(w, arrays[1].name);
-    CHECK(i >= 0 && porta_weights_ndim(w, i) == 0, "escaped name / scalar");
+    CHECK(&checks, i >= 0 && porta_weights_ndim(w, i) == 0, "escaped name / scalar");
     i = porta_weights_find(w, "empty");
-    CHECK(i >= 0 && porta_weights_numel(w, i) == 0, "empty");
+    CHECK(&checks, i >= 0 && porta_weights_numel(w, i) == 0, "empty");
     printf("write round trip: 3 arrays (2x3, scalar with quotes/backslash/UTF-8 name, 0x7) read "
            "back bit for bit\n");
     porta_weights_close(w);
@@ -165,13 +169,15 @@ static void test_write_round_trip(const char *tmp) {
   char header[4096] = "";
   uint64_t len = 0;
   if (fp != NULL) {
-    CHECK(fread(len_bytes, 1, 8, fp) == 8, "read length");
+    CHECK(&checks, fread(len_bytes, 1, 8, fp) == 8, "read length");
     for (int k = 7; k >= 0; k--) len = (len << 8) | len_bytes[k];
-    if (len < sizeof(header)) CHECK(fread(header, 1, (size_t)len, fp) == len, "read header");
+    if (len < sizeof(header))
+      CHECK(&checks, fread(header, 1, (size_t)len, fp) == len, "read header");
     fclose(fp);
   }
-  CHECK(len % 8 == 0, "header length %llu not a multiple of 8", (unsigned long long)len);
-  CHECK(strstr(header, "\"format\":\"pt\"") != NULL && strstr(header, "porta test") != NULL,
+  CHECK(&checks, len % 8 == 0, "header length %llu not a multiple of 8", (unsigned long long)len);
+  CHECK(&checks,
+        strstr(header, "\"format\":\"pt\"") != NULL && strstr(header, "porta test") != NULL,
         "metadata: %s", header);
 
   // A failed write leaves the previous file intact and no temporary behind.
@@ -179,17 +185,21 @@ static void test_write_round_trip(const char *tmp) {
   stat(path, &before);
   porta_named_array dup[2] = {{.name = "x", .ndim = 1, .shape = {1}, .data = b},
                               {.name = "x", .ndim = 1, .shape = {1}, .data = b}};
-  CHECK(porta_safetensors_write(path, dup, 2, NULL, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
+  CHECK(&checks,
+        porta_safetensors_write(path, dup, 2, NULL, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
         "duplicate names accepted");
   printf("  duplicate names: %s\n", err);
   porta_named_array bad_meta[1] = {{.name = "x", .ndim = 1, .shape = {1}, .data = b}};
-  CHECK(porta_safetensors_write(path, bad_meta, 1, "{\"n\": 3}", err, sizeof(err)) ==
+  CHECK(&checks,
+        porta_safetensors_write(path, bad_meta, 1, "{\"n\": 3}", err, sizeof(err)) ==
             PORTA_ERR_INVALID_ARGUMENT,
         "non-string metadata accepted");
   stat(path, &after);
-  CHECK(before.st_size == after.st_size && before.st_mtime == after.st_mtime, "file changed");
-  CHECK(count_tmp_files(tmp) == 0, "temporary files left behind");
-  CHECK(porta_safetensors_write("/nonexistent-dir/x.safetensors", bad_meta, 1, NULL, err,
+  CHECK(&checks, before.st_size == after.st_size && before.st_mtime == after.st_mtime,
+        "file changed");
+  CHECK(&checks, count_tmp_files(tmp) == 0, "temporary files left behind");
+  CHECK(&checks,
+        porta_safetensors_write("/nonexistent-dir/x.safetensors", bad_meta, 1, NULL, err,
                                 sizeof(err)) == PORTA_ERR_IO,
         "write into a missing folder");
   printf("  missing folder: %s\n", err);
@@ -223,30 +233,35 @@ static void test_corrupt_files(void) {
     err[0] = '\0';
     porta_status s = porta_weights_open(&w, path, err, sizeof(err));
     printf("corrupt %-16s -> %s: %s\n", cases[c].file, porta_status_string(s), err);
-    CHECK(s == cases[c].status, "%s: status %d, expected %d", cases[c].file, s, cases[c].status);
-    CHECK(w == NULL, "%s: handle not NULL", cases[c].file);
-    CHECK(strstr(err, cases[c].words) != NULL, "%s: message lacks \"%s\"", cases[c].file,
+    CHECK(&checks, s == cases[c].status, "%s: status %d, expected %d", cases[c].file, s,
+          cases[c].status);
+    CHECK(&checks, w == NULL, "%s: handle not NULL", cases[c].file);
+    CHECK(&checks, strstr(err, cases[c].words) != NULL, "%s: message lacks \"%s\"", cases[c].file,
           cases[c].words);
-    CHECK(strstr(err, cases[c].file) != NULL || strstr(err, "duplicate") != NULL,
+    CHECK(&checks, strstr(err, cases[c].file) != NULL || strstr(err, "duplicate") != NULL,
           "%s: message does not name the file", cases[c].file);
   }
   // The well-formed neighbours open.
   porta_weights *w = NULL;
-  CHECK(porta_weights_open(&w, DATA "/st_bad/ok_small.safetensors", err, sizeof(err)) == PORTA_OK,
+  CHECK(&checks,
+        porta_weights_open(&w, DATA "/st_bad/ok_small.safetensors", err, sizeof(err)) == PORTA_OK,
         "%s", err);
   float v[2] = {0};
   if (w)
-    CHECK(porta_weights_read_f32(w, 0, v, 2, err, sizeof(err)) == PORTA_OK && v[0] == 1.5f &&
+    CHECK(&checks,
+          porta_weights_read_f32(w, 0, v, 2, err, sizeof(err)) == PORTA_OK && v[0] == 1.5f &&
               v[1] == -2.0f,
           "ok_small values %g %g", (double)v[0], (double)v[1]);
   porta_weights_close(w);
   w = NULL;
-  CHECK(porta_weights_open(&w, DATA "/st_bad/metadata_only.safetensors", err, sizeof(err)) ==
+  CHECK(&checks,
+        porta_weights_open(&w, DATA "/st_bad/metadata_only.safetensors", err, sizeof(err)) ==
                 PORTA_OK &&
             porta_weights_count(w) == 0,
         "metadata only: %s", err);
   porta_weights_close(w);
-  CHECK(porta_weights_open(&w, DATA "/nonexistent.safetensors", err, sizeof(err)) ==
+  CHECK(&checks,
+        porta_weights_open(&w, DATA "/nonexistent.safetensors", err, sizeof(err)) ==
             PORTA_ERR_NOT_FOUND,
         "missing file");
 }
@@ -254,14 +269,17 @@ static void test_corrupt_files(void) {
 static void test_sharded_and_discovery(void) {
   char err[512];
   porta_weights *whole = NULL, *sharded = NULL, *by_index = NULL;
-  CHECK(porta_weights_open(&whole, DATA "/tiny_bert", err, sizeof(err)) == PORTA_OK, "%s", err);
-  CHECK(porta_weights_open(&sharded, DATA "/tiny_bert_sharded", err, sizeof(err)) == PORTA_OK, "%s",
+  CHECK(&checks, porta_weights_open(&whole, DATA "/tiny_bert", err, sizeof(err)) == PORTA_OK, "%s",
         err);
-  CHECK(porta_weights_open(&by_index, DATA "/tiny_bert_sharded/model.safetensors.index.json", err,
+  CHECK(&checks,
+        porta_weights_open(&sharded, DATA "/tiny_bert_sharded", err, sizeof(err)) == PORTA_OK, "%s",
+        err);
+  CHECK(&checks,
+        porta_weights_open(&by_index, DATA "/tiny_bert_sharded/model.safetensors.index.json", err,
                            sizeof(err)) == PORTA_OK,
         "%s", err);
   if (whole != NULL && sharded != NULL && by_index != NULL) {
-    CHECK(porta_weights_count(whole) == porta_weights_count(sharded), "counts %d vs %d",
+    CHECK(&checks, porta_weights_count(whole) == porta_weights_count(sharded), "counts %d vs %d",
           porta_weights_count(whole), porta_weights_count(sharded));
     int compared = compare_to_reference(sharded, whole, true);
     compare_to_reference(by_index, whole, true);
@@ -271,8 +289,9 @@ static void test_sharded_and_discovery(void) {
     for (int i = 1; i < porta_weights_count(sharded); i++) {
       several |= strcmp(porta_weights_file(sharded, i), first) != 0;
     }
-    CHECK(several, "all tensors claim one shard");
-    CHECK(porta_weights_find(sharded, "bert.embeddings.word_embeddings.weight") >= 0 &&
+    CHECK(&checks, several, "all tensors claim one shard");
+    CHECK(&checks,
+          porta_weights_find(sharded, "bert.embeddings.word_embeddings.weight") >= 0 &&
               porta_weights_find(sharded, "classifier.weight") >= 0,
           "Hub names");
     printf("sharded: %d tensors across 3 shards equal model.safetensors bit for bit\n", compared);
@@ -281,7 +300,8 @@ static void test_sharded_and_discovery(void) {
   porta_weights_close(sharded);
   porta_weights_close(by_index);
   porta_weights *w = (porta_weights *)1;
-  CHECK(porta_weights_open(&w, DATA "/config_bert", err, sizeof(err)) == PORTA_ERR_NOT_FOUND &&
+  CHECK(&checks,
+        porta_weights_open(&w, DATA "/config_bert", err, sizeof(err)) == PORTA_ERR_NOT_FOUND &&
             w == NULL,
         "folder without a checkpoint");
   printf("no checkpoint: %s\n", err);
@@ -314,7 +334,8 @@ static void test_broken_index(const char *tmp) {
   snprintf(shard, sizeof(shard), "%s/shard.safetensors", tmp);
   float v[2] = {1.5f, -2.0f};
   porta_named_array x = {.name = "x", .ndim = 1, .shape = {2}, .data = v};
-  CHECK(porta_safetensors_write(shard, &x, 1, NULL, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_safetensors_write(shard, &x, 1, NULL, err, sizeof(err)) == PORTA_OK, "%s",
+        err);
   snprintf(path, sizeof(path), "%s/model.safetensors.index.json", tmp);
   for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
     write_file(path, cases[c].index);
@@ -322,13 +343,14 @@ static void test_broken_index(const char *tmp) {
     err[0] = '\0';
     porta_status s = porta_weights_open(&w, path, err, sizeof(err));
     printf("broken index %zu -> %s: %s\n", c, porta_status_string(s), err);
-    CHECK(s == cases[c].status && w == NULL, "index case %zu: status %d", c, s);
-    CHECK(strstr(err, cases[c].words) != NULL, "index case %zu: message lacks \"%s\"", c,
+    CHECK(&checks, s == cases[c].status && w == NULL, "index case %zu: status %d", c, s);
+    CHECK(&checks, strstr(err, cases[c].words) != NULL, "index case %zu: message lacks \"%s\"", c,
           cases[c].words);
   }
   write_file(path, "{\"metadata\": {}, \"weight_map\": {\"x\": \"shard.safetensors\"}}");
   porta_weights *w = NULL;
-  CHECK(porta_weights_open(&w, tmp, err, sizeof(err)) == PORTA_OK && porta_weights_count(w) == 1,
+  CHECK(&checks,
+        porta_weights_open(&w, tmp, err, sizeof(err)) == PORTA_OK && porta_weights_count(w) == 1,
         "good index: %s", err);
   porta_weights_close(w);
 }
@@ -347,15 +369,17 @@ static void test_real_minilm(void) {
     return;
   }
   porta_weights *w = NULL;
-  CHECK(porta_weights_open(&w, dir, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_weights_open(&w, dir, err, sizeof(err)) == PORTA_OK, "%s", err);
   if (w == NULL) return;
   int i = porta_weights_find(w, "embeddings.word_embeddings.weight");
-  CHECK(i >= 0 && porta_weights_shape(w, i)[0] == 30522 && porta_weights_shape(w, i)[1] == 384,
+  CHECK(&checks,
+        i >= 0 && porta_weights_shape(w, i)[0] == 30522 && porta_weights_shape(w, i)[1] == 384,
         "word embeddings");
   int p = porta_weights_find(w, "embeddings.position_ids");
   if (p >= 0) {
     int64_t ids[512];
-    CHECK(porta_weights_numel(w, p) == 512 &&
+    CHECK(&checks,
+          porta_weights_numel(w, p) == 512 &&
               porta_weights_read_i64(w, p, ids, 512, err, sizeof(err)) == PORTA_OK && ids[0] == 0 &&
               ids[511] == 511,
           "position_ids: %s", err);
@@ -379,6 +403,5 @@ int main(void) {
   char cmd[1200];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-  printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
-  return failures ? 1 : 0;
+  return check_finish(&checks);
 }

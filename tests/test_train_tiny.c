@@ -9,18 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "helpers/check.h"
 #include "porta/porta.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
+static check_counter checks;
 
 enum { MAX_STEPS = 512 };
 typedef struct loss_log {
@@ -110,8 +102,8 @@ static bool train_on(porta_backend_kind backend, loss_log *log, porta_train_resu
     printf("%s: no device (%s): skipped\n", porta_backend_name(backend), err);
     return false;
   }
-  CHECK(st == PORTA_OK, "%s: porta_train failed: %s (%s)", porta_backend_name(backend), err,
-        porta_status_string(st));
+  CHECK(&checks, st == PORTA_OK, "%s: porta_train failed: %s (%s)", porta_backend_name(backend),
+        err, porta_status_string(st));
   if (st != PORTA_OK) return false;
   int n = log->count, k = n >= 10 ? 5 : 1;
   double first = mean(log->loss, k), last = mean(log->loss + n - k, k);
@@ -125,13 +117,37 @@ static bool train_on(porta_backend_kind backend, loss_log *log, porta_train_resu
          porta_backend_name(backend), (long long)result->steps, first, last, k,
          result->best_valid.f1, (long long)result->best_epoch + 1, t->accuracy, majority,
          result->seconds);
-  CHECK(n >= 40, "%s: only %d steps", porta_backend_name(backend), n);
-  CHECK(last < first - 0.1, "%s: the loss did not fall (%.4f -> %.4f)", porta_backend_name(backend),
-        first, last);
-  CHECK(result->has_test && t->accuracy > majority + 0.1,
+  CHECK(&checks, n >= 40, "%s: only %d steps", porta_backend_name(backend), n);
+  CHECK(&checks, last < first - 0.1, "%s: the loss did not fall (%.4f -> %.4f)",
+        porta_backend_name(backend), first, last);
+  CHECK(&checks, result->has_test && t->accuracy > majority + 0.1,
         "%s: test accuracy %.3f does not beat the majority class %.3f", porta_backend_name(backend),
         t->accuracy, majority);
   return true;
+}
+
+/* A copy of the interrupted run whose labels.json lists a third label: resuming used to start a
+ * new classifier silently (last/'s has 2 rows); now it is refused with both counts. */
+static void test_resume_other_labels(const char *run) {
+  char copy[1300], cmd[8192], err[2048] = "";
+  snprintf(copy, sizeof copy, "%s-labels", run);
+  snprintf(cmd, sizeof cmd,
+           "rm -rf '%s' && cp -r '%s' '%s' && printf '%%s' '{\"id2label\": {\"0\": \"0\", "
+           "\"1\": \"1\", \"2\": \"2\"}}' > '%s/labels.json'",
+           copy, run, copy, copy);
+  if (system(cmd) != 0) exit(1);
+  loss_log log = {0};
+  porta_train_options o;
+  porta_train_result r;
+  base_options(&o, PORTA_BACKEND_CPU, NULL, &log);
+  o.resume_dir = copy;
+  porta_status st = porta_train(&r, &o, err, sizeof err);
+  printf("resume with a 3-label labels.json -> %s: %s\n", porta_status_string(st), err);
+  CHECK(&checks,
+        st == PORTA_ERR_SHAPE && strstr(err, "lists 3 labels") && strstr(err, "has 2 rows") &&
+            log.count == 0,
+        "resuming with labels.json of 3 labels for a 2-row classifier: %s, %d steps",
+        porta_status_string(st), log.count);
 }
 
 static void test_resume(const loss_log *full) {
@@ -144,13 +160,14 @@ static void test_resume(const loss_log *full) {
   o.save_every = 10;
   o.stop_after = 25; // "killed" at step 25: last/ holds step 20
   porta_status st = porta_train(&r, &o, err, sizeof err);
-  CHECK(st == PORTA_OK && r.interrupted && r.steps == 25, "interrupted run: %s, steps %lld", err,
-        (long long)r.steps);
+  CHECK(&checks, st == PORTA_OK && r.interrupted && r.steps == 25,
+        "interrupted run: %s, steps %lld", err, (long long)r.steps);
+  test_resume_other_labels(out);
   base_options(&o, PORTA_BACKEND_CPU, NULL, &second);
   o.resume_dir = out;
   st = porta_train(&r, &o, err, sizeof err);
-  CHECK(st == PORTA_OK && !r.interrupted, "resumed run: %s", err);
-  CHECK(second.count > 0 && second.step[0] == 21,
+  CHECK(&checks, st == PORTA_OK && !r.interrupted, "resumed run: %s", err);
+  CHECK(&checks, second.count > 0 && second.step[0] == 21,
         "the resumed run starts at step %lld, expected 21",
         second.count ? (long long)second.step[0] : -1LL);
   // steps 1..20 from the first call, 21.. from the second: the uninterrupted run's losses exactly
@@ -169,7 +186,8 @@ static void test_resume(const loss_log *full) {
     }
   }
   printf("resume: %d steps compared with the uninterrupted run, %d differ\n", compared, mismatches);
-  CHECK(mismatches == 0 && compared == full->count && first.count + second.count - 5 == full->count,
+  CHECK(&checks,
+        mismatches == 0 && compared == full->count && first.count + second.count - 5 == full->count,
         "resumed losses differ from the uninterrupted run");
   // metrics.jsonl reads as one run: every step once
   char path[1300];
@@ -180,8 +198,8 @@ static void test_resume(const loss_log *full) {
   while (f && fgets(line, sizeof line, f))
     if (strncmp(line, "{\"step\"", 7) == 0) steps_logged++;
   if (f) fclose(f);
-  CHECK(steps_logged == full->count, "metrics.jsonl has %d step records, expected %d", steps_logged,
-        full->count);
+  CHECK(&checks, steps_logged == full->count, "metrics.jsonl has %d step records, expected %d",
+        steps_logged, full->count);
 }
 
 static void test_killed_writer(void) {
@@ -200,20 +218,21 @@ static void test_killed_writer(void) {
   porta_context_options_init(&co);
   co.backend = PORTA_BACKEND_CPU;
   if (porta_context_create(&ctx, &co, err, sizeof err) != PORTA_OK) {
-    CHECK(false, "cpu context: %s", err);
+    CHECK(&checks, false, "cpu context: %s", err);
     return;
   }
   porta_model *model;
   porta_head *head;
   porta_label_map labels;
   porta_status st = porta_checkpoint_load(&model, &head, &labels, ctx, best, err, sizeof err);
-  CHECK(st == PORTA_OK, "loading %s beside a stray .tmp: %s", best, err);
+  CHECK(&checks, st == PORTA_OK, "loading %s beside a stray .tmp: %s", best, err);
   if (st == PORTA_OK) {
-    CHECK(porta_head_num_labels(head) == 2 && labels.count == 2, "labels %d", labels.count);
+    CHECK(&checks, porta_head_num_labels(head) == 2 && labels.count == 2, "labels %d",
+          labels.count);
     // a new save over it clears the stray .tmp
     st = porta_checkpoint_save(best, model, head, &labels, NULL, NULL, 0, NULL, err, sizeof err);
     struct stat sb;
-    CHECK(st == PORTA_OK && stat(tmp, &sb) != 0, "saving over a stray .tmp: %s", err);
+    CHECK(&checks, st == PORTA_OK && stat(tmp, &sb) != 0, "saving over a stray .tmp: %s", err);
     porta_label_map_free(&labels);
     porta_head_free(head);
     porta_model_free(model);
@@ -222,10 +241,10 @@ static void test_killed_writer(void) {
   snprintf(cmd, sizeof cmd, "mv '%s' '%s'", best, old);
   if (system(cmd) != 0) exit(1);
   st = porta_checkpoint_resolve(real, sizeof real, best, err, sizeof err);
-  CHECK(st == PORTA_OK && strcmp(real, old) == 0, "resolve after a crash between renames: %s",
-        st ? err : real);
+  CHECK(&checks, st == PORTA_OK && strcmp(real, old) == 0,
+        "resolve after a crash between renames: %s", st ? err : real);
   st = porta_checkpoint_load(&model, &head, &labels, ctx, best, err, sizeof err);
-  CHECK(st == PORTA_OK, "loading %s from its .old: %s", best, err);
+  CHECK(&checks, st == PORTA_OK, "loading %s from its .old: %s", best, err);
   if (st == PORTA_OK) {
     porta_label_map_free(&labels);
     porta_head_free(head);
@@ -253,7 +272,7 @@ int main(void) {
     bool same = again.count == cpu.count &&
                 memcmp(again.loss, cpu.loss, sizeof(float) * (size_t)cpu.count) == 0;
     printf("cpu twice: %d steps, %s\n", cpu.count, same ? "identical losses" : "DIFFERENT losses");
-    CHECK(same, "the same run twice on the CPU gave different losses");
+    CHECK(&checks, same, "the same run twice on the CPU gave different losses");
     test_resume(&cpu);
     test_killed_writer();
   }
@@ -267,14 +286,9 @@ int main(void) {
       // same data order and dropout masks: the first loss agrees with the CPU's to rounding
       printf("%s first loss %.6f, cpu %.6f\n", porta_backend_name(gpus[i]), other.loss[0],
              cpu.loss[0]);
-      CHECK(fabsf(other.loss[0] - cpu.loss[0]) < 1e-3f, "%s first loss differs from the CPU's",
-            porta_backend_name(gpus[i]));
+      CHECK(&checks, fabsf(other.loss[0] - cpu.loss[0]) < 1e-3f,
+            "%s first loss differs from the CPU's", porta_backend_name(gpus[i]));
     }
   }
-  if (failures) {
-    printf("%d check(s) failed\n", failures);
-    return 1;
-  }
-  printf("test_train_tiny: all checks passed\n");
-  return 0;
+  return check_finish(&checks);
 }

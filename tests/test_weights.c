@@ -5,20 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/check.h"
 #include "model/weights_internal.h"
 
 #define DATA PORTA_TEST_DATA "/modelio"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      failures++;                                                                                  \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                              \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fprintf(stderr, "\n");                                                                       \
-    }                                                                                              \
-  } while (0)
+static check_counter checks;
 
 static uint8_t *read_all(const char *path, size_t *size) {
   FILE *fp = fopen(path, "rb");
@@ -41,7 +33,7 @@ static bool open_and_read(const uint8_t *data, size_t size, bool torch, char *er
   porta_weights *w = NULL;
   if (porta_weights_open_memory(&w, data, size, "sweep", torch, err, n) != PORTA_OK) {
     if (err[0] == '\0') {
-      failures++;
+      check_count(&checks, false);
       fprintf(stderr, "FAIL: an error without a message\n");
     }
     return false;
@@ -50,7 +42,7 @@ static bool open_and_read(const uint8_t *data, size_t size, bool torch, char *er
     size_t numel = (size_t)porta_weights_numel(w, i);
     void *buf = malloc(numel * 8 + 8);
     if (porta_weights_read_f32(w, i, buf, numel, err, n) != PORTA_OK) {
-      CHECK(porta_weights_read_i64(w, i, buf, numel, err, n) == PORTA_OK, "read: %s", err);
+      CHECK(&checks, porta_weights_read_i64(w, i, buf, numel, err, n) == PORTA_OK, "read: %s", err);
     }
     free(buf);
   }
@@ -61,7 +53,7 @@ static bool open_and_read(const uint8_t *data, size_t size, bool torch, char *er
 static void sweep(const char *file, bool torch) {
   size_t size = 0;
   uint8_t *orig = read_all(file, &size);
-  CHECK(orig != NULL, "cannot read %s", file);
+  CHECK(&checks, orig != NULL, "cannot read %s", file);
   if (orig == NULL) return;
   uint8_t *copy = malloc(size + 1);
   char err[512];
@@ -103,18 +95,22 @@ static void sweep(const char *file, bool torch) {
 
 static void test_arguments(void) {
   char err[256];
-  CHECK(porta_weights_open(NULL, DATA "/tiny_bert", err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
+  CHECK(&checks,
+        porta_weights_open(NULL, DATA "/tiny_bert", err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
         "NULL out");
   porta_weights *w = NULL;
-  CHECK(porta_weights_open(&w, NULL, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT, "NULL path");
-  CHECK(porta_weights_open(&w, DATA "/tiny_bert", NULL, 0) == PORTA_OK, "NULL err buffer");
-  CHECK(porta_weights_count(NULL) == 0 && porta_weights_name(NULL, 0) == NULL &&
+  CHECK(&checks, porta_weights_open(&w, NULL, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
+        "NULL path");
+  CHECK(&checks, porta_weights_open(&w, DATA "/tiny_bert", NULL, 0) == PORTA_OK, "NULL err buffer");
+  CHECK(&checks,
+        porta_weights_count(NULL) == 0 && porta_weights_name(NULL, 0) == NULL &&
             porta_weights_find(NULL, "x") == -1 && porta_weights_shape(w, -1) == NULL &&
             porta_weights_name(w, porta_weights_count(w)) == NULL &&
             porta_weights_find(w, NULL) == -1,
         "accessors on bad input");
   float x[4];
-  CHECK(porta_weights_read_f32(NULL, 0, x, 4, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
+  CHECK(&checks,
+        porta_weights_read_f32(NULL, 0, x, 4, err, sizeof(err)) == PORTA_ERR_INVALID_ARGUMENT,
         "read on NULL");
   porta_weights_close(w);
   porta_weights_close(NULL);
@@ -123,12 +119,14 @@ static void test_arguments(void) {
   static const size_t sizes[] = {4, 2, 2, 8, 8, 4, 2, 1, 1, 1};
   for (int d = 0; d < 10; d++) {
     porta_weight_dtype parsed;
-    CHECK(strcmp(porta_weight_dtype_name((porta_weight_dtype)d), names[d]) == 0 &&
+    CHECK(&checks,
+          strcmp(porta_weight_dtype_name((porta_weight_dtype)d), names[d]) == 0 &&
               porta_weight_dtype_size((porta_weight_dtype)d) == sizes[d] &&
               porta_weight_dtype_parse(names[d], &parsed) && parsed == (porta_weight_dtype)d,
           "dtype %d", d);
   }
-  CHECK(porta_weight_dtype_size((porta_weight_dtype)99) == 0 &&
+  CHECK(&checks,
+        porta_weight_dtype_size((porta_weight_dtype)99) == 0 &&
             strcmp(porta_weight_dtype_name((porta_weight_dtype)99), "?") == 0,
         "bad dtype");
   printf("arguments: NULL handles, bad indices and dtype tables behave\n");
@@ -143,11 +141,13 @@ static void test_all_halves(void) {
   char err[512], path[] = PORTA_BINARY_DIR "/test_weights_f16.safetensors";
   porta_raw_array a = {
       .name = "all", .dtype = PORTA_WEIGHT_F16, .ndim = 1, .shape = {65536}, .data = halves};
-  CHECK(porta_safetensors_write_raw(path, &a, 1, NULL, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_safetensors_write_raw(path, &a, 1, NULL, err, sizeof(err)) == PORTA_OK, "%s",
+        err);
   porta_weights *w = NULL;
-  CHECK(porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s", err);
+  CHECK(&checks, porta_weights_open(&w, path, err, sizeof(err)) == PORTA_OK, "%s", err);
   if (w != NULL) {
-    CHECK(porta_weights_read_f32(w, 0, back, 65536, err, sizeof(err)) == PORTA_OK, "%s", err);
+    CHECK(&checks, porta_weights_read_f32(w, 0, back, 65536, err, sizeof(err)) == PORTA_OK, "%s",
+          err);
     int bad = 0;
     for (int i = 0; i < 65536; i++) {
       _Float16 h;
@@ -156,7 +156,7 @@ static void test_all_halves(void) {
       bool same = (want != want) ? (back[i] != back[i]) : memcmp(&want, &back[i], 4) == 0;
       bad += !same;
     }
-    CHECK(bad == 0, "%d half values convert differently", bad);
+    CHECK(&checks, bad == 0, "%d half values convert differently", bad);
     printf("F16 -> f32: all 65536 bit patterns match the compiler's conversion (%d differ)\n", bad);
     porta_weights_close(w);
   }
@@ -175,6 +175,5 @@ int main(void) {
   sweep(DATA "/shared_zip.bin", true);
   sweep(DATA "/shared_legacy.bin", true);
   sweep(DATA "/pickle_bad/zip64_fake.bin", true);
-  printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
-  return failures ? 1 : 0;
+  return check_finish(&checks);
 }

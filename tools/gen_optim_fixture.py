@@ -2,7 +2,9 @@
 """Writes tests/data/optim/optim.txt: reference numbers from PyTorch for tests/test_optim.c.
 
 - AdamW (torch.optim.AdamW, foreach=False): two parameters, weight decay on the first only (two
-  param groups), three steps with given gradients and a per-step learning rate.
+  param groups), three steps with given gradients and a per-step learning rate; then a second
+  run with beta1 < 0.5 (the other branch of torch's lerp for exp_avg) and 37 elements (vector
+  widths 8 and 16 plus a tail).
 - SGD with momentum and weight decay (torch.optim.SGD): three steps.
 - clip_grad_norm_ (torch.nn.utils.clip_grad_norm_): the total norm and clipped gradients, once
   clipping and once not.
@@ -55,8 +57,28 @@ def main():
         opt.step()
         put(f"adamw_p0_step{step}", values(p0))
         put(f"adamw_p1_step{step}", values(p1))
-    put("adamw_p0_exp_avg", values(opt.state[p0]["exp_avg"]))
-    put("adamw_p0_exp_avg_sq", values(opt.state[p0]["exp_avg_sq"]))
+    for name, p in (("adamw_p0", p0), ("adamw_p1", p1)):
+        put(f"{name}_exp_avg", values(opt.state[p]["exp_avg"]))
+        put(f"{name}_exp_avg_sq", values(opt.state[p]["exp_avg_sq"]))
+
+    # ---- AdamW, beta1 < 0.5 ---------------------------------------------------------------------
+    g2 = torch.Generator().manual_seed(5678)  # its own stream: the records below stay as they were
+    r = torch.randn(37, generator=g2)
+    put("adamw2_init", values(r))
+    r = r.clone().requires_grad_(True)
+    opt = torch.optim.AdamW([r], lr=3e-2, betas=(0.3, 0.95), eps=1e-6, weight_decay=0.1,
+                            foreach=False)
+    lrs = [3e-2, 2e-2, 1e-2]
+    put("adamw2_lr", lrs)
+    for step, lr in enumerate(lrs):
+        opt.param_groups[0]["lr"] = lr
+        gr = torch.randn(37, generator=g2)
+        put(f"adamw2_g_step{step}", values(gr))
+        r.grad = gr.clone()
+        opt.step()
+        put(f"adamw2_p_step{step}", values(r))
+    put("adamw2_exp_avg", values(opt.state[r]["exp_avg"]))
+    put("adamw2_exp_avg_sq", values(opt.state[r]["exp_avg_sq"]))
 
     # ---- SGD with momentum ---------------------------------------------------------------------
     q = torch.randn(6, generator=g)

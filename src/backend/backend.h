@@ -200,16 +200,22 @@ typedef struct porta_cross_entropy_bwd_args {
   int64_t batch, classes;
 } porta_cross_entropy_bwd_args;
 
-/* torch.optim.AdamW, one tensor:
- *   p -= lr · weight_decay · p
- *   m = beta1 · m + (1 - beta1) · g;   v = beta2 · v + (1 - beta2) · g²
- *   p -= (lr / bias_correction1) · m / (sqrt(v) / sqrt(bias_correction2) + eps)
- * where bias_correction_i = 1 - beta_i^step (computed by the caller). */
+/* torch.optim.AdamW, one tensor, in the f32 arithmetic of torch's _single_tensor_adam. The
+ * hyper-parameters are doubles, as torch holds them (Python floats), and bias_correction_i =
+ * 1 - beta_i^step (computed by the caller in double). Each backend rounds the step's factors to
+ * f32 on the host, as torch does when it applies a Python number to a float32 tensor:
+ *   decay = f32(1 - lr·weight_decay)   w1 = f32(1 - beta1)   b2 = f32(beta2)   w2 = f32(1 - beta2)
+ *   step_size = f32(lr / bias_correction1)   sqrt_bc2 = f32(sqrt(bias_correction2))   f32(eps)
+ * then per element, in f32 (fma = one rounding, as torch's vectorised kernels):
+ *   p = p · decay
+ *   m = w1 < 0.5 ? fma(w1, g - m, m) : fma(w1 - 1, g - m, g)   (torch.lerp(m, g, w1))
+ *   v = fma(w2 · g, g, v · b2)                                  (mul_(beta2), addcmul_)
+ *   p = p - (step_size · m) / (sqrt(v) / sqrt_bc2 + eps)        (addcdiv_) */
 typedef struct porta_adamw_args {
   porta_ref param, grad, m, v;
   int64_t n;
-  float lr, beta1, beta2, eps, weight_decay;
-  float bias_correction1, bias_correction2;
+  double lr, beta1, beta2, eps, weight_decay;
+  double bias_correction1, bias_correction2;
 } porta_adamw_args;
 
 /* out[0] = (accumulate ? out[0] : 0) + Σ_i x[i]² for i < n. */

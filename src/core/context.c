@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/core.h"
+#include "core/errors.h"
 
 const char *porta_status_string(porta_status status) {
   switch (status) {
@@ -99,7 +100,7 @@ static void write_err(char *err, size_t err_size, const char *fmt, ...) {
   if (!err || err_size == 0) return;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err, err_size, fmt, ap);
+  porta_error_vformat(err, err_size, fmt, ap);
   va_end(ap);
 }
 
@@ -287,7 +288,7 @@ porta_status porta_fail(porta_context *ctx, porta_status status, const char *fmt
   if (!ctx) return status;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+  porta_error_vformat(ctx->err, sizeof ctx->err, fmt, ap);
   va_end(ap);
   return status;
 }
@@ -297,6 +298,7 @@ porta_status porta_fail_backend(porta_context *ctx, porta_status status, const c
   const char *msg = ctx->be->err[0] ? ctx->be->err : porta_status_string(status);
   snprintf(ctx->err, sizeof ctx->err, "%.200s: %s backend: %.3800s", what,
            porta_backend_name(ctx->kind), msg);
+  porta_error_sanitize(ctx->err, sizeof ctx->err);
   return status;
 }
 

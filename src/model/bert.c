@@ -1,5 +1,6 @@
 /* BERT / RoBERTa bodies: the parameter table, loading from a Hub folder, random creation,
  * freezing and parameter listing. The forward pass is in bert_forward.c. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,43 @@ static porta_status load_param(porta_model *m, const porta_weights *w, const por
   return st;
 }
 
+/* 1 + the largest i of the checkpoint's "[prefix]encoder.layer.<i>." tensors (0 without any). */
+static long checkpoint_layers(const porta_weights *w, const char *prefix) {
+  const char *key = "encoder.layer.";
+  size_t prefix_len = strlen(prefix), key_len = strlen(key);
+  long layers = 0;
+  for (int i = 0; i < porta_weights_count(w); i++) {
+    const char *name = porta_weights_name(w, i);
+    if (!strncmp(name, prefix, prefix_len)) name += prefix_len;
+    if (strncmp(name, key, key_len) || name[key_len] < '0' || name[key_len] > '9') continue;
+    char *end;
+    long index = strtol(name + key_len, &end, 10);
+    if (*end == '.' && index < LONG_MAX && index + 1 > layers) layers = index + 1;
+  }
+  return layers;
+}
+
+/* The checkpoint must hold exactly config.json's num_hidden_layers layers. transformers loads a
+ * deeper checkpoint's first layers and only logs the rest as unexpected; porta has no warning
+ * channel there and refuses instead: a config.json that is not the checkpoint's is the likely
+ * cause. A shallower checkpoint is missing tensors (transformers initialises them at random). */
+static porta_status check_layer_count(porta_model *m, const porta_weights *w, const char *dir) {
+  long layers = checkpoint_layers(w, m->prefix);
+  if (layers > m->num_layers)
+    return porta_nn_fail(m->ctx, PORTA_ERR_SHAPE,
+                         "porta_model_load: %s: config.json says num_hidden_layers %d, but the "
+                         "checkpoint holds %ld layers (encoder.layer.0..%ld); set "
+                         "num_hidden_layers to %ld, or drop the extra layers from the checkpoint",
+                         dir, m->num_layers, layers, layers - 1, layers);
+  if (layers < m->num_layers)
+    return porta_nn_fail(m->ctx, PORTA_ERR_NOT_FOUND,
+                         "porta_model_load: %s: config.json says num_hidden_layers %d, but the "
+                         "checkpoint holds %ld layers: tensor \"encoder.layer.%ld.attention.self."
+                         "query.weight\" is missing",
+                         dir, m->num_layers, layers, layers);
+  return PORTA_OK;
+}
+
 /* A host copy of tensor `name` if it exists with shape [d0] (d1 == 0) or [d0, d1]; *out stays
  * NULL when it does not. */
 static porta_status read_optional(porta_model *m, const porta_weights *w, const char *name,
@@ -309,7 +347,8 @@ porta_status porta_model_load(porta_model **out, porta_context *ctx, const char 
   }
   bool pooler = find_weight(w, m->prefix, "pooler.dense.weight") >= 0 &&
                 find_weight(w, m->prefix, "pooler.dense.bias") >= 0;
-  st = porta_bert_build_params(m, pooler);
+  st = check_layer_count(m, w, model_dir);
+  if (st == PORTA_OK) st = porta_bert_build_params(m, pooler);
   for (int i = 0; st == PORTA_OK && i < m->num_params; i++)
     st = load_param(m, w, &m->params[i], model_dir);
   if (st == PORTA_OK) st = load_classifier(m, w);

@@ -9,13 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/errors.h"
 #include "model/weights_internal.h"
 
 porta_status porta_io_fail(porta_status status, char *err, size_t err_size, const char *fmt, ...) {
   if (err != NULL && err_size > 0) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
+    porta_error_vformat(err, err_size, fmt, ap);
     va_end(ap);
   }
   return status;

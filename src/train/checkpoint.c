@@ -256,10 +256,22 @@ porta_status porta_checkpoint_load(porta_model **model, porta_head **head, porta
   char path[4300];
   porta_pathf(path, sizeof path, "%s/labels.json", real);
   struct stat sb;
-  if (stat(path, &sb) == 0 && porta_label_map_load(labels, path, NULL, 0) == PORTA_OK &&
-      labels->count == num_labels)
-    return PORTA_OK;
-  porta_label_map_free(labels);
+  if (stat(path, &sb) == 0) {
+    // a labels.json that does not fit the classifier would name the predictions wrongly
+    st = porta_label_map_load(labels, path, err, err_size);
+    if (st == PORTA_OK && labels->count != num_labels)
+      st = porta_train_fail(err, err_size, PORTA_ERR_SHAPE,
+                            "%s lists %d labels, but the classifier of %s has %d rows; the "
+                            "labels.json belongs to another checkpoint",
+                            path, labels->count, real, num_labels);
+    if (st == PORTA_OK) return PORTA_OK;
+    porta_label_map_free(labels);
+    porta_head_free(*head);
+    porta_model_free(*model);
+    *head = NULL;
+    *model = NULL;
+    return st;
+  }
   // else config.json's id2label, else "0".."N-1"
   const porta_model_config *cfg = porta_model_get_config(*model);
   labels->names = calloc((size_t)num_labels, sizeof(char *));

@@ -182,6 +182,12 @@ static void read_jsonl(loader *ld, const char *data, size_t size) {
     pos += len + (nl ? 1 : 0);
     if (len > 0 && start[len - 1] == '\r') len--; // CRLF
     if (is_blank(start, len)) continue;
+    if (len > PORTA_MAX_ROW_BYTES) {
+      char reason[80];
+      snprintf(reason, sizeof reason, "%zu bytes, over the 1 MiB a row may have", len);
+      add_skip(ld, line_number, reason);
+      continue;
+    }
     // a NUL byte (a binary or corrupt file) would cut the text short: skip the row instead
     if (memchr(start, '\0', len))
       add_skip(ld, line_number, "NUL byte in the line");
@@ -346,6 +352,15 @@ static porta_status read_csv(loader *ld, const char *data, size_t size, char *er
     if (!csv_read_record(&r, data, size, &pos, &line, &error, &oom)) {
       if (oom) break;
       add_skip(ld, start_line, error);
+      continue;
+    }
+    size_t record_len = pos - record_start; // without its line end, as a JSON line's
+    while (record_len > 0 && (data[record_start + record_len - 1] == '\n' ||
+                              data[record_start + record_len - 1] == '\r'))
+      record_len--;
+    if (record_len > PORTA_MAX_ROW_BYTES) {
+      snprintf(reason, sizeof reason, "%zu bytes, over the 1 MiB a row may have", record_len);
+      add_skip(ld, start_line, reason);
       continue;
     }
     // a NUL byte (a binary or corrupt file) would cut the field short: skip the record instead

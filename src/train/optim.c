@@ -21,7 +21,9 @@ struct porta_optimizer {
   porta_tensor **slot1;  /* exp_avg_sq (AdamW) */
   int64_t *param_steps;  /* per parameter, as torch keeps state["step"] */
   int64_t steps;
-  porta_adamw_options adamw;
+  struct {
+    double beta1, beta2, eps, weight_decay;
+  } adamw; /* AdamW's options as the decimals they stand for (see decimal_of) */
   float momentum, weight_decay; /* SGD */
 };
 
@@ -32,6 +34,18 @@ void porta_adamw_options_init(porta_adamw_options *options) {
   options->beta2 = 0.999f;
   options->eps = 1e-8f;
   options->weight_decay = 0.01f;
+}
+
+/* The double that f32 x stands for: the shortest decimal that reads back as x (0.999f -> 0.999).
+ * torch computes AdamW's factors from Python floats (1 - 0.999 = 0.001 in f32); from the f32
+ * 0.999f itself, 1 - beta2 would be 0.00099998713, 1.3e-5 off. */
+static double decimal_of(float x) {
+  char text[32];
+  for (int digits = 1; digits <= 9; digits++) {
+    snprintf(text, sizeof text, "%.*g", digits, (double)x);
+    if (strtof(text, NULL) == x) return strtod(text, NULL);
+  }
+  return (double)x; /* not reached for finite x: 9 digits always read back */
 }
 
 static porta_status check_params(porta_context *ctx, const char *what, porta_tensor **params,
@@ -94,7 +108,10 @@ porta_status porta_adamw_create(porta_optimizer **out, porta_context *ctx, porta
                       (double)o.weight_decay);
   porta_status st = optimizer_new(out, ctx, params, count, OPT_ADAMW, what);
   if (st != PORTA_OK) return st;
-  (*out)->adamw = o;
+  (*out)->adamw.beta1 = decimal_of(o.beta1);
+  (*out)->adamw.beta2 = decimal_of(o.beta2);
+  (*out)->adamw.eps = decimal_of(o.eps);
+  (*out)->adamw.weight_decay = decimal_of(o.weight_decay);
   for (int i = 0; i < count; i++)
     (*out)->decay[i] = weight_decay_mask ? weight_decay_mask[i] : true;
   return PORTA_OK;
@@ -109,7 +126,6 @@ porta_status porta_sgd_create(porta_optimizer **out, porta_context *ctx, porta_t
                       (double)momentum, (double)weight_decay);
   porta_status st = optimizer_new(out, ctx, params, count, OPT_SGD, what);
   if (st != PORTA_OK) return st;
-  (*out)->adamw.lr = lr;
   (*out)->momentum = momentum;
   (*out)->weight_decay = weight_decay;
   return PORTA_OK;
@@ -142,7 +158,7 @@ static porta_status state_new(porta_context *ctx, const porta_tensor *p, porta_t
   return st;
 }
 
-static porta_status adamw_step(porta_optimizer *opt, int i, float lr) {
+static porta_status adamw_step(porta_optimizer *opt, int i, double lr) {
   porta_context *ctx = opt->ctx;
   const char *what = "porta_optimizer_step (AdamW)";
   porta_tensor *p = opt->params[i];
@@ -151,22 +167,21 @@ static porta_status adamw_step(porta_optimizer *opt, int i, float lr) {
   if (st == PORTA_OK && !opt->slot1[i]) st = state_new(ctx, p, &opt->slot1[i], what);
   if (st != PORTA_OK) return st;
   int64_t step = ++opt->param_steps[i];
-  const porta_adamw_options *o = &opt->adamw;
   /* Bias corrections in double on the host, as torch does with Python floats. */
-  double bc1 = 1.0 - pow((double)o->beta1, (double)step);
-  double bc2 = 1.0 - pow((double)o->beta2, (double)step);
+  double bc1 = 1.0 - pow(opt->adamw.beta1, (double)step);
+  double bc2 = 1.0 - pow(opt->adamw.beta2, (double)step);
   porta_adamw_args a = {.param = porta_tensor_ref(p),
                         .grad = porta_tensor_ref(p->grad),
                         .m = porta_tensor_ref(opt->slot0[i]),
                         .v = porta_tensor_ref(opt->slot1[i]),
                         .n = p->numel,
                         .lr = lr,
-                        .beta1 = o->beta1,
-                        .beta2 = o->beta2,
-                        .eps = o->eps,
-                        .weight_decay = opt->decay[i] ? o->weight_decay : 0.0f,
-                        .bias_correction1 = (float)bc1,
-                        .bias_correction2 = (float)bc2};
+                        .beta1 = opt->adamw.beta1,
+                        .beta2 = opt->adamw.beta2,
+                        .eps = opt->adamw.eps,
+                        .weight_decay = opt->decay[i] ? opt->adamw.weight_decay : 0.0,
+                        .bias_correction1 = bc1,
+                        .bias_correction2 = bc2};
   return porta_be_adamw(ctx, what, &a);
 }
 
@@ -210,9 +225,11 @@ porta_status porta_optimizer_step(porta_optimizer *opt, float lr) {
   if (!(lr >= 0.0f))
     return porta_fail(opt->ctx, PORTA_ERR_INVALID_ARGUMENT,
                       "porta_optimizer_step: lr %g is negative or NaN", (double)lr);
+  double lr_decimal = decimal_of(lr);
   for (int i = 0; i < opt->count; i++) {
     if (!opt->params[i]->grad) continue; /* no gradient reached it: skipped, as in torch */
-    porta_status st = opt->kind == OPT_ADAMW ? adamw_step(opt, i, lr) : sgd_step(opt, i, lr);
+    porta_status st =
+        opt->kind == OPT_ADAMW ? adamw_step(opt, i, lr_decimal) : sgd_step(opt, i, lr);
     if (st != PORTA_OK) return st;
   }
   opt->steps++;

@@ -15,7 +15,14 @@ porta_status porta_train_fail(char *err, size_t err_size, porta_status status, c
 void porta_pathf(char *out, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Reads a whole file (NUL-terminated; *size excludes the NUL). */
+/* Limits of what porta reads whole into memory (docs/errors.md): any data, run or checkpoint JSON
+ * file, and one row of a data file (a JSON line or a CSV record; a longer one is skipped and
+ * listed with its line number, like any unreadable row). */
+#define PORTA_MAX_FILE_BYTES ((size_t)2 << 30) /* 2 GiB */
+#define PORTA_MAX_ROW_BYTES ((size_t)1 << 20)  /* 1 MiB */
+
+/* Reads a whole file (NUL-terminated; *size excludes the NUL). PORTA_ERR_LIMIT past
+ * PORTA_MAX_FILE_BYTES, also for a pipe or device that never ends. */
 porta_status porta_read_file(const char *path, char **data, size_t *size, char *err,
                              size_t err_size);
 /* Writes data to path through path.tmp + rename, so a crash never leaves half a file. */

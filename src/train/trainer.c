@@ -162,6 +162,11 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   const char *weights_dir = resume ? j->last_dir : j->o.model_dir;
   st = porta_model_load(&j->model, j->ctx, weights_dir);
   if (st != PORTA_OK) return porta_train_fail(err, err_size, st, "%s", porta_last_error(j->ctx));
+  int rows = porta_model_classifier_labels(j->model);
+  if (resume && rows != j->labels.count) // else the head would start afresh, silently
+    return porta_train_fail(err, err_size, PORTA_ERR_SHAPE,
+                            "%s/labels.json lists %d labels, but the classifier in %s has %d rows",
+                            j->run_dir, j->labels.count, weights_dir, rows);
   porta_head_options ho;
   porta_head_options_init(&ho);
   ho.kind = j->o.head;

@@ -4,7 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "core/errors.h"
 #include "train/train_internal.h"
 
 porta_status porta_train_fail(char *err, size_t err_size, porta_status status, const char *fmt,
@@ -12,7 +14,7 @@ porta_status porta_train_fail(char *err, size_t err_size, porta_status status, c
   if (err && err_size > 0) {
     va_list args;
     va_start(args, fmt);
-    vsnprintf(err, err_size, fmt, args);
+    porta_error_vformat(err, err_size, fmt, args);
     va_end(args);
   }
   return status;
@@ -26,6 +28,15 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
   if (!f)
     return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot open %s: %s", path,
                             strerror(errno));
+  // a regular file is measured first; a pipe or device is cut off once it passes the limit
+  const size_t limit = PORTA_MAX_FILE_BYTES;
+  struct stat sb;
+  if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > limit) {
+    fclose(f);
+    return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
+                            "%s: %llu bytes; porta reads files of at most %zu GiB whole", path,
+                            (unsigned long long)sb.st_size, limit >> 30);
+  }
   size_t capacity = 1 << 16, used = 0;
   char *buf = malloc(capacity);
   if (!buf) {
@@ -33,9 +44,10 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
     return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s",
                             path);
   }
-  for (;;) {
+  while (used <= limit) {
     if (used + 1 >= capacity) {
-      char *bigger = realloc(buf, capacity * 2);
+      size_t grown_capacity = capacity * 2 < limit + 2 ? capacity * 2 : limit + 2;
+      char *bigger = realloc(buf, grown_capacity);
       if (!bigger) {
         free(buf);
         fclose(f);
@@ -43,11 +55,17 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
                                 path);
       }
       buf = bigger;
-      capacity *= 2;
+      capacity = grown_capacity;
     }
     size_t n = fread(buf + used, 1, capacity - used - 1, f);
     used += n;
     if (n == 0) break;
+  }
+  if (used > limit) {
+    free(buf);
+    fclose(f);
+    return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
+                            "%s: more than the %zu GiB porta reads whole", path, limit >> 30);
   }
   bool failed = ferror(f) != 0;
   fclose(f);

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 check_rng check_rng_make(uint64_t seed) {
   check_rng rng = {seed ^ 0x9E3779B97F4A7C15ull};
@@ -95,6 +97,44 @@ bool check_close(check_counter *c, const char *what, const float *got, const flo
   return ok;
 }
 
+bool check_count(check_counter *c, bool ok) {
+  if (ok)
+    c->passed++;
+  else
+    c->failed++;
+  return ok;
+}
+
+bool check_that(check_counter *c, bool ok, const char *cond, const char *file, int line,
+                const char *fmt, ...) {
+  if (ok) {
+    c->passed++;
+    return true;
+  }
+  c->failed++;
+  printf("FAIL %s:%d: %s: ", file, line, cond);
+  va_list ap;
+  va_start(ap, fmt);
+  vprint_line(fmt, ap);
+  va_end(ap);
+  printf("\n");
+  fflush(stdout);
+  return false;
+}
+
+porta_status check_status(porta_status status, const porta_context *ctx, const char *call,
+                          const char *file, int line, bool allow_unsupported) {
+  if (status == PORTA_OK) return status;
+  if (status == PORTA_ERR_UNSUPPORTED && allow_unsupported) {
+    printf("unsupported: %s\n", porta_last_error(ctx));
+    return status;
+  }
+  fflush(stdout);
+  fprintf(stderr, "FAIL %s:%d %s -> %s: %s\n", file, line, call, porta_status_string(status),
+          porta_last_error(ctx));
+  exit(1);
+}
+
 void check_skip(check_counter *c, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -103,6 +143,20 @@ void check_skip(check_counter *c, const char *fmt, ...) {
   printf(": skipped\n");
   c->skipped++;
   fflush(stdout);
+}
+
+bool check_env_selects(const char *var, const char *name) {
+  const char *list = getenv(var);
+  if (!list || !*list) return true;
+  size_t len = strlen(name);
+  for (const char *p = list; *p;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n == len && strncmp(p, name, n) == 0) return true;
+    if (!end) break;
+    p = end + 1;
+  }
+  return false;
 }
 
 int check_finish(const check_counter *c) {

@@ -474,19 +474,7 @@ bool oph_case_list_complete(const oph_case_list *list) {
   return true;
 }
 
-bool oph_env_selects(const char *var, const char *name) {
-  const char *list = getenv(var);
-  if (!list || !*list) return true;
-  size_t len = strlen(name);
-  for (const char *p = list; *p;) {
-    const char *end = strchr(p, ',');
-    size_t n = end ? (size_t)(end - p) : strlen(p);
-    if (n == len && strncmp(p, name, n) == 0) return true;
-    if (!end) break;
-    p = end + 1;
-  }
-  return false;
-}
+bool oph_env_selects(const char *var, const char *name) { return check_env_selects(var, name); }
 
 void oph_run_cases(oph_suite *su, porta_backend *be, const char *name) {
   struct timespec t0, t1;

@@ -136,24 +136,25 @@ porta_status porta_cpu_cross_entropy_bwd(porta_cpu_backend *cpu,
 
 /* ---- AdamW --------------------------------------------------------------------------------- */
 
+/* The step's factors, rounded to f32 as backend.h describes. lerp_w is torch.lerp's coefficient:
+ * w1 with base m when w1 < 0.5, else w1 - 1 with base g. */
 typedef struct adamw_job {
   float *param, *m, *v;
   const float *grad;
-  float beta1, beta2, eps, decay, step_size, sqrt_bc2;
+  float decay, lerp_w, beta2, w2, eps, step_size, sqrt_bc2;
+  bool lerp_from_m;
 } adamw_job;
 
 /* Elements [begin, end), one at a time. */
 static void adamw_scalar(const adamw_job *job, int64_t begin, int64_t end) {
   float *param = job->param, *m = job->m, *v = job->v;
   const float *grad = job->grad;
-  float beta1 = job->beta1, beta2 = job->beta2, eps = job->eps, decay = job->decay;
-  float step_size = job->step_size, sqrt_bc2 = job->sqrt_bc2;
   for (int64_t i = begin; i < end; i++) {
     float g = grad[i];
-    float p = param[i] * decay; /* decoupled weight decay: p -= lr · wd · p */
-    float mi = beta1 * m[i] + (1.0f - beta1) * g;
-    float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
-    param[i] = p - step_size * mi / (sqrtf(vi) / sqrt_bc2 + eps);
+    float p = param[i] * job->decay; /* decoupled weight decay */
+    float mi = fmaf(job->lerp_w, g - m[i], job->lerp_from_m ? m[i] : g);
+    float vi = fmaf(job->w2 * g, g, v[i] * job->beta2);
+    param[i] = p - job->step_size * mi / (sqrtf(vi) / job->sqrt_bc2 + job->eps);
     m[i] = mi;
     v[i] = vi;
   }
@@ -165,22 +166,19 @@ static void adamw_scalar(const adamw_job *job, int64_t begin, int64_t end) {
 
 /* The same arithmetic in the same order, 8 elements at a time (sqrtf's errno keeps GCC from
  * vectorising the scalar loop; the IEEE operations give the same bits either way). */
-__attribute__((target("avx2"))) static void adamw_avx2(const adamw_job *job, int64_t begin,
-                                                       int64_t end) {
-  const __m256 beta1 = _mm256_set1_ps(job->beta1), beta2 = _mm256_set1_ps(job->beta2);
-  const __m256 one_beta1 = _mm256_set1_ps(1.0f - job->beta1);
-  const __m256 one_beta2 = _mm256_set1_ps(1.0f - job->beta2);
-  const __m256 eps = _mm256_set1_ps(job->eps), decay = _mm256_set1_ps(job->decay);
-  const __m256 step_size = _mm256_set1_ps(job->step_size);
+__attribute__((target("avx2,fma"))) static void adamw_avx2(const adamw_job *job, int64_t begin,
+                                                           int64_t end) {
+  const __m256 decay = _mm256_set1_ps(job->decay), lerp_w = _mm256_set1_ps(job->lerp_w);
+  const __m256 beta2 = _mm256_set1_ps(job->beta2), w2 = _mm256_set1_ps(job->w2);
+  const __m256 eps = _mm256_set1_ps(job->eps), step_size = _mm256_set1_ps(job->step_size);
   const __m256 sqrt_bc2 = _mm256_set1_ps(job->sqrt_bc2);
   int64_t i = begin;
   for (; i + 8 <= end; i += 8) {
-    __m256 g = _mm256_loadu_ps(job->grad + i);
+    __m256 g = _mm256_loadu_ps(job->grad + i), m = _mm256_loadu_ps(job->m + i);
     __m256 p = _mm256_mul_ps(_mm256_loadu_ps(job->param + i), decay);
-    __m256 mi = _mm256_add_ps(_mm256_mul_ps(beta1, _mm256_loadu_ps(job->m + i)),
-                              _mm256_mul_ps(one_beta1, g));
-    __m256 vi = _mm256_add_ps(_mm256_mul_ps(beta2, _mm256_loadu_ps(job->v + i)),
-                              _mm256_mul_ps(_mm256_mul_ps(one_beta2, g), g));
+    __m256 mi = _mm256_fmadd_ps(lerp_w, _mm256_sub_ps(g, m), job->lerp_from_m ? m : g);
+    __m256 vi =
+        _mm256_fmadd_ps(_mm256_mul_ps(w2, g), g, _mm256_mul_ps(_mm256_loadu_ps(job->v + i), beta2));
     __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), sqrt_bc2), eps);
     __m256 update = _mm256_div_ps(_mm256_mul_ps(step_size, mi), denom);
     _mm256_storeu_ps(job->param + i, _mm256_sub_ps(p, update));
@@ -194,7 +192,7 @@ __attribute__((target("avx2"))) static void adamw_avx2(const adamw_job *job, int
 static void adamw_range(void *arg, int64_t begin, int64_t end) {
   const adamw_job *job = arg;
 #ifdef PORTA_CPU_ADAMW_AVX2
-  if (__builtin_cpu_supports("avx2")) {
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     adamw_avx2(job, begin, end);
     return;
   }
@@ -208,25 +206,28 @@ porta_status porta_cpu_adamw(porta_cpu_backend *cpu, const porta_adamw_args *a) 
   const char *op = "adamw";
   if (n < 0)
     return porta_backend_fail(&cpu->base, PORTA_ERR_SHAPE, "cpu adamw: n = %lld", (long long)n);
-  if (!(a->bias_correction1 > 0.0f) || !(a->bias_correction2 > 0.0f))
+  if (!(a->bias_correction1 > 0.0) || !(a->bias_correction2 > 0.0))
     return porta_backend_fail(&cpu->base, PORTA_ERR_INVALID_ARGUMENT,
                               "cpu adamw: bias corrections %g, %g must be > 0 (1 - beta^step)",
-                              (double)a->bias_correction1, (double)a->bias_correction2);
+                              a->bias_correction1, a->bias_correction2);
   porta_status st = porta_cpu_check_ref(cpu, op, "param", a->param, n);
   if (!st) st = porta_cpu_check_ref(cpu, op, "grad", a->grad, n);
   if (!st) st = porta_cpu_check_ref(cpu, op, "m", a->m, n);
   if (!st) st = porta_cpu_check_ref(cpu, op, "v", a->v, n);
   if (st || n == 0) return st;
-  adamw_job job = {porta_cpu_f32(a->param),
-                   porta_cpu_f32(a->m),
-                   porta_cpu_f32(a->v),
-                   porta_cpu_f32(a->grad),
-                   a->beta1,
-                   a->beta2,
-                   a->eps,
-                   1.0f - a->lr * a->weight_decay,
-                   a->lr / a->bias_correction1,
-                   sqrtf(a->bias_correction2)};
+  float w1 = (float)(1.0 - a->beta1);
+  adamw_job job = {.param = porta_cpu_f32(a->param),
+                   .m = porta_cpu_f32(a->m),
+                   .v = porta_cpu_f32(a->v),
+                   .grad = porta_cpu_f32(a->grad),
+                   .decay = (float)(1.0 - a->lr * a->weight_decay),
+                   .lerp_w = w1 < 0.5f ? w1 : w1 - 1.0f,
+                   .beta2 = (float)a->beta2,
+                   .w2 = (float)(1.0 - a->beta2),
+                   .eps = (float)a->eps,
+                   .step_size = (float)(a->lr / a->bias_correction1),
+                   .sqrt_bc2 = (float)sqrt(a->bias_correction2),
+                   .lerp_from_m = w1 < 0.5f};
   porta_cpu_for(cpu, n, n, adamw_range, &job);
   return PORTA_OK;
 }

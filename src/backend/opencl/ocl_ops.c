@@ -1,5 +1,6 @@
 /* Host side of the non-GEMM ops: argument checks, work sizes and kernel arguments. The kernels
  * are in kernels/{elementwise,reduce,softmax,layernorm,embedding,dropout,adamw}.cl. */
+#include <math.h>
 #include <stdio.h>
 
 #include "backend/opencl/ocl_internal.h"
@@ -491,13 +492,14 @@ porta_status ocl_adamw(porta_backend *base, const porta_adamw_args *a) {
   ocl_arg_mem(&l, MEM(a->v));
   ocl_arg_int(&l, OFF(a->v));
   ocl_arg_int(&l, (int)a->n);
-  ocl_arg_float(&l, a->lr);
-  ocl_arg_float(&l, a->beta1);
-  ocl_arg_float(&l, a->beta2);
-  ocl_arg_float(&l, a->eps);
-  ocl_arg_float(&l, a->weight_decay);
-  ocl_arg_float(&l, a->bias_correction1);
-  ocl_arg_float(&l, a->bias_correction2);
+  /* The step's factors rounded from doubles, as porta_adamw_args describes. */
+  ocl_arg_float(&l, (float)(1.0 - a->lr * a->weight_decay));
+  ocl_arg_float(&l, (float)(1.0 - a->beta1));
+  ocl_arg_float(&l, (float)a->beta2);
+  ocl_arg_float(&l, (float)(1.0 - a->beta2));
+  ocl_arg_float(&l, (float)a->eps);
+  ocl_arg_float(&l, (float)(a->lr / a->bias_correction1));
+  ocl_arg_float(&l, (float)sqrt(a->bias_correction2));
   return run_1d(&l, PORTA_OP_ADAMW, vec16 ? (a->n + 15) / 16 : a->n);
 }
 

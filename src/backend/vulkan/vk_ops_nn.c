@@ -1,7 +1,9 @@
-/* Op entries, part 2: the row ops (softmax, layer norm, cross-entropy: one work group per row),
+/* Op entries, part 2: the row ops (softmax, layer norm, cross-entropy: a work group or an
+ * invocation per row, see vk_row_plan_for),
  * embedding gather/scatter, dropout, AdamW and the two-stage sum of squares. Tensors larger than
  * maxStorageBufferRange are bound in chunks of whole rows (or element ranges), never as one
  * descriptor. */
+#include <math.h>
 #include <string.h>
 
 #include "backend/vulkan/vk_internal.h"
@@ -367,12 +369,17 @@ porta_status vk_ops_nn_adamw(porta_backend *base, const porta_adamw_args *a) {
   uint64_t chunk = vk_max_elems(be);
   for (uint64_t s = 0; s < (uint64_t)a->n; s += chunk) {
     uint64_t cnt = min_u64((uint64_t)a->n - s, chunk);
-    struct {
+    struct { /* the step's factors rounded from doubles, as porta_adamw_args describes */
       uint32_t n;
-      float lr, beta1, beta2, eps, weight_decay, bc1, bc2;
-    } push = {
-        (uint32_t)cnt,      a->lr, a->beta1, a->beta2, a->eps, a->weight_decay, a->bias_correction1,
-        a->bias_correction2};
+      float decay, w1, beta2, w2, eps, step_size, sqrt_bc2;
+    } push = {(uint32_t)cnt,
+              (float)(1.0 - a->lr * a->weight_decay),
+              (float)(1.0 - a->beta1),
+              (float)a->beta2,
+              (float)(1.0 - a->beta2),
+              (float)a->eps,
+              (float)(a->lr / a->bias_correction1),
+              (float)sqrt(a->bias_correction2)};
     vk_bind binds[4] = {{{a->param.buf, a->param.off + s}, cnt},
                         {{a->grad.buf, a->grad.off + s}, cnt},
                         {{a->m.buf, a->m.off + s}, cnt},
