@@ -297,9 +297,11 @@ typedef struct porta_adamw_options {
 } porta_adamw_options;
 void porta_adamw_options_init(porta_adamw_options *options);
 
-/* AdamW with decoupled weight decay, the exact update of torch.optim.AdamW. The optimizer keeps
- * pointers to params (not ownership). weight_decay_mask (may be NULL) gives per-parameter
- * whether decay applies (transformers skips biases and LayerNorm weights). */
+/* AdamW with decoupled weight decay, the exact update of torch.optim.AdamW: the options (and
+ * porta_optimizer_step's lr) are read as the shortest decimals they stand for (0.999f as 0.999,
+ * as torch holds Python floats), so exp_avg and exp_avg_sq equal torch's bit for bit. The
+ * optimizer keeps pointers to params (not ownership). weight_decay_mask (may be NULL) gives
+ * per-parameter whether decay applies (transformers skips biases and LayerNorm weights). */
 porta_status porta_adamw_create(porta_optimizer **out, porta_context *ctx, porta_tensor **params,
                                 int count, const bool *weight_decay_mask,
                                 const porta_adamw_options *options);

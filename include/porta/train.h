@@ -241,7 +241,8 @@ porta_status porta_checkpoint_resolve(char *out, size_t out_size, const char *di
                                       size_t err_size);
 /* Loads a checkpoint folder for inference or training: body, head (kind from config.json's
  * "porta_head", default cls; number of labels from the classifier), label map (labels.json, else
- * config.json's id2label, else "0".."N-1"). */
+ * config.json's id2label, else "0".."N-1"); a labels.json whose count differs from the
+ * classifier's rows is PORTA_ERR_SHAPE. */
 porta_status porta_checkpoint_load(porta_model **model, porta_head **head, porta_label_map *labels,
                                    porta_context *ctx, const char *dir, char *err, size_t err_size);
 porta_status porta_train_state_load(porta_train_state *out, const char *dir, char *err,

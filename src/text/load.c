@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "porta/text.h"
+#include "core/errors.h"
 #include "text/text_internal.h"
 
 /* ---- pieces shared with load_json.c ------------------------------------------------------------
@@ -521,6 +522,7 @@ porta_status porta_tokenizer_load(porta_tokenizer **out, const char *model_dir, 
       char inner[512];
       snprintf(inner, sizeof(inner), "%s", err);
       snprintf(err, err_size, "%s: %s", model_dir, inner);
+      porta_error_sanitize(err, err_size);
     }
   }
   for (int k = 0; k < 5; k++) free(data[k]);

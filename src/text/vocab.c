@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errors.h"
 #include "text/text_internal.h"
 
 porta_status text_fail(char *err, size_t err_size, porta_status status, const char *fmt, ...) {
   if (err && err_size > 0) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
+    porta_error_vformat(err, err_size, fmt, ap); /* user bytes (tokens, paths) stay valid UTF-8 */
     va_end(ap);
   }
   return status;
