@@ -97,6 +97,9 @@ static void gemm_cases(oph_case_list *l) {
   add_gemm(l, 32, 32, 64, false, true, 12, 0, false, 0.125f, 0.0f, 7);
   add_gemm(l, 3, 5, 1029, true, false, 1, 0, false, 1.0f, 0.5f, 2); /* long k; beta not 0 or 1 */
   add_gemm(l, 65, 17, 129, false, true, 3, 1, true, -1.5f, 0.5f, 4);
+  /* x·Wᵀ with a long k: CPU Vulkan devices transpose W first (vk_ops.c) */
+  add_gemm(l, 67, 20, 1028, false, true, 1, 0, false, 1.0f, 0.0f, 4);
+  add_gemm(l, 64, 36, 1024, false, true, 1, 0, false, 0.5f, 1.0f, 8);
 }
 
 /* ---- gemm over two batch indices: attention's (batch row, head) products --------------------
@@ -314,9 +317,14 @@ static void reduce_cases(oph_case_list *l) {
           (long long)pt->shape[0], (long long)pt->shape[1], (long long)pt->shape[2],
           (long long)pt->shape[3], (double)alpha, (double)beta, accumulate ? 4 : 1);
       if (!c) return;
+      /* a sum of nred values in [-1, 1] is about √nred in size, and its rounding error scales
+       * with that, not with the sum drawn (which can be near 0) */
+      double nred = (double)(pt->shape[0] * pt->shape[1] * pt->shape[2] * pt->shape[3]) /
+                    (double)(out_shape[0] * out_shape[1] * out_shape[2] * out_shape[3]);
       oph_slot(c, 0, "out", nout, accumulate ? OPH_INOUT : OPH_OUT,
                accumulate ? oph_rand_f32(&l->rng, nout, -1, 1) : NULL, TOL_REDUCTION,
-               accumulate ? 4 : 1);
+               accumulate ? 4 : 1)
+          ->floor = sqrt(nred);
       oph_slot(c, 1, "x", nx, OPH_IN, oph_rand_f32(&l->rng, nx, -1, 1), 0, accumulate ? 4 : 1);
       c->args.reduce.alpha = alpha;
       c->args.reduce.beta = beta;
