@@ -12,7 +12,7 @@ static const char usage[] =
     "usage: porta bench [--backend all|cpu|opencl|vulkan] [--sections "
     "peak,gemm,attention,train,eval]\n"
     "                   [--model DIR] [--batch N] [--seqs 64,128] [--repeat N] [--max-square N]\n"
-    "                   [--quick] [--json FILE]\n\n"
+    "                   [--quick] [--profile] [--json FILE]\n\n"
     "Measures each backend's device after warm-up (median of --repeat runs; device timers where "
     "the\n"
     "backend has them). GEMM shapes: the projections of a MiniLM (hidden 384) and a BERT-base\n"
@@ -23,7 +23,8 @@ static const char usage[] =
     "GFLOP/s rows are also given as a fraction of the achievable peak: the FMA kernel's rate, or "
     "the\n"
     "best GEMM measured before the row when that is higher; train/eval rows as model-FLOPs\n"
-    "utilisation (6 x matmul parameters x tokens + attention, over that peak).";
+    "utilisation (6 x matmul parameters x tokens + attention, over that peak). --profile prints\n"
+    "each op's share of the train and eval steps (warm-up included), from the backend's timers.";
 
 typedef struct bench_run {
   FILE *json;
@@ -89,9 +90,17 @@ static void report(bench_run *run, porta_context *ctx, porta_status st, porta_be
   }
 }
 
+/* Where the device time of the last figure went, op by op. */
+static void print_profile(porta_context *ctx) {
+  char *buf = malloc(8192);
+  if (!buf) return;
+  if (porta_profile_report(ctx, buf, 8192) == PORTA_OK) printf("%s\n", buf);
+  free(buf);
+}
+
 static void bench_backend(bench_run *run, porta_backend_kind kind, int device, int threads,
                           const char *sections, const porta_model_config *cfg, int batch,
-                          const char *seqs, int repeat, int max_square, bool quick) {
+                          const char *seqs, int repeat, int max_square, bool quick, bool profile) {
   porta_context_options o;
   porta_context_options_init(&o);
   o.backend = kind;
@@ -180,13 +189,17 @@ static void bench_backend(bench_run *run, porta_backend_kind kind, int device, i
            (long long)cfg->num_hidden_layers, (long long)cfg->hidden_size);
     char *list = strdup(seqs);
     for (char *tok = strtok(list, ","); tok && train; tok = strtok(NULL, ",")) {
+      porta_profile_reset(ctx);
       st = porta_bench_model_step(ctx, cfg, batch, atoi(tok), true, repeat, peak, &r);
       report(run, ctx, st, &r, "train step", &peak);
+      if (profile && st == PORTA_OK) print_profile(ctx);
     }
     free(list);
     if (eval) {
+      porta_profile_reset(ctx);
       st = porta_bench_model_step(ctx, cfg, batch, 32, false, repeat, peak, &r);
       report(run, ctx, st, &r, "eval forward", &peak);
+      if (profile && st == PORTA_OK) print_profile(ctx);
     }
   }
   if (run->json) fprintf(run->json, "\n  ]}");
@@ -196,7 +209,7 @@ static void bench_backend(bench_run *run, porta_backend_kind kind, int device, i
 int cli_bench(int argc, char **argv) {
   const char *backend = "all", *sections = "all", *model = NULL, *json = NULL, *seqs = "64,128";
   int device = -1, threads = 0, batch = 32, repeat = 5, max_square = 2048;
-  bool quick = false;
+  bool quick = false, profile = false;
   cli_flag flags[] = {
       {"backend", CLI_STRING, &backend, "all (default) | cpu | opencl | vulkan"},
       {"device", CLI_INT, &device, "device index within the backend"},
@@ -209,6 +222,7 @@ int cli_bench(int argc, char **argv) {
       {"repeat", CLI_INT, &repeat, "timed runs per figure, after 2 warm-up runs (default 5)"},
       {"max-square", CLI_INT, &max_square, "largest square GEMM of the sweep (default 2048)"},
       {"quick", CLI_BOOL, &quick, "fewer shapes (a smoke run)"},
+      {"profile", CLI_BOOL, &profile, "print each op's share of the train / eval steps"},
       {"json", CLI_STRING, &json, "also write every figure to this JSON file"},
       {NULL, 0, NULL, NULL},
   };
@@ -265,7 +279,7 @@ int cli_bench(int argc, char **argv) {
       continue;
     }
     bench_backend(&run, kinds[k], device, threads, sections, have_cfg ? &cfg : NULL, batch, seqs,
-                  repeat, max_square, quick);
+                  repeat, max_square, quick, profile);
   }
   if (run.json) {
     fprintf(run.json, "\n]}\n");
