@@ -77,4 +77,10 @@ if(TARGET porta_cli)
   endforeach()
   add_test(NAME cli_convert_bin COMMAND sh -c
     "rm -rf '${CMAKE_BINARY_DIR}/convert_bin' && cp -r '${CMAKE_CURRENT_SOURCE_DIR}/data/train/tiny_bert_bin' '${CMAKE_BINARY_DIR}/convert_bin' && '$<TARGET_FILE:porta_cli>' convert '${CMAKE_BINARY_DIR}/convert_bin' && test -s '${CMAKE_BINARY_DIR}/convert_bin/model.safetensors'")
+  # porta bench on the tiny model: a training step's figure and, with --profile, its op shares
+  add_test(NAME cli_bench_profile COMMAND ${CMAKE_COMMAND} -E env ${_env}
+    ${_porta} bench --backend cpu --sections train,eval --model ${_tiny} --batch 2 --seqs 8
+    --repeat 1 --threads 1 --profile)
+  set_tests_properties(cli_bench_profile PROPERTIES
+    PASS_REGULAR_EXPRESSION "train bert b2 s8 .*seq/s.*\ngemm +[0-9]+ +[0-9.]+ +[0-9.]+%.*eval")
 endif()
