@@ -43,3 +43,14 @@ if(PORTA_WITH_VULKAN AND TARGET test_backend_ops)
     ENVIRONMENT "PORTA_TEST_BACKENDS=vulkan;PORTA_VULKAN_MAX_RANGE=16384;PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache"
     FAIL_REGULAR_EXPRESSION "vulkan: skipped")
 endif()
+
+# Every GEMM case once more through each shader a device class can get: lavapipe picks the texel
+# shaders by itself; GPUs get the tiled one, the others are fallbacks and baselines.
+if(PORTA_WITH_VULKAN AND TARGET test_backend_ops)
+  foreach(variant tiled naive vec)
+    add_test(NAME test_backend_ops_vulkan_gemm_${variant} COMMAND test_backend_ops)
+    set_tests_properties(test_backend_ops_vulkan_gemm_${variant} PROPERTIES TIMEOUT 900
+      ENVIRONMENT "PORTA_TEST_BACKENDS=vulkan;PORTA_TEST_OPS=gemm;PORTA_VULKAN_GEMM=${variant};PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache"
+      FAIL_REGULAR_EXPRESSION "vulkan: skipped")
+  endforeach()
+endif()
