@@ -1,8 +1,10 @@
 #version 450
-// Per row b of logits [batch, classes] (one work group): probs = softmax(logits[b]) and
-// rows[b] = -log probs[b, label] (as logsumexp - logit), rows[batch + b] = 1 when the label is
-// valid (0 ≤ label < classes), else both 0. cross_entropy_loss.comp sums them. Large tensors come
-// in row chunks: probs/logits are bound from row row0, labels and rows whole.
+// Per row b of logits [batch, classes] (one work group or one invocation, ROW_LANES):
+// probs = softmax(logits[b]) and rows[b] = -log probs[b, label] (as logsumexp - logit),
+// rows[batch + b] = 1 when the label is valid (0 ≤ label < classes), else both 0.
+// cross_entropy_loss.comp sums them. Large tensors come in row chunks: probs/logits are bound
+// from row row0, labels and rows whole.
+// porta-variant: SUBGROUP
 #include "common.glsl"
 #include "group_reduce.glsl"
 
@@ -16,17 +18,17 @@ layout(push_constant) uniform Push {
 } pc;
 
 void main() {
-  uint b = group_index();
-  if (b >= pc.chunk_rows) return;
-  uint lid = gl_LocalInvocationID.x;
+  uint b = row_index();
+  if (b >= pc.chunk_rows) return;  // uniform across the group when ROW_LANES = 0
+  uint lid = row_lane(), step = row_step();
   uint base = b * pc.classes;
   float m = -1.0 / 0.0;
-  for (uint j = lid; j < pc.classes; j += WG) m = max(m, logits[pc.o_l + base + j]);
-  m = group_max(m);
+  for (uint j = lid; j < pc.classes; j += step) m = max(m, logits[pc.o_l + base + j]);
+  m = row_max(m);
   float s = 0.0;
-  for (uint j = lid; j < pc.classes; j += WG) s += exp(logits[pc.o_l + base + j] - m);
-  s = group_sum(s);
-  for (uint j = lid; j < pc.classes; j += WG)
+  for (uint j = lid; j < pc.classes; j += step) s += exp(logits[pc.o_l + base + j] - m);
+  s = row_sum(s);
+  for (uint j = lid; j < pc.classes; j += step)
     probs[pc.o_p + base + j] = exp(logits[pc.o_l + base + j] - m) / s;
   if (lid == 0u) {
     int label = labels[pc.o_labels + pc.row0 + b];

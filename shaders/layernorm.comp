@@ -1,6 +1,8 @@
 #version 450
 // Per row r of x [rows, n]: mean, rstd = 1/sqrt(var + eps) (biased, two passes),
-// y = (x - mean) · rstd · gamma + beta. One work group per row.
+// y = (x - mean) · rstd · gamma + beta. One work group or one invocation per row (ROW_LANES, see
+// group_reduce.glsl).
+// porta-variant: SUBGROUP
 #include "common.glsl"
 #include "group_reduce.glsl"
 
@@ -17,20 +19,22 @@ layout(push_constant) uniform Push {
 } pc;
 
 void main() {
-  uint r = group_index();
-  if (r >= pc.rows) return;
-  uint lid = gl_LocalInvocationID.x;
+  uint r = row_index();
+  if (r >= pc.rows) return;  // uniform across the group when ROW_LANES = 0
+  uint lid = row_lane(), step = row_step();
   uint base = pc.o_x + r * pc.n;
+  // the mean as x0 + mean(x - x0): exact differences, so a large common offset costs no digits
+  float x0 = x[base];
   float s = 0.0;
-  for (uint j = lid; j < pc.n; j += WG) s += x[base + j];
-  float mean = group_sum(s) / float(pc.n);
+  for (uint j = lid; j < pc.n; j += step) s += x[base + j] - x0;
+  float mean = x0 + row_sum(s) / float(pc.n);
   float v = 0.0;
-  for (uint j = lid; j < pc.n; j += WG) {
+  for (uint j = lid; j < pc.n; j += step) {
     float d = x[base + j] - mean;
     v += d * d;
   }
-  float rstd = 1.0 / sqrt(group_sum(v) / float(pc.n) + pc.eps);
-  for (uint j = lid; j < pc.n; j += WG)
+  float rstd = 1.0 / sqrt(row_sum(v) / float(pc.n) + pc.eps);
+  for (uint j = lid; j < pc.n; j += step)
     y[pc.o_y + r * pc.n + j] = (x[base + j] - mean) * rstd * gamma[pc.o_g + j] + beta[pc.o_b + j];
   if (lid == 0u) {
     mean_out[pc.o_mean + r] = mean;

@@ -1,9 +1,10 @@
 #version 450
-// y[r, :] = softmax(scale · x[r, :] + mask[r / mask_div, :]) over n columns; one work group per
-// row r (strided loops over columns + shared-memory max and sum). A row that is all -inf after
+// y[r, :] = softmax(scale · x[r, :] + mask[r / mask_div, :]) over n columns; one work group or
+// one invocation per row r (ROW_LANES, see group_reduce.glsl). A row that is all -inf after
 // masking gives zeros. has_mask = 0: the mask binding is a dummy. Large tensors come in row
 // chunks: row0 is the chunk's first row (for the mask row) and the mask binding starts at mask
 // row mask_row0 = row0 / mask_div.
+// porta-variant: SUBGROUP
 #include "common.glsl"
 #include "group_reduce.glsl"
 
@@ -24,18 +25,18 @@ float logit(uint r, uint j) {
 }
 
 void main() {
-  uint r = group_index();
-  if (r >= pc.rows) return;
-  uint lid = gl_LocalInvocationID.x;
+  uint r = row_index();
+  if (r >= pc.rows) return;  // uniform across the group when ROW_LANES = 0
+  uint lid = row_lane(), step = row_step();
   float m = -1.0 / 0.0;
-  for (uint j = lid; j < pc.n; j += WG) m = max(m, logit(r, j));
-  m = group_max(m);
+  for (uint j = lid; j < pc.n; j += step) m = max(m, logit(r, j));
+  m = row_max(m);
   float s = 0.0;
   if (!isinf(m) || m > 0.0)
-    for (uint j = lid; j < pc.n; j += WG) s += exp(logit(r, j) - m);
-  s = group_sum(s);
+    for (uint j = lid; j < pc.n; j += step) s += exp(logit(r, j) - m);
+  s = row_sum(s);
   bool empty = isinf(m) && m < 0.0;
   float inv = empty ? 0.0 : 1.0 / s;
-  for (uint j = lid; j < pc.n; j += WG)
+  for (uint j = lid; j < pc.n; j += step)
     y[pc.o_y + r * pc.n + j] = empty ? 0.0 : exp(logit(r, j) - m) * inv;
 }

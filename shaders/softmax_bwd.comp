@@ -1,6 +1,8 @@
 #version 450
-// dx[r, :] = scale · y ⊙ (dy - Σ_j dy_j y_j); one work group per row. dx may alias dy (each
-// invocation reads dy[j] before it writes dx[j]).
+// dx[r, :] = scale · y ⊙ (dy - Σ_j dy_j y_j); one work group or one invocation per row
+// (ROW_LANES, see group_reduce.glsl). dx may alias dy (each invocation reads dy[j] before it
+// writes dx[j]).
+// porta-variant: SUBGROUP
 #include "common.glsl"
 #include "group_reduce.glsl"
 
@@ -14,14 +16,14 @@ layout(push_constant) uniform Push {
 } pc;
 
 void main() {
-  uint r = group_index();
-  if (r >= pc.rows) return;
-  uint lid = gl_LocalInvocationID.x;
+  uint r = row_index();
+  if (r >= pc.rows) return;  // uniform across the group when ROW_LANES = 0
+  uint lid = row_lane(), step = row_step();
   uint base = r * pc.n;
   float d = 0.0;
-  for (uint j = lid; j < pc.n; j += WG) d += dy[pc.o_dy + base + j] * y[pc.o_y + base + j];
-  d = group_sum(d);
-  for (uint j = lid; j < pc.n; j += WG) {
+  for (uint j = lid; j < pc.n; j += step) d += dy[pc.o_dy + base + j] * y[pc.o_y + base + j];
+  d = row_sum(d);
+  for (uint j = lid; j < pc.n; j += step) {
     float yv = y[pc.o_y + base + j];
     dx[pc.o_dx + base + j] = pc.scale * yv * (dy[pc.o_dy + base + j] - d);
   }

@@ -189,13 +189,18 @@ static void binary_cases(oph_case_list *l) {
       {"mask-4d", {2, 3, 17, 65}, {3315, 1105, 65, 1}, {65, 0, 0, 1}, false},
       {"alias-out-a", {1, 1, 17, 65}, {0, 0, 65, 1}, {0, 0, 65, 1}, true},
       {"alias-out-b", {1, 1, 17, 65}, {0, 0, 65, 1}, {0, 0, 65, 1}, true},
+      /* rows of a multiple of 4, every slot at offset 0: by vec4 on Vulkan */
+      {"same-64", {1, 3, 17, 64}, {0, 1088, 64, 1}, {0, 1088, 64, 1}, false},
+      {"bias-row-64", {1, 1, 129, 64}, {0, 0, 64, 1}, {0, 0, 0, 1}, false},
+      {"mask-4d-64", {2, 3, 17, 64}, {3264, 1088, 64, 1}, {64, 0, 0, 1}, false},
+      {"alias-out-a-64", {1, 1, 17, 64}, {0, 0, 64, 1}, {0, 0, 64, 1}, true},
   };
   static const char *op_names[] = {"add", "sub", "mul", "div"};
   for (int op = PORTA_BINARY_ADD; op <= PORTA_BINARY_DIV; op++)
     for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
       const binary_pattern *pt = &patterns[p];
       int64_t count = pt->shape[0] * pt->shape[1] * pt->shape[2] * pt->shape[3];
-      int64_t off = (int64_t)(p % 3) * 4 + 1;
+      int64_t off = pt->shape[3] % 4 == 0 ? 0 : (int64_t)(p % 3) * 4 + 1;
       oph_case *c =
           oph_new_case(l, PORTA_OP_BINARY, "%s %s shape=[%lld,%lld,%lld,%lld] off=%lld",
                        op_names[op], pt->name, (long long)pt->shape[0], (long long)pt->shape[1],
@@ -302,6 +307,9 @@ static void reduce_cases(oph_case_list *l) {
       {"strided-out", {1, 1, 17, 65}, {0, 0, 65, 1}, {0, 0, 3, 0}},
       {"all-large", {1, 1, 1025, 1029}, {0, 0, 1029, 1}, {0, 0, 0, 0}},
       {"rows-tall", {1, 1, 4099, 3}, {0, 0, 3, 1}, {0, 0, 0, 1}},
+      /* offsets 0, rows of a multiple of 4: by vec4 on Vulkan */
+      {"rows vec4", {1, 1, 129, 64}, {0, 0, 64, 1}, {0, 0, 0, 1}},
+      {"dims 0-2 vec4", {3, 17, 5, 64}, {5440, 320, 64, 1}, {0, 0, 0, 1}},
   };
   for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++)
     for (int accumulate = 0; accumulate < 2; accumulate++) {
@@ -312,20 +320,20 @@ static void reduce_cases(oph_case_list *l) {
               nout = oph_view_extent(out_shape, pt->out_stride);
       float alpha = accumulate ? 0.5f : 1.0f;
       float beta = accumulate ? (p % 2 ? 0.25f : 1.0f) : 0.0f;
+      int off = strstr(pt->name, "vec4") ? 0 : accumulate ? 4 : 1;
       oph_case *c = oph_new_case(
           l, PORTA_OP_REDUCE, "%s shape=[%lld,%lld,%lld,%lld] alpha=%g beta=%g off=%d", pt->name,
           (long long)pt->shape[0], (long long)pt->shape[1], (long long)pt->shape[2],
-          (long long)pt->shape[3], (double)alpha, (double)beta, accumulate ? 4 : 1);
+          (long long)pt->shape[3], (double)alpha, (double)beta, off);
       if (!c) return;
       /* a sum of nred values in [-1, 1] is about √nred in size, and its rounding error scales
        * with that, not with the sum drawn (which can be near 0) */
       double nred = (double)(pt->shape[0] * pt->shape[1] * pt->shape[2] * pt->shape[3]) /
                     (double)(out_shape[0] * out_shape[1] * out_shape[2] * out_shape[3]);
       oph_slot(c, 0, "out", nout, accumulate ? OPH_INOUT : OPH_OUT,
-               accumulate ? oph_rand_f32(&l->rng, nout, -1, 1) : NULL, TOL_REDUCTION,
-               accumulate ? 4 : 1)
+               accumulate ? oph_rand_f32(&l->rng, nout, -1, 1) : NULL, TOL_REDUCTION, off)
           ->floor = sqrt(nred);
-      oph_slot(c, 1, "x", nx, OPH_IN, oph_rand_f32(&l->rng, nx, -1, 1), 0, accumulate ? 4 : 1);
+      oph_slot(c, 1, "x", nx, OPH_IN, oph_rand_f32(&l->rng, nx, -1, 1), 0, off);
       c->args.reduce.alpha = alpha;
       c->args.reduce.beta = beta;
       memcpy(c->args.reduce.shape, pt->shape, sizeof pt->shape);
@@ -402,6 +410,39 @@ static void copy_cases(oph_case_list *l) {
        false,
        true},
       {"one", {1, 1, 1, 1}, {0, 0, 0, 1}, {0, 0, 0, 1}, 1, 1, 0, 0, true, false},
+      /* inner dims of multiples of 4 at offsets of multiples of 4 (out: off + out_view, x:
+       * off + 2 + x_view; off = index % 4 + 1): by vec4 on Vulkan; the last one misaligned */
+      {"permute-heads-32",
+       {2, 3, 17, 32},
+       {1632, 32, 96, 1},
+       {1632, 544, 32, 1},
+       3264,
+       3266,
+       0,
+       2,
+       false,
+       false},
+      {"permute-heads-32-bwd",
+       {2, 3, 17, 32},
+       {1632, 544, 32, 1},
+       {1632, 32, 96, 1},
+       3267,
+       3265,
+       3,
+       1,
+       true,
+       false},
+      {"slice-vec4", {1, 1, 17, 16}, {0, 0, 68, 1}, {0, 0, 16, 1}, 1158, 272, 2, 0, false, false},
+      {"slice-vec4-misaligned",
+       {1, 1, 17, 16},
+       {0, 0, 68, 1},
+       {0, 0, 16, 1},
+       1161,
+       272,
+       5,
+       0,
+       false,
+       false},
   };
   for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
     const copy_pattern *pt = &patterns[p];
@@ -568,6 +609,8 @@ static void layernorm_cases(oph_case_list *l) {
   add_layernorm_bwd(l, 8, 384, 1e-12f, 2);
   add_layernorm_bwd(l, 1029, 3, 1e-5f, 1); /* dgamma/dbeta summed over many rows */
   add_layernorm_bwd(l, 3, 1029, 1e-5f, 4);
+  add_layernorm_bwd(l, 40, 384, 1e-5f, 0); /* offsets 0, n % 4 = 0: dgamma/dbeta as vec4s */
+  add_layernorm_bwd(l, 1029, 8, 1e-5f, 0);
 }
 
 /* ---- embedding gather and scatter-add (ids out of range, repeated ids) ----------------------- */
@@ -652,6 +695,8 @@ static void dropout_cases(oph_case_list *l) {
   add_dropout(l, 1000, 0.5f, 7, 1, true, 3);
   add_dropout(l, 1000, 0.0f, 7, 1, false, 3);
   add_dropout(l, 1000, 1.0f, 7, 1, false, 3);
+  add_dropout(l, 4099, 0.3f, 99, 5, false, 4); /* 4-aligned: vec4 loads on Vulkan, plus a tail */
+  add_dropout(l, 1002, 0.5f, 7, 1, true, 4);
 }
 
 /* ---- cross-entropy fwd/bwd: ignored labels, no valid label, large logits --------------------- */
@@ -761,6 +806,7 @@ static void optim_and_buffer_cases(oph_case_list *l) {
   add_sumsq(l, 17, true, 0);
   add_sumsq(l, 4099, false, 5);
   add_sumsq(l, (1 << 20) + 3, true, 1);
+  add_sumsq(l, 65539, false, 4); /* vec4 loads where the offset allows, plus a tail */
   static const int64_t sizes[] = {1, 17, 4099};
   for (int s = 0; s < 3; s++) {
     int64_t n = sizes[s], off = s ? 2 * s + 1 : 0;

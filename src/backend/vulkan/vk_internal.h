@@ -21,7 +21,8 @@
  * Environment: PORTA_VULKAN_VALIDATION=1 (Khronos validation layer + synchronization checks,
  * messages counted and printed as "porta vulkan validation ..."),
  * PORTA_VULKAN_GEMM=naive|tiled|vec|texel (force a GEMM shader), PORTA_VULKAN_MAX_RANGE=<bytes>
- * (cap the binding range, for tests). */
+ * (cap the binding range, for tests), PORTA_VULKAN_ROWS=lanes|group|shared (force the layout of
+ * the row shaders, for tests: see vk_row_plan). */
 #ifndef PORTA_VK_INTERNAL_H
 #define PORTA_VK_INTERNAL_H
 
@@ -35,12 +36,17 @@
 #define VK_PUSH_WORDS 32    /* 128 bytes: the minimum maxPushConstantsSize */
 #define VK_STAGING_BYTES (16u << 20)
 #define VK_BLOCK_BYTES (64u << 20)
-#define VK_MAX_PIPELINES 64
+#define VK_MAX_PIPELINES 128
 
 /* GEMM shaders. AUTO: on CPU devices (lavapipe) the register-blocked shaders where the operands
  * allow vec4 views — reading through texel buffers (texel) where RGBA32F storage texel buffers
  * exist, else storage buffers (vec) — and the tiled one otherwise and on GPUs. */
 enum { VK_GEMM_AUTO, VK_GEMM_TILED, VK_GEMM_NAIVE, VK_GEMM_VEC, VK_GEMM_TEXEL };
+
+/* Row shaders (softmax, layer norm, cross-entropy, reduce): AUTO picks per device and shape;
+ * LANES = one invocation per row; GROUP = one work group per row, reductions through subgroup
+ * operations where the device has them; SHARED = GROUP through shared memory only. */
+enum { VK_ROWS_AUTO, VK_ROWS_LANES, VK_ROWS_GROUP, VK_ROWS_SHARED };
 
 /* A free range inside a memory block. */
 typedef struct vk_range {
@@ -115,6 +121,9 @@ typedef struct vk_backend {
   VkDeviceSize max_allocation; /* maxMemoryAllocationSize (Vulkan 1.1 maintenance3) */
   uint32_t wg;                 /* work-group size for 1-D shaders (power of two) */
   int gemm_variant;            /* VK_GEMM_*: $PORTA_VULKAN_GEMM, else AUTO */
+  uint32_t subgroup_size;      /* power of two ≤ wg (1 when unknown) */
+  bool subgroup_arith;         /* subgroup arithmetic in compute shaders: the *_sg shaders */
+  int row_mode;                /* VK_ROWS_*: $PORTA_VULKAN_ROWS, else AUTO */
   vk_block *blocks;
   int n_blocks, cap_blocks;
   vk_buffer *dummy;   /* bound where a shader's optional input is absent */
@@ -214,6 +223,18 @@ porta_status vk_pipeline_get(vk_backend *be, const char *name, int n_bindings, c
 porta_status vk_pipeline_get_texel(vk_backend *be, const char *name, uint32_t texel_mask,
                                    const uint32_t *spec, int n_spec, vk_pipeline **out);
 VkPipelineLayout vk_pipeline_layout(const vk_backend *be, const vk_pipeline *pipe);
+/* How a row shader covers `rows` rows of n elements: work-group size and layout. */
+typedef struct vk_row_plan {
+  uint32_t wg;
+  bool lanes;    /* one invocation per row (else one work group per row) */
+  bool subgroup; /* the <name>_sg variant (subgroup reductions) */
+} vk_row_plan;
+vk_row_plan vk_row_plan_for(const vk_backend *be, uint64_t rows, uint64_t n);
+/* The pipeline of row shader `name` for this plan (spec constants WG, ROW_LANES). */
+porta_status vk_pipe_rows(vk_backend *be, const char *name, int n_bindings, vk_row_plan plan,
+                          vk_pipeline **out);
+/* Work groups covering `rows` rows under this plan. */
+void vk_groups_rows(vk_row_plan plan, uint64_t rows, uint32_t *gx, uint32_t *gy);
 VkDescriptorSetLayout vk_set_layout(const vk_backend *be, const vk_pipeline *pipe);
 
 /* ---- vk_ops*.c ---- */
@@ -237,5 +258,8 @@ porta_status vk_ops_nn_sumsq(porta_backend *base, const porta_sumsq_args *a);
 void vk_groups_1d(uint64_t n, uint32_t wg, uint32_t *gx, uint32_t *gy);
 /* Largest element count one binding may span (maxStorageBufferRange less alignment slack). */
 uint64_t vk_max_elems(const vk_backend *be);
+/* ref's first element is 16-byte aligned in its VkBuffer: bound as vec4s, its element offset in
+ * the shader (see vk_dispatch) is then a multiple of 4. */
+bool vk_aligned16(porta_ref r);
 
 #endif /* PORTA_VK_INTERNAL_H */

@@ -365,23 +365,45 @@ static porta_status split_views(vk_backend *be, const vk_views *v, uint64_t limi
   return PORTA_OK;
 }
 
-/* One binary dispatch: views out (contiguous over v->shape), a, b. */
+bool vk_aligned16(porta_ref r) {
+  const vk_buffer *b = r.buf;
+  return b && (b->offset + (VkDeviceSize)r.off * 4) % 16 == 0;
+}
+
+/* Whether views v[0..n) can be read as uvec4s along dim 3: contiguous there, every other stride
+ * and the length of dim 3 multiples of 4, every view 16-byte aligned. */
+static bool vec4_views(const vk_views *v) {
+  if (v->shape[3] % 4) return false;
+  for (int i = 0; i < v->n; i++) {
+    if (v->stride[i][3] != 1 || !vk_aligned16(v->ref[i])) return false;
+    for (int d = 0; d < 3; d++)
+      if (v->stride[i][d] % 4) return false;
+  }
+  return true;
+}
+
+/* One binary dispatch: views out (contiguous over v->shape), a, b; by vec4 where vec4_views
+ * allows. */
 static porta_status binary_piece(vk_backend *be, const vk_views *v, const void *op_args) {
   const porta_binary_args *a = op_args;
   uint64_t n = (uint64_t)(v->shape[0] * v->shape[1] * v->shape[2] * v->shape[3]);
+  uint32_t vec = vec4_views(v) ? 4 : 1;
   vk_pipeline *pipe;
-  porta_status st = vk_pipe_1d(be, "binary", 3, &pipe);
+  uint32_t spec[2] = {be->wg, vec == 4};
+  porta_status st = vk_pipeline_get(be, "binary", 3, spec, 2, &pipe);
   if (st != PORTA_OK) return st;
   const int64_t *sa = v->stride[1], *sb = v->stride[2];
-  uint32_t push[13] = {(uint32_t)a->op,       (uint32_t)n,           (uint32_t)v->shape[1],
-                       (uint32_t)v->shape[2], (uint32_t)v->shape[3], (uint32_t)sa[0],
-                       (uint32_t)sa[1],       (uint32_t)sa[2],       (uint32_t)sa[3],
-                       (uint32_t)sb[0],       (uint32_t)sb[1],       (uint32_t)sb[2],
-                       (uint32_t)sb[3]};
+  /* in units of vec elements: dim 3 has stride 1 when vec = 4 */
+  uint32_t push[13] = {
+      (uint32_t)a->op,         (uint32_t)(n / vec),           (uint32_t)v->shape[1],
+      (uint32_t)v->shape[2],   (uint32_t)(v->shape[3] / vec), (uint32_t)(sa[0] / vec),
+      (uint32_t)(sa[1] / vec), (uint32_t)(sa[2] / vec),       (uint32_t)sa[3],
+      (uint32_t)(sb[0] / vec), (uint32_t)(sb[1] / vec),       (uint32_t)(sb[2] / vec),
+      (uint32_t)sb[3]};
   vk_bind binds[3] = {
       {v->ref[0], n}, {v->ref[1], view_span(v->shape, sa)}, {v->ref[2], view_span(v->shape, sb)}};
   uint32_t gx, gy;
-  vk_groups_1d(n, be->wg, &gx, &gy);
+  vk_groups_1d(n / vec, be->wg, &gx, &gy);
   return vk_dispatch(be, PORTA_OP_BINARY, pipe, binds, 3, push, sizeof push, gx, gy, 1);
 }
 
@@ -426,7 +448,7 @@ static porta_status unary(porta_backend *base, const porta_unary_args *a) {
     } push = {(uint32_t)a->op, (uint32_t)cnt, a->alpha, a->beta};
     vk_bind binds[2] = {{{a->out.buf, a->out.off + s}, cnt}, {{a->x.buf, a->x.off + s}, cnt}};
     uint32_t gx, gy;
-    vk_groups_1d(cnt, be->wg, &gx, &gy);
+    vk_groups_1d((cnt + 3) / 4, be->wg, &gx, &gy); /* 4 elements an invocation */
     st = vk_dispatch(be, PORTA_OP_UNARY, pipe, binds, 2, &push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
   }
@@ -455,7 +477,7 @@ static porta_status unary_bwd(porta_backend *base, const porta_unary_bwd_args *a
                         {{uses_x ? a->x.buf : NULL, a->x.off + s}, cnt},
                         {{a->dy.buf, a->dy.off + s}, cnt}};
     uint32_t gx, gy;
-    vk_groups_1d(cnt, be->wg, &gx, &gy);
+    vk_groups_1d((cnt + 3) / 4, be->wg, &gx, &gy); /* 4 elements an invocation */
     st = vk_dispatch(be, PORTA_OP_UNARY_BWD, pipe, binds, 3, &push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
   }
@@ -487,17 +509,28 @@ static porta_status reduce_piece(vk_backend *be, const vk_views *v, const void *
       later = later || v->origin[d] > 0;
     }
   }
+  /* one invocation per output: with few reduced elements on any device, and on CPU devices up
+   * to 16384 (one pass over r, under lavapipe's loop limit; the plan allows 4096 for 3 passes) */
+  vk_row_plan plan = vk_row_plan_for(be, nout, nred);
+  bool cpu_lanes = be->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU &&
+                   be->row_mode == VK_ROWS_AUTO && nout >= 4 * (uint64_t)be->subgroup_size &&
+                   nred <= 16384;
+  if (!plan.lanes && (nred < 64 || cpu_lanes)) plan = (vk_row_plan){.wg = be->wg, .lanes = true};
+  /* 4 outputs an invocation as vec4s: sums over rows into one contiguous row (bias gradients) */
+  bool vec4 = plan.lanes && nk == 1 && k_x[3] == 1 && k_y[3] == 1 && nout % 4 == 0 &&
+              vk_aligned16(v->ref[0]) && vk_aligned16(v->ref[1]);
+  for (int i = 0; i < 4; i++) vec4 = vec4 && r_x[i] % 4 == 0;
+  uint32_t spec[3] = {plan.wg, 1, 1};
   vk_pipeline *pipe;
-  porta_status st = vk_pipe_1d(be, "reduce", 2, &pipe);
+  porta_status st = vec4 ? vk_pipeline_get(be, "reduce", 2, spec, 3, &pipe)
+                         : vk_pipe_rows(be, "reduce", 2, plan, &pipe);
   if (st != PORTA_OK) return st;
-  bool per_thread = nred < 64;
   struct {
-    uint32_t nout, nred, per_thread;
+    uint32_t nout, nred;
     float alpha, beta;
     uint32_t k1, k2, k3, kx[4], ky[4], r1, r2, r3, rx[4];
   } push = {(uint32_t)nout,
             (uint32_t)nred,
-            per_thread,
             a->alpha,
             later ? 1.0f : a->beta,
             k_size[1],
@@ -514,7 +547,7 @@ static porta_status reduce_piece(vk_backend *be, const vk_views *v, const void *
     if (so[d]) out_span += (uint64_t)(v->shape[d] - 1) * (uint64_t)so[d];
   vk_bind binds[2] = {{v->ref[0], out_span}, {v->ref[1], view_span(v->shape, sx)}};
   uint32_t gx, gy;
-  vk_groups_1d(per_thread ? nout : nout * be->wg, be->wg, &gx, &gy);
+  vk_groups_rows(plan, vec4 ? nout / 4 : nout, &gx, &gy);
   return vk_dispatch(be, PORTA_OP_REDUCE, pipe, binds, 2, &push, sizeof push, gx, gy, 1);
 }
 
@@ -543,22 +576,34 @@ static porta_status reduce(porta_backend *base, const porta_reduce_args *a) {
   return split_views(be, &v, vk_max_elems(be), reduce_piece, a);
 }
 
-/* One strided-copy dispatch: views out, x. */
+/* One strided-copy dispatch: views out, x; by uvec4 where vec4_views allows (on lavapipe every
+ * load is a per-lane loop, so this does a quarter of them). */
 static porta_status copy_piece(vk_backend *be, const vk_views *v, const void *op_args) {
   const porta_copy_args *a = op_args;
   uint64_t n = (uint64_t)(v->shape[0] * v->shape[1] * v->shape[2] * v->shape[3]);
+  uint32_t vec = vec4_views(v) ? 4 : 1;
   vk_pipeline *pipe;
-  porta_status st = vk_pipe_1d(be, "copy_strided", 2, &pipe);
+  uint32_t spec[2] = {be->wg, vec == 4};
+  porta_status st = vk_pipeline_get(be, "copy_strided", 2, spec, 2, &pipe);
   if (st != PORTA_OK) return st;
   const int64_t *so = v->stride[0], *sx = v->stride[1];
-  uint32_t push[13] = {(uint32_t)n,           a->accumulate,         (uint32_t)v->shape[1],
-                       (uint32_t)v->shape[2], (uint32_t)v->shape[3], (uint32_t)so[0],
-                       (uint32_t)so[1],       (uint32_t)so[2],       (uint32_t)so[3],
-                       (uint32_t)sx[0],       (uint32_t)sx[1],       (uint32_t)sx[2],
+  /* in units of vec elements: dim 3 has stride 1 when vec = 4 */
+  uint32_t push[13] = {(uint32_t)(n / vec),
+                       a->accumulate,
+                       (uint32_t)v->shape[1],
+                       (uint32_t)v->shape[2],
+                       (uint32_t)(v->shape[3] / vec),
+                       (uint32_t)(so[0] / vec),
+                       (uint32_t)(so[1] / vec),
+                       (uint32_t)(so[2] / vec),
+                       (uint32_t)so[3],
+                       (uint32_t)(sx[0] / vec),
+                       (uint32_t)(sx[1] / vec),
+                       (uint32_t)(sx[2] / vec),
                        (uint32_t)sx[3]};
   vk_bind binds[2] = {{v->ref[0], view_span(v->shape, so)}, {v->ref[1], view_span(v->shape, sx)}};
   uint32_t gx, gy;
-  vk_groups_1d(n, be->wg, &gx, &gy);
+  vk_groups_1d(n / vec, be->wg, &gx, &gy);
   return vk_dispatch(be, PORTA_OP_COPY_STRIDED, pipe, binds, 2, push, sizeof push, gx, gy, 1);
 }
 

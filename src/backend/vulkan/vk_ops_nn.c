@@ -1,8 +1,7 @@
 /* Op entries, part 2: the row ops (softmax, layer norm, cross-entropy: a work group or an
- * invocation per row, see vk_row_plan_for),
- * embedding gather/scatter, dropout, AdamW and the two-stage sum of squares. Tensors larger than
- * maxStorageBufferRange are bound in chunks of whole rows (or element ranges), never as one
- * descriptor. */
+ * invocation per row, see vk_row_plan_for), embedding gather/scatter, dropout, AdamW and the
+ * two-stage sum of squares. Tensors larger than maxStorageBufferRange are bound in chunks of whole
+ * rows (or element ranges), never as one descriptor. */
 #include <math.h>
 #include <string.h>
 
@@ -52,7 +51,8 @@ porta_status vk_ops_nn_softmax(porta_backend *base, const porta_softmax_args *a)
   bool has_mask = a->mask.buf != NULL;
   NEED(!has_mask || a->mask_div >= 1, "softmax");
   vk_pipeline *pipe;
-  if ((st = vk_pipe_1d(be, "softmax", 3, &pipe)) != PORTA_OK) return st;
+  vk_row_plan plan = vk_row_plan_for(be, (uint64_t)a->rows, (uint64_t)a->n);
+  if ((st = vk_pipe_rows(be, "softmax", 3, plan, &pipe)) != PORTA_OK) return st;
   int64_t chunk = rows_per_chunk(be, a->n), div = has_mask ? a->mask_div : 1;
   for (int64_t r0 = 0; r0 < a->rows; r0 += chunk) {
     int64_t rows = a->rows - r0 < chunk ? a->rows - r0 : chunk;
@@ -69,7 +69,7 @@ porta_status vk_ops_nn_softmax(porta_backend *base, const porta_softmax_args *a)
                         {has_mask ? at_row(a->mask, m0, a->n) : a->mask,
                          has_mask ? (uint64_t)((m1 - m0 + 1) * a->n) : 1}};
     uint32_t gx, gy;
-    groups_per_row(be, (uint64_t)rows, &gx, &gy);
+    vk_groups_rows(plan, (uint64_t)rows, &gx, &gy);
     st = vk_dispatch(be, PORTA_OP_SOFTMAX, pipe, binds, 3, &push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
   }
@@ -84,7 +84,8 @@ porta_status vk_ops_nn_softmax_bwd(porta_backend *base, const porta_softmax_bwd_
   if (a->rows == 0 || a->n == 0) return PORTA_OK;
   NEED(a->dx.buf && a->y.buf && a->dy.buf, "softmax_bwd");
   vk_pipeline *pipe;
-  if ((st = vk_pipe_1d(be, "softmax_bwd", 3, &pipe)) != PORTA_OK) return st;
+  vk_row_plan plan = vk_row_plan_for(be, (uint64_t)a->rows, (uint64_t)a->n);
+  if ((st = vk_pipe_rows(be, "softmax_bwd", 3, plan, &pipe)) != PORTA_OK) return st;
   int64_t chunk = rows_per_chunk(be, a->n);
   for (int64_t r0 = 0; r0 < a->rows; r0 += chunk) {
     int64_t rows = a->rows - r0 < chunk ? a->rows - r0 : chunk;
@@ -97,7 +98,7 @@ porta_status vk_ops_nn_softmax_bwd(porta_backend *base, const porta_softmax_bwd_
                         {at_row(a->y, r0, a->n), count},
                         {at_row(a->dy, r0, a->n), count}};
     uint32_t gx, gy;
-    groups_per_row(be, (uint64_t)rows, &gx, &gy);
+    vk_groups_rows(plan, (uint64_t)rows, &gx, &gy);
     st = vk_dispatch(be, PORTA_OP_SOFTMAX_BWD, pipe, binds, 3, &push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
   }
@@ -113,7 +114,8 @@ porta_status vk_ops_nn_layernorm(porta_backend *base, const porta_layernorm_args
   NEED(a->y.buf && a->mean.buf && a->rstd.buf && a->x.buf && a->gamma.buf && a->beta.buf,
        "layernorm");
   vk_pipeline *pipe;
-  if ((st = vk_pipe_1d(be, "layernorm", 6, &pipe)) != PORTA_OK) return st;
+  vk_row_plan plan = vk_row_plan_for(be, (uint64_t)a->rows, (uint64_t)a->n);
+  if ((st = vk_pipe_rows(be, "layernorm", 6, plan, &pipe)) != PORTA_OK) return st;
   int64_t chunk = rows_per_chunk(be, a->n);
   uint64_t n = (uint64_t)a->n;
   for (int64_t r0 = 0; r0 < a->rows; r0 += chunk) {
@@ -130,7 +132,7 @@ porta_status vk_ops_nn_layernorm(porta_backend *base, const porta_layernorm_args
                         {a->gamma, n},
                         {a->beta, n}};
     uint32_t gx, gy;
-    groups_per_row(be, (uint64_t)rows, &gx, &gy);
+    vk_groups_rows(plan, (uint64_t)rows, &gx, &gy);
     st = vk_dispatch(be, PORTA_OP_LAYERNORM, pipe, binds, 6, &push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
   }
@@ -147,9 +149,12 @@ porta_status vk_ops_nn_layernorm_bwd(porta_backend *base, const porta_layernorm_
   NEED((a->dgamma.buf != NULL) == (a->dbeta.buf != NULL), "layernorm_bwd");
   if (a->dx.buf) NEED(a->gamma.buf, "layernorm_bwd");
   uint64_t n = (uint64_t)a->n;
-  int64_t chunk = rows_per_chunk(be, a->n);
+  /* ≤ 32768 rows a dispatch: layernorm_bwd_params loops over them, and lavapipe ends a shader
+   * invocation after 65535 loop iterations */
+  int64_t chunk = rows_per_chunk(be, a->n) < 32768 ? rows_per_chunk(be, a->n) : 32768;
   vk_pipeline *pipe;
   uint32_t gx, gy;
+  vk_row_plan plan = vk_row_plan_for(be, (uint64_t)a->rows, (uint64_t)a->n);
   for (int64_t r0 = 0; r0 < a->rows; r0 += chunk) {
     int64_t rows = a->rows - r0 < chunk ? a->rows - r0 : chunk;
     uint64_t count = (uint64_t)rows * n;
@@ -159,19 +164,23 @@ porta_status vk_ops_nn_layernorm_bwd(porta_backend *base, const porta_layernorm_
     porta_ref dy = at_row(a->dy, r0, a->n), x = at_row(a->x, r0, a->n);
     porta_ref mean = at_row(a->mean, r0, 1), rstd = at_row(a->rstd, r0, 1);
     if (a->dx.buf) {
-      if ((st = vk_pipe_1d(be, "layernorm_bwd", 6, &pipe)) != PORTA_OK) return st;
+      if ((st = vk_pipe_rows(be, "layernorm_bwd", 6, plan, &pipe)) != PORTA_OK) return st;
       vk_bind binds[6] = {
           {at_row(a->dx, r0, a->n), count}, {dy, count},  {x, count}, {mean, (uint64_t)rows},
           {rstd, (uint64_t)rows},           {a->gamma, n}};
-      groups_per_row(be, (uint64_t)rows, &gx, &gy);
+      vk_groups_rows(plan, (uint64_t)rows, &gx, &gy);
       st = vk_dispatch(be, PORTA_OP_LAYERNORM_BWD, pipe, binds, 6, &push, sizeof push, gx, gy, 1);
       if (st != PORTA_OK) return st;
     }
     if (a->dgamma.buf) { /* accumulates, so row chunks add up */
-      if ((st = vk_pipe_1d(be, "layernorm_bwd_params", 6, &pipe)) != PORTA_OK) return st;
+      /* 4 columns an invocation as vec4s where n and every view allow */
+      uint32_t spec[2] = {be->wg, n % 4 == 0 && vk_aligned16(a->dgamma) && vk_aligned16(a->dbeta) &&
+                                      vk_aligned16(dy) && vk_aligned16(x)};
+      if ((st = vk_pipeline_get(be, "layernorm_bwd_params", 6, spec, 2, &pipe)) != PORTA_OK)
+        return st;
       vk_bind binds[6] = {{a->dgamma, n}, {a->dbeta, n},          {dy, count},
                           {x, count},     {mean, (uint64_t)rows}, {rstd, (uint64_t)rows}};
-      vk_groups_1d(n, be->wg, &gx, &gy);
+      vk_groups_1d(spec[1] ? n / 4 : n, be->wg, &gx, &gy);
       st = vk_dispatch(be, PORTA_OP_LAYERNORM_BWD, pipe, binds, 6, &push, sizeof push, gx, gy, 1);
       if (st != PORTA_OK) return st;
     }
@@ -288,7 +297,7 @@ porta_status vk_ops_nn_dropout(porta_backend *base, const porta_dropout_args *a)
               (uint32_t)(s >> 32)};
     vk_bind binds[2] = {{{a->out.buf, a->out.off + s}, cnt}, {{a->x.buf, a->x.off + s}, cnt}};
     uint32_t gx, gy;
-    vk_groups_1d(cnt, be->wg, &gx, &gy);
+    vk_groups_1d((cnt + 3) / 4, be->wg, &gx, &gy); /* 4 elements an invocation */
     st = vk_dispatch(be, PORTA_OP_DROPOUT, pipe, binds, 2, &push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
   }
@@ -309,7 +318,8 @@ porta_status vk_ops_nn_cross_entropy(porta_backend *base, const porta_cross_entr
   uint64_t batch = (uint64_t)a->batch;
   vk_pipeline *pipe;
   uint32_t gx, gy;
-  if ((st = vk_pipe_1d(be, "cross_entropy", 4, &pipe)) != PORTA_OK) return st;
+  vk_row_plan plan = vk_row_plan_for(be, batch, (uint64_t)a->classes);
+  if ((st = vk_pipe_rows(be, "cross_entropy", 4, plan, &pipe)) != PORTA_OK) return st;
   int64_t chunk = rows_per_chunk(be, a->classes);
   for (int64_t r0 = 0; r0 < a->batch; r0 += chunk) {
     int64_t rows = a->batch - r0 < chunk ? a->batch - r0 : chunk;
@@ -319,7 +329,7 @@ porta_status vk_ops_nn_cross_entropy(porta_backend *base, const porta_cross_entr
                         {at_row(a->logits, r0, a->classes), count},
                         {a->labels, batch},
                         {rows_ref, 2 * batch}};
-    groups_per_row(be, (uint64_t)rows, &gx, &gy);
+    vk_groups_rows(plan, (uint64_t)rows, &gx, &gy);
     st = vk_dispatch(be, PORTA_OP_CROSS_ENTROPY, pipe, binds, 4, push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
   }
@@ -405,12 +415,16 @@ porta_status vk_ops_nn_sumsq(porta_backend *base, const porta_sumsq_args *a) {
   vk_buffer *partials;
   porta_status st = vk_scratch(be, n_chunks * SUMSQ_GROUPS * 4, &partials);
   if (st != PORTA_OK) return st;
+  /* CPU devices: subgroup-sized groups, which need no barrier with subgroup arithmetic (a lane
+   * then loops over ≤ 4096 vec4s of a chunk, under lavapipe's loop limit) */
+  vk_row_plan plan = {.wg = be->wg, .subgroup = be->subgroup_arith};
+  if (be->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU) plan.wg = be->subgroup_size;
   vk_pipeline *pipe;
-  if ((st = vk_pipe_1d(be, "sumsq_partial", 2, &pipe)) != PORTA_OK) return st;
+  if ((st = vk_pipe_rows(be, "sumsq_partial", 2, plan, &pipe)) != PORTA_OK) return st;
   uint64_t total = 0; /* partials written, contiguous: every chunk but the last fills 256 */
   for (uint64_t s = 0; s < (uint64_t)a->n; s += chunk) {
     uint64_t cnt = min_u64((uint64_t)a->n - s, chunk);
-    uint32_t groups = (uint32_t)min_u64((cnt + be->wg - 1) / be->wg, SUMSQ_GROUPS);
+    uint32_t groups = (uint32_t)min_u64((cnt + plan.wg - 1) / plan.wg, SUMSQ_GROUPS);
     uint32_t push[2] = {(uint32_t)cnt, groups};
     vk_bind binds[2] = {{{partials, total}, groups}, {{a->x.buf, a->x.off + s}, cnt}};
     st = vk_dispatch(be, PORTA_OP_SUMSQ, pipe, binds, 2, push, sizeof push, groups, 1, 1);

@@ -104,6 +104,22 @@ porta_status vk_pipeline_init(vk_backend *be) {
   if (variant && strcmp(variant, "tiled") == 0) be->gemm_variant = VK_GEMM_TILED;
   if (variant && strcmp(variant, "vec") == 0) be->gemm_variant = VK_GEMM_VEC;
   if (variant && strcmp(variant, "texel") == 0) be->gemm_variant = VK_GEMM_TEXEL;
+  const char *rows = getenv("PORTA_VULKAN_ROWS");
+  be->row_mode = VK_ROWS_AUTO;
+  if (rows && strcmp(rows, "lanes") == 0) be->row_mode = VK_ROWS_LANES;
+  if (rows && strcmp(rows, "group") == 0) be->row_mode = VK_ROWS_GROUP;
+  if (rows && strcmp(rows, "shared") == 0) be->row_mode = VK_ROWS_SHARED;
+  VkPhysicalDeviceSubgroupProperties sub = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceProperties2 props2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                        .pNext = &sub};
+  vkGetPhysicalDeviceProperties2(be->physical, &props2);
+  be->subgroup_size = 1;
+  while (be->subgroup_size * 2 <= sub.subgroupSize && be->subgroup_size * 2 <= be->wg)
+    be->subgroup_size *= 2;
+  VkSubgroupFeatureFlags need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  be->subgroup_arith = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                       (sub.supportedOperations & need) == need;
   for (int n = 1; n <= VK_MAX_BINDINGS; n++) {
     VkDescriptorSetLayoutBinding bindings[VK_MAX_BINDINGS];
     for (int i = 0; i < n; i++)
@@ -326,4 +342,38 @@ porta_status vk_pipeline_get_texel(vk_backend *be, const char *name, uint32_t te
   porta_status st = texel_layout(be, texel_mask);
   if (st != PORTA_OK) return st;
   return get_pipeline(be, name, 3, texel_mask, spec, n_spec, out);
+}
+
+/* CPU devices (lavapipe: a work group is a loop over SIMD chunks of subgroup size, a barrier a
+ * coroutine switch): one invocation per row whenever there are rows enough to fill a few chunks,
+ * else a group per row, as small as keeps ≤ 1024 elements a lane. GPUs: a group per row, about 4
+ * elements a lane, at least a subgroup and at most wg lanes. lavapipe also ends any shader
+ * invocation after 65535 loop iterations in all (LP_MAX_TGSI_LOOP_ITERATIONS, one counter per
+ * invocation, never reset), so one invocation per row only for rows ≤ 4096 (3 passes), in every
+ * mode. */
+vk_row_plan vk_row_plan_for(const vk_backend *be, uint64_t rows, uint64_t n) {
+  bool cpu = be->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  bool lanes = be->row_mode == VK_ROWS_LANES;
+  if (be->row_mode == VK_ROWS_AUTO) lanes = cpu && rows >= 4 * (uint64_t)be->subgroup_size;
+  vk_row_plan plan = {.wg = be->subgroup_size, .lanes = lanes && n <= 4096};
+  if (plan.lanes) { /* a few chunks a group: fewer, larger groups */
+    plan.wg = 8 * be->subgroup_size < be->wg ? 8 * be->subgroup_size : be->wg;
+    return plan;
+  }
+  uint64_t per_lane = cpu && be->row_mode == VK_ROWS_AUTO ? 1024 : 4;
+  while (plan.wg < be->wg && per_lane * plan.wg < n) plan.wg *= 2;
+  plan.subgroup = be->subgroup_arith && be->row_mode != VK_ROWS_SHARED;
+  return plan;
+}
+
+porta_status vk_pipe_rows(vk_backend *be, const char *name, int n_bindings, vk_row_plan plan,
+                          vk_pipeline **out) {
+  char full[32];
+  snprintf(full, sizeof full, "%s%s", name, plan.subgroup && !plan.lanes ? "_sg" : "");
+  uint32_t spec[2] = {plan.wg, plan.lanes};
+  return vk_pipeline_get(be, full, n_bindings, spec, 2, out);
+}
+
+void vk_groups_rows(vk_row_plan plan, uint64_t rows, uint32_t *gx, uint32_t *gy) {
+  vk_groups_1d(plan.lanes ? rows : rows * plan.wg, plan.wg, gx, gy);
 }
