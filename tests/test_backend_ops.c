@@ -100,6 +100,10 @@ static void gemm_cases(oph_case_list *l) {
   /* x·Wᵀ with a long k: CPU Vulkan devices transpose W first (vk_ops.c) */
   add_gemm(l, 67, 20, 1028, false, true, 1, 0, false, 1.0f, 0.0f, 4);
   add_gemm(l, 64, 36, 1024, false, true, 1, 0, false, 0.5f, 1.0f, 8);
+  /* k past 65535: lavapipe ends every shader invocation after 65535 loop iterations in all
+   * (silently), so CPU Vulkan devices split k (vk_ops.c) */
+  add_gemm(l, 3, 8, 70001, false, false, 1, 0, false, 1.0f, 0.0f, 0);
+  add_gemm(l, 8, 4, 66000, true, false, 1, 0, false, 1.0f, 1.0f, 4);
 }
 
 /* ---- gemm over two batch indices: attention's (batch row, head) products --------------------
@@ -659,6 +663,9 @@ static void embedding_cases(oph_case_list *l) {
     add_embedding(l, backward, 30, 384, 40, true, 2);
     add_embedding(l, backward, 17, 3, 4099, true, 4); /* thousands of ids onto 17 rows */
   }
+  /* 70,000 occurrences of one id: past lavapipe's 65535 loop iterations an invocation, so CPU
+   * Vulkan devices take the tokens in slices */
+  add_embedding(l, true, 2, 1, 140000, false, 1);
 }
 
 /* ---- dropout: the Philox mask must agree bit for bit ----------------------------------------- */

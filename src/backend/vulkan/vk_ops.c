@@ -7,6 +7,8 @@
 
 /* ---- GEMM ---------------------------------------------------------------------------------- */
 
+#define VK_GEMM_MAX_K_CPU 16384 /* k slice on CPU devices (lavapipe's loop limit, see gemm) */
+
 typedef struct gemm_push {
   uint32_t m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c, trans_a, trans_b;
   float alpha, beta;
@@ -96,6 +98,20 @@ static porta_status gemm(porta_backend *base, const porta_gemm_args *g) {
                    (long long)g->n, (long long)g->k, g->trans_a, g->trans_b);
   if (!g->a.buf || !g->b.buf || !g->c.buf)
     return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: gemm: NULL buffer");
+  /* lavapipe ends a shader invocation after 65535 loop iterations in all, silently (DESIGN.md):
+   * on CPU devices a long k runs as products over k slices accumulated into C */
+  if (be->base.info.is_cpu && g->k > VK_GEMM_MAX_K_CPU) {
+    porta_gemm_args part = *g;
+    for (int64_t k0 = 0; k0 < g->k; k0 += VK_GEMM_MAX_K_CPU) {
+      part.k = g->k - k0 < VK_GEMM_MAX_K_CPU ? g->k - k0 : VK_GEMM_MAX_K_CPU;
+      part.beta = k0 == 0 ? g->beta : 1.0f;
+      part.a.off = g->a.off + (size_t)(g->trans_a ? k0 * g->lda : k0);
+      part.b.off = g->b.off + (size_t)(g->trans_b ? k0 : k0 * g->ldb);
+      porta_status st = gemm(base, &part);
+      if (st != PORTA_OK) return st;
+    }
+    return PORTA_OK;
+  }
   if (gemm_nt_by_transpose(be, g)) return gemm_nt_transposed(be, g);
   if (g->batch2 > 1) {
     if (gemm_2d_fits(be, g)) return gemm_tiles(be, g);

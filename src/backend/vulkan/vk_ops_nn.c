@@ -223,6 +223,8 @@ porta_status vk_ops_nn_embedding(porta_backend *base, const porta_embedding_args
   return PORTA_OK;
 }
 
+#define VK_EMBEDDING_BWD_SLICE_CPU 16384 /* tokens a pass on CPU devices (see below) */
+
 porta_status vk_ops_nn_embedding_bwd(porta_backend *base, const porta_embedding_bwd_args *a) {
   vk_backend *be = (vk_backend *)base;
   vk_count_call(be, PORTA_OP_EMBEDDING_BWD);
@@ -232,6 +234,20 @@ porta_status vk_ops_nn_embedding_bwd(porta_backend *base, const porta_embedding_
   porta_status st = check_rows(be, "embedding_bwd", a->n_ids, a->dim);
   if (st != PORTA_OK) return st;
   NEED(a->dtable.buf && a->dout.buf && a->ids.buf, "embedding_bwd");
+  /* Both shaders loop up to n_ids times an invocation, and lavapipe ends an invocation after
+   * 65535 loop iterations (silently): CPU devices take the tokens in slices, in order, which
+   * adds them to each row in the same order as one pass would. */
+  if (be->base.info.is_cpu && a->n_ids > VK_EMBEDDING_BWD_SLICE_CPU) {
+    porta_embedding_bwd_args part = *a;
+    for (int64_t t0 = 0; t0 < a->n_ids && st == PORTA_OK; t0 += VK_EMBEDDING_BWD_SLICE_CPU) {
+      part.n_ids =
+          a->n_ids - t0 < VK_EMBEDDING_BWD_SLICE_CPU ? a->n_ids - t0 : VK_EMBEDDING_BWD_SLICE_CPU;
+      part.ids.off = a->ids.off + (size_t)t0;
+      part.dout.off = a->dout.off + (size_t)(t0 * a->dim);
+      st = vk_ops_nn_embedding_bwd(base, &part);
+    }
+    return st;
+  }
   vk_buffer *links;
   if ((st = vk_scratch(be, (size_t)a->n_ids * 8, &links)) != PORTA_OK) return st;
   porta_ref links_ref = {links, 0};
