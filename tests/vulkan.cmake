@@ -54,3 +54,15 @@ if(PORTA_WITH_VULKAN AND TARGET test_backend_ops)
       FAIL_REGULAR_EXPRESSION "vulkan: skipped")
   endforeach()
 endif()
+
+# The row ops (softmax, layer norm, cross-entropy, reduce) in each layout a device can get:
+# lavapipe mostly takes one invocation per row; GPUs a work group per row reduced with subgroup
+# operations; devices without subgroup arithmetic the shared-memory tree.
+if(PORTA_WITH_VULKAN AND TARGET test_backend_ops)
+  foreach(rows lanes group shared)
+    add_test(NAME test_backend_ops_vulkan_rows_${rows} COMMAND test_backend_ops)
+    set_tests_properties(test_backend_ops_vulkan_rows_${rows} PROPERTIES TIMEOUT 900
+      ENVIRONMENT "PORTA_TEST_BACKENDS=vulkan;PORTA_TEST_OPS=softmax,softmax_bwd,layernorm,layernorm_bwd,cross_entropy,cross_entropy_bwd,reduce,sumsq;PORTA_VULKAN_ROWS=${rows};PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache"
+      FAIL_REGULAR_EXPRESSION "vulkan: skipped")
+  endforeach()
+endif()
