@@ -22,6 +22,11 @@ if(PORTA_WITH_VULKAN AND NOT PORTA_SANITIZE)
       set_tests_properties(test_backend_ops_vulkan_validation PROPERTIES TIMEOUT 900
         ENVIRONMENT "PORTA_TEST_BACKENDS=vulkan;${_vk_env}"
         FAIL_REGULAR_EXPRESSION "${_vk_fail};vulkan: skipped")
+      # the shaders a GPU gets (tiled GEMM, row ops by work group + subgroup operations)
+      add_test(NAME test_backend_ops_vulkan_validation_gpu_shaders COMMAND test_backend_ops)
+      set_tests_properties(test_backend_ops_vulkan_validation_gpu_shaders PROPERTIES TIMEOUT 900
+        ENVIRONMENT "PORTA_TEST_BACKENDS=vulkan;PORTA_VULKAN_GEMM=tiled;PORTA_VULKAN_ROWS=group;${_vk_env}"
+        FAIL_REGULAR_EXPRESSION "${_vk_fail};vulkan: skipped")
     endif()
     foreach(t test_vulkan_backend test_vulkan_ops)
       if(TARGET ${t})
