@@ -97,9 +97,10 @@ static void gemm_cases(oph_case_list *l) {
   add_gemm(l, 32, 32, 64, false, true, 12, 0, false, 0.125f, 0.0f, 7);
   add_gemm(l, 3, 5, 1029, true, false, 1, 0, false, 1.0f, 0.5f, 2); /* long k; beta not 0 or 1 */
   add_gemm(l, 65, 17, 129, false, true, 3, 1, true, -1.5f, 0.5f, 4);
-  /* x·Wᵀ with a long k: CPU Vulkan devices transpose W first (vk_ops.c) */
-  add_gemm(l, 67, 20, 1028, false, true, 1, 0, false, 1.0f, 0.0f, 4);
-  add_gemm(l, 64, 36, 1024, false, true, 1, 0, false, 0.5f, 1.0f, 8);
+  /* x·Wᵀ with a long k or a narrow W: CPU Vulkan devices transpose W first (vk_ops.c) */
+  add_gemm(l, 259, 20, 1028, false, true, 1, 0, false, 1.0f, 0.0f, 4);
+  add_gemm(l, 256, 36, 1024, false, true, 1, 0, false, 0.5f, 1.0f, 8);
+  add_gemm(l, 260, 12, 36, false, true, 1, 0, false, 1.0f, 0.0f, 0);
   /* k past 65535: lavapipe ends every shader invocation after 65535 loop iterations in all
    * (silently), so CPU Vulkan devices split k (vk_ops.c) */
   add_gemm(l, 3, 8, 70001, false, false, 1, 0, false, 1.0f, 0.0f, 0);

@@ -37,15 +37,16 @@ static uint64_t batch2_span(uint64_t one, const porta_gemm_args *g, int64_t stri
 static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g);
 static porta_status copy_strided(porta_backend *base, const porta_copy_args *a);
 
-/* On CPU devices x·Wᵀ with a long k (a transformer's FFN down projection) runs faster as
- * x·(Wᵀ) through gemm_texel_ab after one transposing copy of W into scratch memory than through
- * gemm_texel_nt (lavapipe, 1024×384×1536: 24 vs 41 ms; the copy costs 1-3 ms). */
+/* On CPU devices x·Wᵀ with a long k or a narrow W (a transformer's FFN down projection and its
+ * QKV / output projections) runs faster as x·(Wᵀ) through gemm_texel_ab after one transposing
+ * copy of W into scratch memory than through gemm_texel_nt (lavapipe, near-quiet, ms:
+ * 1024×384×1536 26-28 vs 41-42, 4096×384×384 22-33 vs 38-39; 4096×1536×384 is not faster). */
 static bool gemm_nt_by_transpose(vk_backend *be, const porta_gemm_args *g) {
   uint64_t texels = (uint64_t)be->props.limits.maxTexelBufferElements * 4 - 16;
   uint64_t nk = (uint64_t)g->n * (uint64_t)g->k;
   return be->base.info.is_cpu && be->gemm_variant == VK_GEMM_AUTO && be->texel_ok && !g->trans_a &&
-         g->trans_b && g->batch == 1 && g->batch2 <= 1 && g->k >= 1024 && g->m >= 64 &&
-         g->n % 4 == 0 && g->k % 4 == 0 && g->lda % 4 == 0 && g->a.off % 4 == 0 &&
+         g->trans_b && g->batch == 1 && g->batch2 <= 1 && (g->k >= 1024 || g->n <= 512) &&
+         g->m >= 256 && g->n % 4 == 0 && g->k % 4 == 0 && g->lda % 4 == 0 && g->a.off % 4 == 0 &&
          nk <= vk_max_elems(be) && nk <= texels && matrix_span(g->m, g->k, g->lda) <= texels &&
          matrix_span(g->m, g->k, g->lda) <= vk_max_elems(be) &&
          matrix_span(g->m, g->n, g->ldc) <= vk_max_elems(be);
