@@ -10,6 +10,10 @@
  * param 6.9e-7 (before: the same), exp_avg 0 (before 4.5e-6 cpu/vulkan, 7.0e-6 opencl),
  * exp_avg_sq 0 (before 1.3e-5) on cpu, opencl (PoCL) and vulkan (lavapipe).
  * Then 3 steps on 100003 random elements against backend.h's arithmetic written in plain C.
+ * The trainer's fused clip + step (porta_optimizer_clip_step: AdamW reads the gradients times the
+ * clip coefficient, porta_adamw_args.grad_scale) equals porta_clip_grad_norm then
+ * porta_optimizer_step bit for bit, for AdamW and SGD, clipping or not, and grad_scale on the
+ * backend at aligned and unaligned offsets equals a SCALE then AdamW.
  * Elsewhere: |porta - torch| ≤ 1e-6 · max(|torch|, 1e-3) per element (relative 1e-6; entries
  * below 1e-3 in magnitude are compared at 1e-9 absolute). */
 #include <math.h>
@@ -17,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core.h"
 #include "helpers/check.h"
 #include "porta/porta.h"
+#include "train/train_internal.h"
 
 static porta_context *ctx;
 static check_counter checks;
@@ -347,6 +353,178 @@ static void test_adamw_spec(check_rng *rng, double beta1) {
   porta_tensor_free(param);
 }
 
+/* ---- the clip coefficient folded into AdamW -------------------------------------------------- */
+
+enum { CS_COUNT = 3, CS_MAX = 4096 };
+static const int64_t cs_sizes[CS_COUNT] = {1001, 37, CS_MAX};
+
+static porta_optimizer *clip_step_optimizer(porta_tensor **params, bool adamw) {
+  porta_optimizer *opt;
+  if (adamw) {
+    porta_adamw_options o;
+    porta_adamw_options_init(&o);
+    o.lr = 1e-2f;
+    CHECK_OK(ctx, porta_adamw_create(&opt, ctx, params, CS_COUNT, NULL, &o));
+  } else {
+    CHECK_OK(ctx, porta_sgd_create(&opt, ctx, params, CS_COUNT, 0.1f, 0.9f, 0.01f));
+  }
+  return opt;
+}
+
+/* Bits that differ between two tensors of the same size (a missing one counts as all). */
+static int64_t tensors_differ(const porta_tensor *x, const porta_tensor *y) {
+  static float hx[CS_MAX], hy[CS_MAX];
+  if (!x || !y || porta_tensor_numel(x) != porta_tensor_numel(y)) return CS_MAX;
+  int64_t n = porta_tensor_numel(x);
+  CHECK_OK(ctx, porta_tensor_download(x, hx, (size_t)n));
+  CHECK_OK(ctx, porta_tensor_download(y, hy, (size_t)n));
+  return bits_differ(hx, hy, n);
+}
+
+/* porta_optimizer_clip_step (AdamW reads the gradients times the clip coefficient) against
+ * porta_clip_grad_norm then porta_optimizer_step, 3 steps on 3 tensors (1001, 37 and 4096
+ * elements: vector widths and tails): parameters, state and norm bit for bit. max_norm 0.5 clips
+ * (norm ≈ 70), 1e6 does not, 0 turns clipping off. The fused AdamW leaves the gradients as
+ * backward made them; SGD clips them in place. */
+static void test_clip_step(check_rng *rng, bool adamw, float max_norm) {
+  static float host[CS_MAX];
+  porta_tensor *a[CS_COUNT], *b[CS_COUNT];
+  for (int i = 0; i < CS_COUNT; i++) {
+    int64_t n = cs_sizes[i];
+    check_fill_uniform(rng, host, (size_t)n, -1.0f, 1.0f);
+    CHECK_OK(ctx, porta_tensor_from_host(ctx, &a[i], PORTA_F32, 1, &n, host));
+    CHECK_OK(ctx, porta_tensor_from_host(ctx, &b[i], PORTA_F32, 1, &n, host));
+    CHECK_OK(ctx, porta_tensor_set_requires_grad(a[i], true));
+    CHECK_OK(ctx, porta_tensor_set_requires_grad(b[i], true));
+  }
+  porta_optimizer *opt_a = clip_step_optimizer(a, adamw), *opt_b = clip_step_optimizer(b, adamw);
+  int64_t grads_changed = 0, values = 0, differ = 0;
+  bool norms_equal = true;
+  float norm_a = 0.0f, norm_b = 0.0f;
+  for (int step = 0; step < 3; step++) {
+    porta_tensor *g[CS_COUNT];
+    for (int i = 0; i < CS_COUNT; i++) {
+      int64_t n = cs_sizes[i];
+      check_fill_uniform(rng, host, (size_t)n, -3.0f, 3.0f);
+      CHECK_OK(ctx, porta_tensor_from_host(ctx, &g[i], PORTA_F32, 1, &n, host));
+    }
+    CHECK_OK(ctx, porta_optimizer_zero_grad(opt_a));
+    CHECK_OK(ctx, porta_optimizer_zero_grad(opt_b));
+    set_grads(a, g, CS_COUNT);
+    set_grads(b, g, CS_COUNT);
+    float lr = 1e-3f * (float)(step + 1);
+    norm_a = 0.0f;
+    if (max_norm > 0.0f) CHECK_OK(ctx, porta_clip_grad_norm(ctx, a, CS_COUNT, max_norm, &norm_a));
+    CHECK_OK(ctx, porta_optimizer_step(opt_a, lr));
+    CHECK_OK(ctx, porta_optimizer_clip_step(opt_b, max_norm, lr, &norm_b));
+    norms_equal = norms_equal && memcmp(&norm_a, &norm_b, sizeof(float)) == 0;
+    for (int i = 0; i < CS_COUNT; i++) {
+      grads_changed += tensors_differ(porta_tensor_grad(b[i]), g[i]);
+      porta_tensor_free(g[i]);
+    }
+  }
+  for (int i = 0; i < CS_COUNT; i++) {
+    differ += tensors_differ(a[i], b[i]);
+    values += cs_sizes[i];
+    for (int slot = 0; slot < (adamw ? 2 : 1); slot++) {
+      differ += tensors_differ(porta_optimizer_state(opt_a, i, slot),
+                               porta_optimizer_state(opt_b, i, slot));
+      values += cs_sizes[i];
+    }
+  }
+  const char *name = adamw ? "AdamW" : "SGD";
+  printf("%s clip+step fused == clip then step (%s, max_norm %g): %lld of %lld values differ, "
+         "norm %.9g vs %.9g\n",
+         differ == 0 && norms_equal ? "ok  " : "FAIL", name, (double)max_norm, (long long)differ,
+         (long long)values, (double)norm_b, (double)norm_a);
+  check_count(&checks, differ == 0 && norms_equal);
+  /* The gradients: untouched by the fused AdamW; SGD (and no clipping) as clip_grad_norm leaves
+   * them. */
+  bool clipped = max_norm > 0.0f && max_norm < norm_a;
+  bool want_changed = clipped && !adamw;
+  bool grads_ok = (grads_changed > 0) == want_changed;
+  printf("%s clip+step %s, max_norm %g: gradients %s (%lld values changed)\n",
+         grads_ok ? "ok  " : "FAIL", name, (double)max_norm,
+         want_changed ? "clipped in place" : "left as backward made them",
+         (long long)grads_changed);
+  check_count(&checks, grads_ok);
+  porta_optimizer_free(opt_a);
+  porta_optimizer_free(opt_b);
+  for (int i = 0; i < CS_COUNT; i++) {
+    porta_tensor_free(a[i]);
+    porta_tensor_free(b[i]);
+  }
+}
+
+/* porta_adamw_args.grad_scale on the backend directly, with the four refs at element offsets that
+ * are all 16-byte aligned or not (the Vulkan shader moves vec4s only when all are) and n with
+ * every tail length: equal bit for bit to a SCALE of the gradient, then AdamW without a scale,
+ * padding untouched. */
+static void test_grad_scale_offsets(check_rng *rng) {
+  enum { N = 203, LEN = N + 8 };
+  static const int offs[3][4] = {{0, 0, 0, 0}, {1, 3, 2, 0}, {2, 2, 2, 2}};
+  static const int64_t ns[4] = {N, 200, 201, 2};
+  static float host[4][LEN], got[2][LEN];
+  const float lo[4] = {-1.0f, -3.0f, -0.1f, 0.0f}, hi[4] = {1.0f, 3.0f, 0.1f, 0.01f};
+  const float scale = 0.37f;
+  int64_t differ = 0, cases = 0;
+  for (int c = 0; c < 3; c++) {
+    for (int k = 0; k < 4; k++) {
+      porta_tensor *t[2][4]; /* [fused, reference][param, grad, m, v] */
+      int64_t len = LEN;
+      for (int j = 0; j < 4; j++) {
+        check_fill_uniform(rng, host[j], LEN, lo[j], hi[j]);
+        for (int r = 0; r < 2; r++)
+          CHECK_OK(ctx, porta_tensor_from_host(ctx, &t[r][j], PORTA_F32, 1, &len, host[j]));
+      }
+      porta_adamw_args a[2];
+      for (int r = 0; r < 2; r++) {
+        porta_ref ref[4];
+        for (int j = 0; j < 4; j++) {
+          ref[j] = porta_tensor_ref(t[r][j]);
+          ref[j].off += (size_t)offs[c][j];
+        }
+        a[r] = (porta_adamw_args){.param = ref[0],
+                                  .grad = ref[1],
+                                  .m = ref[2],
+                                  .v = ref[3],
+                                  .n = ns[k],
+                                  .lr = 1e-3,
+                                  .beta1 = 0.9,
+                                  .beta2 = 0.999,
+                                  .eps = 1e-8,
+                                  .weight_decay = 0.01,
+                                  .bias_correction1 = 1.0 - pow(0.9, 3.0),
+                                  .bias_correction2 = 1.0 - pow(0.999, 3.0),
+                                  .grad_scale = r == 0 ? scale : 0.0f};
+      }
+      porta_unary_args u = {.op = PORTA_UNARY_SCALE,
+                            .out = a[1].grad,
+                            .x = a[1].grad,
+                            .n = ns[k],
+                            .alpha = scale,
+                            .beta = 0.0f};
+      CHECK_OK(ctx, porta_be_adamw(ctx, "test", &a[0]));
+      CHECK_OK(ctx, porta_be_unary(ctx, "test", &u));
+      CHECK_OK(ctx, porta_be_adamw(ctx, "test", &a[1]));
+      for (int j = 0; j < 4; j++) {
+        if (j == 1) continue; /* the reference's gradient is scaled, the fused one's is not */
+        for (int r = 0; r < 2; r++) CHECK_OK(ctx, porta_tensor_download(t[r][j], got[r], LEN));
+        differ += bits_differ(got[0], got[1], LEN);
+      }
+      CHECK_OK(ctx, porta_tensor_download(t[0][1], got[0], LEN));
+      differ += bits_differ(got[0], host[1], LEN);
+      cases++;
+      for (int r = 0; r < 2; r++)
+        for (int j = 0; j < 4; j++) porta_tensor_free(t[r][j]);
+    }
+  }
+  printf("%s adamw grad_scale == scale then adamw: %lld cases (offsets aligned or not, n = 203, "
+         "200, 201, 2), %lld values differ\n",
+         differ ? "FAIL" : "ok  ", (long long)cases, (long long)differ);
+  check_count(&checks, differ == 0);
+}
+
 static void test_sgd(void) {
   porta_tensor *p = from_record("sgd_init", true);
   porta_optimizer *opt;
@@ -437,6 +615,12 @@ int main(void) {
     test_adamw_spec(&rng, 0.2);
     printf("     %s AdamW vs torch, max rel err: param %.2e, exp_avg %.2e, exp_avg_sq %.2e\n", name,
            w.param, w.exp_avg, w.exp_avg_sq);
+    const float max_norms[3] = {0.5f, 1e6f, 0.0f};
+    for (int i = 0; i < 3; i++) {
+      test_clip_step(&rng, true, max_norms[i]);
+      test_clip_step(&rng, false, max_norms[i]);
+    }
+    test_grad_scale_offsets(&rng);
     test_sgd();
     test_clip("clip");
     test_clip("noclip");

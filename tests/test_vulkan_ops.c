@@ -482,7 +482,8 @@ static void test_misc(void) {
                          1e-8f,
                          0.01f,
                          1.0f - 0.9f * 0.9f * 0.9f,
-                         1.0f - 0.999f * 0.999f * 0.999f};
+                         1.0f - 0.999f * 0.999f * 0.999f,
+                         1.0f};
   for (int64_t i = 0; i < n; i++) {
     pp[i] -= aa.lr * aa.weight_decay * pp[i];
     mm[i] = aa.beta1 * mm[i] + (1 - aa.beta1) * gg[i];

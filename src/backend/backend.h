@@ -207,6 +207,7 @@ typedef struct porta_cross_entropy_bwd_args {
  *   decay = f32(1 - lr·weight_decay)   w1 = f32(1 - beta1)   b2 = f32(beta2)   w2 = f32(1 - beta2)
  *   step_size = f32(lr / bias_correction1)   sqrt_bc2 = f32(sqrt(bias_correction2))   f32(eps)
  * then per element, in f32 (fma = one rounding, as torch's vectorised kernels):
+ *   g = grad · grad_scale                                       (clip_grad_norm_'s mul_)
  *   p = p · decay
  *   m = w1 < 0.5 ? fma(w1, g - m, m) : fma(w1 - 1, g - m, g)   (torch.lerp(m, g, w1))
  *   v = fma(w2 · g, g, v · b2)                                  (mul_(beta2), addcmul_)
@@ -216,6 +217,7 @@ typedef struct porta_adamw_args {
   int64_t n;
   double lr, beta1, beta2, eps, weight_decay;
   double bias_correction1, bias_correction2;
+  float grad_scale; /* the clip coefficient folded into the step; 0 or 1: none (grad unchanged) */
 } porta_adamw_args;
 
 /* out[0] = (accumulate ? out[0] : 0) + Σ_i x[i]² for i < n. */

@@ -158,7 +158,8 @@ static porta_status state_new(porta_context *ctx, const porta_tensor *p, porta_t
   return st;
 }
 
-static porta_status adamw_step(porta_optimizer *opt, int i, double lr) {
+/* grad_scale: the clip coefficient AdamW applies to the gradient as it reads it (0: none). */
+static porta_status adamw_step(porta_optimizer *opt, int i, double lr, float grad_scale) {
   porta_context *ctx = opt->ctx;
   const char *what = "porta_optimizer_step (AdamW)";
   porta_tensor *p = opt->params[i];
@@ -181,7 +182,8 @@ static porta_status adamw_step(porta_optimizer *opt, int i, double lr) {
                         .eps = opt->adamw.eps,
                         .weight_decay = opt->decay[i] ? opt->adamw.weight_decay : 0.0,
                         .bias_correction1 = bc1,
-                        .bias_correction2 = bc2};
+                        .bias_correction2 = bc2,
+                        .grad_scale = grad_scale};
   return porta_be_adamw(ctx, what, &a);
 }
 
@@ -220,20 +222,29 @@ static porta_status sgd_step(porta_optimizer *opt, int i, float lr) {
   return st;
 }
 
-porta_status porta_optimizer_step(porta_optimizer *opt, float lr) {
-  if (!opt) return PORTA_ERR_INVALID_ARGUMENT;
-  if (!(lr >= 0.0f))
-    return porta_fail(opt->ctx, PORTA_ERR_INVALID_ARGUMENT,
-                      "porta_optimizer_step: lr %g is negative or NaN", (double)lr);
+static porta_status check_lr(porta_optimizer *opt, const char *what, float lr) {
+  if (lr >= 0.0f) return PORTA_OK;
+  return porta_fail(opt->ctx, PORTA_ERR_INVALID_ARGUMENT, "%s: lr %g is negative or NaN", what,
+                    (double)lr);
+}
+
+/* One step; AdamW reads the gradients times grad_scale (0: as they are). */
+static porta_status optimizer_step(porta_optimizer *opt, float lr, float grad_scale) {
   double lr_decimal = decimal_of(lr);
   for (int i = 0; i < opt->count; i++) {
     if (!opt->params[i]->grad) continue; /* no gradient reached it: skipped, as in torch */
     porta_status st =
-        opt->kind == OPT_ADAMW ? adamw_step(opt, i, lr_decimal) : sgd_step(opt, i, lr);
+        opt->kind == OPT_ADAMW ? adamw_step(opt, i, lr_decimal, grad_scale) : sgd_step(opt, i, lr);
     if (st != PORTA_OK) return st;
   }
   opt->steps++;
   return PORTA_OK;
+}
+
+porta_status porta_optimizer_step(porta_optimizer *opt, float lr) {
+  if (!opt) return PORTA_ERR_INVALID_ARGUMENT;
+  porta_status st = check_lr(opt, "porta_optimizer_step", lr);
+  return st != PORTA_OK ? st : optimizer_step(opt, lr, 0.0f);
 }
 
 /* Drops the gradients (torch's zero_grad(set_to_none=True)): the next backward writes them
@@ -304,39 +315,40 @@ porta_status porta_optimizer_load_state(porta_optimizer *opt, int64_t steps,
   return PORTA_OK;
 }
 
-porta_status porta_clip_grad_norm(porta_context *ctx, porta_tensor **params, int count,
-                                  float max_norm, float *total_norm) {
-  const char *what = "porta_clip_grad_norm";
-  if (!ctx) return PORTA_ERR_INVALID_ARGUMENT;
-  if (total_norm) *total_norm = 0.0f;
-  porta_status st = check_params(ctx, what, params, count);
-  if (st != PORTA_OK) return st;
-  if (!(max_norm > 0.0f))
-    return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT, "%s: max_norm %g must be > 0", what,
-                      (double)max_norm);
-  /* Σ over tensors of Σ g² into one device scalar, then a single download. */
+/* Global L2 norm of the gradients of params (*any = false when none has one) and torch's clip
+ * coefficient max_norm / (norm + 1e-6), clamped to 1: Σ over tensors of Σ g² into one device
+ * scalar, then a single download. */
+static porta_status clip_coef(porta_context *ctx, const char *what, porta_tensor **params,
+                              int count, float max_norm, float *norm, float *coef, bool *any) {
+  *norm = 0.0f;
+  *coef = 1.0f;
+  *any = false;
   porta_tensor *acc;
   int64_t one = 1;
-  st = porta_tensor_internal(ctx, &acc, PORTA_F32, 1, &one, what);
+  porta_status st = porta_tensor_internal(ctx, &acc, PORTA_F32, 1, &one, what);
   if (st != PORTA_OK) return st;
-  bool any = false;
   for (int i = 0; i < count && st == PORTA_OK; i++) {
     porta_tensor *g = params[i]->grad;
     if (!g) continue;
     porta_sumsq_args a = {
-        .out = porta_tensor_ref(acc), .x = porta_tensor_ref(g), .n = g->numel, .accumulate = any};
+        .out = porta_tensor_ref(acc), .x = porta_tensor_ref(g), .n = g->numel, .accumulate = *any};
     st = porta_be_sumsq(ctx, what, &a);
-    any = true;
+    *any = true;
   }
   float sumsq = 0.0f;
-  if (st == PORTA_OK && any) st = porta_tensor_download(acc, &sumsq, 1);
+  if (st == PORTA_OK && *any) st = porta_tensor_download(acc, &sumsq, 1);
   porta_tensor_destroy(acc);
-  if (st != PORTA_OK || !any) return st;
-  float norm = sqrtf(sumsq);
-  if (total_norm) *total_norm = norm;
-  /* torch: coef = max_norm / (norm + 1e-6), clamped to 1 (so only scale when below 1). */
-  float coef = max_norm / (norm + 1e-6f);
-  if (!(coef < 1.0f)) return PORTA_OK;
+  if (st != PORTA_OK || !*any) return st;
+  *norm = sqrtf(sumsq);
+  float c = max_norm / (*norm + 1e-6f);
+  if (c < 1.0f) *coef = c; /* NaN (a NaN norm) leaves the gradients as they are */
+  return PORTA_OK;
+}
+
+/* g = coef · g in place for every gradient (torch's grads.mul_(clip_coef)). */
+static porta_status scale_grads(porta_context *ctx, const char *what, porta_tensor **params,
+                                int count, float coef) {
+  porta_status st = PORTA_OK;
   for (int i = 0; i < count && st == PORTA_OK; i++) {
     porta_tensor *g = params[i]->grad;
     if (!g) continue;
@@ -349,6 +361,55 @@ porta_status porta_clip_grad_norm(porta_context *ctx, porta_tensor **params, int
     st = porta_be_unary(ctx, what, &u);
   }
   return st;
+}
+
+static porta_status check_max_norm(porta_context *ctx, const char *what, float max_norm) {
+  if (max_norm > 0.0f) return PORTA_OK;
+  return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT, "%s: max_norm %g must be > 0", what,
+                    (double)max_norm);
+}
+
+porta_status porta_clip_grad_norm(porta_context *ctx, porta_tensor **params, int count,
+                                  float max_norm, float *total_norm) {
+  const char *what = "porta_clip_grad_norm";
+  if (!ctx) return PORTA_ERR_INVALID_ARGUMENT;
+  if (total_norm) *total_norm = 0.0f;
+  porta_status st = check_params(ctx, what, params, count);
+  if (st == PORTA_OK) st = check_max_norm(ctx, what, max_norm);
+  float norm, coef;
+  bool any;
+  if (st == PORTA_OK) st = clip_coef(ctx, what, params, count, max_norm, &norm, &coef, &any);
+  if (st != PORTA_OK || !any) return st;
+  if (total_norm) *total_norm = norm;
+  return coef < 1.0f ? scale_grads(ctx, what, params, count, coef) : PORTA_OK;
+}
+
+/* porta_clip_grad_norm over the optimizer's parameters, then porta_optimizer_step, in one pass
+ * over the gradients less: AdamW multiplies each gradient by the clip coefficient as it reads it
+ * (one f32 rounding, as grads.mul_(clip_coef) before torch's step), so the parameters and state
+ * are bit-identical to clip then step, but the gradients are left unclipped. SGD (and a zero
+ * coefficient, from an infinite norm) clips in place, then steps. max_norm <= 0: no clipping.
+ * *total_norm (may be NULL) receives the norm before clipping (0 without clipping). */
+porta_status porta_optimizer_clip_step(porta_optimizer *opt, float max_norm, float lr,
+                                       float *total_norm) {
+  const char *what = "porta_optimizer_clip_step";
+  if (!opt) return PORTA_ERR_INVALID_ARGUMENT;
+  if (total_norm) *total_norm = 0.0f;
+  porta_status st = check_lr(opt, what, lr);
+  if (st == PORTA_OK && isnan(max_norm)) st = check_max_norm(opt->ctx, what, max_norm);
+  if (st != PORTA_OK) return st;
+  if (!(max_norm > 0.0f)) return optimizer_step(opt, lr, 0.0f);
+  float norm, coef;
+  bool any;
+  st = clip_coef(opt->ctx, what, opt->params, opt->count, max_norm, &norm, &coef, &any);
+  if (st != PORTA_OK) return st;
+  if (total_norm) *total_norm = norm;
+  float grad_scale = 0.0f; /* none */
+  if (coef < 1.0f && (opt->kind != OPT_ADAMW || coef == 0.0f))
+    st = scale_grads(opt->ctx, what, opt->params, opt->count, coef);
+  else if (coef < 1.0f)
+    grad_scale = coef;
+  return st != PORTA_OK ? st : optimizer_step(opt, lr, grad_scale);
 }
 
 float porta_lr_linear(int64_t step, int64_t warmup, int64_t total, float base_lr) {

@@ -62,4 +62,11 @@ porta_status porta_settings_save(const char *path, const porta_train_options *o,
 porta_status porta_settings_load(porta_train_options *o, porta_settings_strings *strings,
                                  const char *path, char *err, size_t err_size);
 
+/* porta_clip_grad_norm over the optimizer's parameters, then porta_optimizer_step, with AdamW
+ * reading each gradient times the clip coefficient (src/train/optim.c): bit-identical to clip
+ * then step, one pass over the gradients less; the gradients are left unclipped. max_norm <= 0:
+ * no clipping. */
+porta_status porta_optimizer_clip_step(porta_optimizer *opt, float max_norm, float lr,
+                                       float *total_norm);
+
 #endif

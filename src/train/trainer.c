@@ -370,9 +370,8 @@ static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64
     rows += n;
   }
   porta_status st = PORTA_OK;
-  if (j->o.max_grad_norm > 0)
-    st = porta_clip_grad_norm(ctx, j->tensors, j->param_count, j->o.max_grad_norm, NULL);
-  if (st == PORTA_OK) st = porta_optimizer_step(j->opt, lr);
+  /* clip + AdamW: the clip coefficient is folded into AdamW's read of the gradients */
+  st = porta_optimizer_clip_step(j->opt, j->o.max_grad_norm, lr, NULL);
   if (st == PORTA_OK) st = porta_optimizer_zero_grad(j->opt);
   porta_release_temporaries(ctx);
   *loss_out = loss_sum / (float)micro;

@@ -137,11 +137,12 @@ porta_status porta_cpu_cross_entropy_bwd(porta_cpu_backend *cpu,
 /* ---- AdamW --------------------------------------------------------------------------------- */
 
 /* The step's factors, rounded to f32 as backend.h describes. lerp_w is torch.lerp's coefficient:
- * w1 with base m when w1 < 0.5, else w1 - 1 with base g. */
+ * w1 with base m when w1 < 0.5, else w1 - 1 with base g. grad_scale is 1 when there is none
+ * (g · 1 = g exactly). */
 typedef struct adamw_job {
   float *param, *m, *v;
   const float *grad;
-  float decay, lerp_w, beta2, w2, eps, step_size, sqrt_bc2;
+  float grad_scale, decay, lerp_w, beta2, w2, eps, step_size, sqrt_bc2;
   bool lerp_from_m;
 } adamw_job;
 
@@ -150,8 +151,8 @@ static void adamw_scalar(const adamw_job *job, int64_t begin, int64_t end) {
   float *param = job->param, *m = job->m, *v = job->v;
   const float *grad = job->grad;
   for (int64_t i = begin; i < end; i++) {
-    float g = grad[i];
-    float p = param[i] * job->decay; /* decoupled weight decay */
+    float g = grad[i] * job->grad_scale; /* clipped (C11: no contraction into g - m) */
+    float p = param[i] * job->decay;     /* decoupled weight decay */
     float mi = fmaf(job->lerp_w, g - m[i], job->lerp_from_m ? m[i] : g);
     float vi = fmaf(job->w2 * g, g, v[i] * job->beta2);
     param[i] = p - job->step_size * mi / (sqrtf(vi) / job->sqrt_bc2 + job->eps);
@@ -172,9 +173,11 @@ __attribute__((target("avx2,fma"))) static void adamw_avx2(const adamw_job *job,
   const __m256 beta2 = _mm256_set1_ps(job->beta2), w2 = _mm256_set1_ps(job->w2);
   const __m256 eps = _mm256_set1_ps(job->eps), step_size = _mm256_set1_ps(job->step_size);
   const __m256 sqrt_bc2 = _mm256_set1_ps(job->sqrt_bc2);
+  const __m256 grad_scale = _mm256_set1_ps(job->grad_scale);
   int64_t i = begin;
   for (; i + 8 <= end; i += 8) {
-    __m256 g = _mm256_loadu_ps(job->grad + i), m = _mm256_loadu_ps(job->m + i);
+    __m256 g = _mm256_mul_ps(_mm256_loadu_ps(job->grad + i), grad_scale);
+    __m256 m = _mm256_loadu_ps(job->m + i);
     __m256 p = _mm256_mul_ps(_mm256_loadu_ps(job->param + i), decay);
     __m256 mi = _mm256_fmadd_ps(lerp_w, _mm256_sub_ps(g, m), job->lerp_from_m ? m : g);
     __m256 vi =
@@ -220,6 +223,7 @@ porta_status porta_cpu_adamw(porta_cpu_backend *cpu, const porta_adamw_args *a) 
                    .m = porta_cpu_f32(a->m),
                    .v = porta_cpu_f32(a->v),
                    .grad = porta_cpu_f32(a->grad),
+                   .grad_scale = a->grad_scale != 0.0f ? a->grad_scale : 1.0f,
                    .decay = (float)(1.0 - a->lr * a->weight_decay),
                    .lerp_w = w1 < 0.5f ? w1 : w1 - 1.0f,
                    .beta2 = (float)a->beta2,

@@ -500,6 +500,7 @@ porta_status ocl_adamw(porta_backend *base, const porta_adamw_args *a) {
   ocl_arg_float(&l, (float)a->eps);
   ocl_arg_float(&l, (float)(a->lr / a->bias_correction1));
   ocl_arg_float(&l, (float)sqrt(a->bias_correction2));
+  ocl_arg_float(&l, a->grad_scale != 0.0f ? a->grad_scale : 1.0f);
   return run_1d(&l, PORTA_OP_ADAMW, vec16 ? (a->n + 15) / 16 : a->n);
 }
 

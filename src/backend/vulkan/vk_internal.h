@@ -30,10 +30,11 @@
 
 #include "backend/backend.h"
 
-#define VK_FRAMES 3         /* command buffers in rotation */
-#define VK_MAX_DISPATCH 256 /* dispatches per frame before it is submitted */
-#define VK_MAX_BINDINGS 8   /* storage buffers per shader */
-#define VK_PUSH_WORDS 32    /* 128 bytes: the minimum maxPushConstantsSize */
+#define VK_FRAMES 3             /* command buffers in rotation */
+#define VK_MAX_DISPATCH 256     /* dispatches per frame before it is submitted */
+#define VK_MAX_BINDINGS 8       /* storage buffers per shader */
+#define VK_MAX_TEXEL_BINDINGS 4 /* bindings of a shader that reads or writes texel buffers */
+#define VK_PUSH_WORDS 32        /* 128 bytes: the minimum maxPushConstantsSize */
 #define VK_STAGING_BYTES (16u << 20)
 #define VK_BLOCK_BYTES (64u << 20)
 #define VK_MAX_PIPELINES 128
@@ -137,9 +138,10 @@ typedef struct vk_backend {
   bool pipeline_cache_dirty;
   VkDescriptorSetLayout set_layouts[VK_MAX_BINDINGS + 1]; /* by binding count */
   VkPipelineLayout pipeline_layouts[VK_MAX_BINDINGS + 1];
-  /* 3-binding layouts with texel-buffer bindings, by mask (bit i: binding i), made on first use */
-  VkDescriptorSetLayout texel_set_layouts[4];
-  VkPipelineLayout texel_pipeline_layouts[4];
+  /* layouts with texel-buffer bindings, by binding count and mask (bit i: binding i), made on
+   * first use */
+  VkDescriptorSetLayout texel_set_layouts[VK_MAX_TEXEL_BINDINGS + 1][1 << VK_MAX_TEXEL_BINDINGS];
+  VkPipelineLayout texel_pipeline_layouts[VK_MAX_TEXEL_BINDINGS + 1][1 << VK_MAX_TEXEL_BINDINGS];
   bool texel_ok; /* RGBA32F storage texel buffers supported */
   vk_pipeline pipelines[VK_MAX_PIPELINES];
   int n_pipelines;
@@ -218,10 +220,11 @@ void vk_pipeline_destroy(vk_backend *be);
 /* The pipeline of shader `name` ("gemm_tiled") with these specialisation constants (ids 0..). */
 porta_status vk_pipeline_get(vk_backend *be, const char *name, int n_bindings, const uint32_t *spec,
                              int n_spec, vk_pipeline **out);
-/* The same for a 3-binding shader whose bindings in texel_mask (bit i: binding i, < 4) are RGBA32F
- * storage texel buffers. */
-porta_status vk_pipeline_get_texel(vk_backend *be, const char *name, uint32_t texel_mask,
-                                   const uint32_t *spec, int n_spec, vk_pipeline **out);
+/* The same for a shader of n_bindings (≤ VK_MAX_TEXEL_BINDINGS) whose bindings in texel_mask
+ * (bit i: binding i) are RGBA32F storage texel buffers. */
+porta_status vk_pipeline_get_texel(vk_backend *be, const char *name, int n_bindings,
+                                   uint32_t texel_mask, const uint32_t *spec, int n_spec,
+                                   vk_pipeline **out);
 VkPipelineLayout vk_pipeline_layout(const vk_backend *be, const vk_pipeline *pipe);
 /* How a row shader covers `rows` rows of n elements: work-group size and layout. */
 typedef struct vk_row_plan {

@@ -254,7 +254,7 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
   vk_pipeline *pipe;
   /* texel NN reads B (binding 1) as texels, texel NT and texel AB both A and B (bindings 0, 1) */
   uint32_t texel_mask = b_rows4 && !texel_ab ? 2u : 3u;
-  porta_status st = texel ? vk_pipeline_get_texel(be, shader, texel_mask, spec, n_spec, &pipe)
+  porta_status st = texel ? vk_pipeline_get_texel(be, shader, 3, texel_mask, spec, n_spec, &pipe)
                           : vk_pipeline_get(be, shader, 3, spec, n_spec, &pipe);
   if (st != PORTA_OK) return st;
   if (gx > 65535 || gy > 65535)

@@ -383,21 +383,20 @@ porta_status vk_ops_nn_cross_entropy_bwd(porta_backend *base,
   return PORTA_OK;
 }
 
-porta_status vk_ops_nn_adamw(porta_backend *base, const porta_adamw_args *a) {
-  vk_backend *be = (vk_backend *)base;
-  vk_count_call(be, PORTA_OP_ADAMW);
-  if (a->n < 0) return vk_fail(be, PORTA_ERR_SHAPE, "vulkan: adamw: negative n");
-  if (a->n == 0) return PORTA_OK;
-  NEED(a->param.buf && a->grad.buf && a->m.buf && a->v.buf, "adamw");
-  vk_pipeline *pipe;
-  porta_status st = vk_pipe_1d(be, "adamw", 4, &pipe);
-  if (st != PORTA_OK) return st;
-  uint64_t chunk = vk_max_elems(be);
-  for (uint64_t s = 0; s < (uint64_t)a->n; s += chunk) {
-    uint64_t cnt = min_u64((uint64_t)a->n - s, chunk);
+/* Elements [begin, end) of one AdamW update through pipeline pipe (adamw or adamw_texel: the
+ * same push constants), in chunks of at most chunk elements, an invocation per quad. */
+static porta_status adamw_range(vk_backend *be, vk_pipeline *pipe, const porta_adamw_args *a,
+                                uint64_t begin, uint64_t end, uint64_t chunk, uint32_t vec4_ok) {
+  for (uint64_t s = begin; s < end; s += chunk) {
+    uint64_t cnt = min_u64(end - s, chunk);
+    vk_bind binds[4] = {{{a->param.buf, a->param.off + s}, cnt},
+                        {{a->grad.buf, a->grad.off + s}, cnt},
+                        {{a->m.buf, a->m.off + s}, cnt},
+                        {{a->v.buf, a->v.off + s}, cnt}};
     struct { /* the step's factors rounded from doubles, as porta_adamw_args describes */
       uint32_t n;
-      float decay, w1, beta2, w2, eps, step_size, sqrt_bc2;
+      float decay, w1, beta2, w2, eps, step_size, sqrt_bc2, grad_scale;
+      uint32_t vec4_ok;
     } push = {(uint32_t)cnt,
               (float)(1.0 - a->lr * a->weight_decay),
               (float)(1.0 - a->beta1),
@@ -405,17 +404,47 @@ porta_status vk_ops_nn_adamw(porta_backend *base, const porta_adamw_args *a) {
               (float)(1.0 - a->beta2),
               (float)a->eps,
               (float)(a->lr / a->bias_correction1),
-              (float)sqrt(a->bias_correction2)};
-    vk_bind binds[4] = {{{a->param.buf, a->param.off + s}, cnt},
-                        {{a->grad.buf, a->grad.off + s}, cnt},
-                        {{a->m.buf, a->m.off + s}, cnt},
-                        {{a->v.buf, a->v.off + s}, cnt}};
+              (float)sqrt(a->bias_correction2),
+              a->grad_scale != 0.0f ? a->grad_scale : 1.0f,
+              vec4_ok};
     uint32_t gx, gy;
-    vk_groups_1d(cnt, be->wg, &gx, &gy);
-    st = vk_dispatch(be, PORTA_OP_ADAMW, pipe, binds, 4, &push, sizeof push, gx, gy, 1);
+    vk_groups_1d((cnt + 3) / 4, be->wg, &gx, &gy);
+    porta_status st =
+        vk_dispatch(be, PORTA_OP_ADAMW, pipe, binds, 4, &push, sizeof push, gx, gy, 1);
     if (st != PORTA_OK) return st;
   }
   return PORTA_OK;
+}
+
+/* Whole quads as vec4s when all four views start 16-byte aligned (chunks start at multiples of
+ * 64 elements, so they stay aligned). On CPU devices with RGBA32F storage texel buffers, those
+ * quads go through adamw_texel (lavapipe inlines imageLoad/imageStore into its SIMD code, while
+ * each SSBO access is a per-lane loop: 2.2x faster), the last n % 4 elements through adamw. */
+porta_status vk_ops_nn_adamw(porta_backend *base, const porta_adamw_args *a) {
+  vk_backend *be = (vk_backend *)base;
+  vk_count_call(be, PORTA_OP_ADAMW);
+  if (a->n < 0) return vk_fail(be, PORTA_ERR_SHAPE, "vulkan: adamw: negative n");
+  if (a->n == 0) return PORTA_OK;
+  NEED(a->param.buf && a->grad.buf && a->m.buf && a->v.buf, "adamw");
+  const porta_ref refs[4] = {a->param, a->grad, a->m, a->v};
+  uint32_t vec4_ok = 1;
+  for (int i = 0; i < 4; i++)
+    if (!vk_aligned16(refs[i])) vec4_ok = 0;
+  uint64_t n = (uint64_t)a->n, chunk = vk_max_elems(be), done = 0;
+  porta_status st = PORTA_OK;
+  if (vec4_ok && be->texel_ok && be->base.info.is_cpu && n >= 4) {
+    vk_pipeline *texel;
+    uint32_t spec[1] = {be->wg};
+    st = vk_pipeline_get_texel(be, "adamw_texel", 4, 0xF, spec, 1, &texel);
+    uint64_t texel_chunk = min_u64(chunk, 4 * (uint64_t)be->props.limits.maxTexelBufferElements);
+    texel_chunk &= ~(uint64_t)63;
+    done = n / 4 * 4;
+    if (st == PORTA_OK) st = adamw_range(be, texel, a, 0, done, texel_chunk, 1);
+  }
+  vk_pipeline *pipe;
+  if (st == PORTA_OK && done < n) st = vk_pipe_1d(be, "adamw", 4, &pipe);
+  if (st == PORTA_OK && done < n) st = adamw_range(be, pipe, a, done, n, chunk, vec4_ok);
+  return st;
 }
 
 #define SUMSQ_GROUPS 256u

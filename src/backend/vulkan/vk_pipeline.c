@@ -192,14 +192,15 @@ void vk_pipeline_destroy(vk_backend *be) {
   be->n_pipelines = 0;
   if (be->pipeline_cache) vkDestroyPipelineCache(be->device, be->pipeline_cache, NULL);
   be->pipeline_cache = VK_NULL_HANDLE;
-  for (int m = 0; m < 4; m++) {
-    if (be->texel_pipeline_layouts[m])
-      vkDestroyPipelineLayout(be->device, be->texel_pipeline_layouts[m], NULL);
-    if (be->texel_set_layouts[m])
-      vkDestroyDescriptorSetLayout(be->device, be->texel_set_layouts[m], NULL);
-    be->texel_pipeline_layouts[m] = VK_NULL_HANDLE;
-    be->texel_set_layouts[m] = VK_NULL_HANDLE;
-  }
+  for (int n = 0; n <= VK_MAX_TEXEL_BINDINGS; n++)
+    for (int m = 0; m < (1 << VK_MAX_TEXEL_BINDINGS); m++) {
+      if (be->texel_pipeline_layouts[n][m])
+        vkDestroyPipelineLayout(be->device, be->texel_pipeline_layouts[n][m], NULL);
+      if (be->texel_set_layouts[n][m])
+        vkDestroyDescriptorSetLayout(be->device, be->texel_set_layouts[n][m], NULL);
+      be->texel_pipeline_layouts[n][m] = VK_NULL_HANDLE;
+      be->texel_set_layouts[n][m] = VK_NULL_HANDLE;
+    }
   for (int n = 1; n <= VK_MAX_BINDINGS; n++) {
     if (be->pipeline_layouts[n]) vkDestroyPipelineLayout(be->device, be->pipeline_layouts[n], NULL);
     if (be->set_layouts[n]) vkDestroyDescriptorSetLayout(be->device, be->set_layouts[n], NULL);
@@ -209,20 +210,20 @@ void vk_pipeline_destroy(vk_backend *be) {
 }
 
 VkPipelineLayout vk_pipeline_layout(const vk_backend *be, const vk_pipeline *pipe) {
-  return pipe->texel_mask ? be->texel_pipeline_layouts[pipe->texel_mask]
+  return pipe->texel_mask ? be->texel_pipeline_layouts[pipe->n_bindings][pipe->texel_mask]
                           : be->pipeline_layouts[pipe->n_bindings];
 }
 
 VkDescriptorSetLayout vk_set_layout(const vk_backend *be, const vk_pipeline *pipe) {
-  return pipe->texel_mask ? be->texel_set_layouts[pipe->texel_mask]
+  return pipe->texel_mask ? be->texel_set_layouts[pipe->n_bindings][pipe->texel_mask]
                           : be->set_layouts[pipe->n_bindings];
 }
 
-/* The 3-binding layout whose bindings in mask are storage texel buffers, made once. */
-static porta_status texel_layout(vk_backend *be, uint32_t mask) {
-  if (be->texel_pipeline_layouts[mask]) return PORTA_OK;
-  VkDescriptorSetLayoutBinding bindings[3];
-  for (int i = 0; i < 3; i++)
+/* The n-binding layout whose bindings in mask are storage texel buffers, made once. */
+static porta_status texel_layout(vk_backend *be, int n, uint32_t mask) {
+  if (be->texel_pipeline_layouts[n][mask]) return PORTA_OK;
+  VkDescriptorSetLayoutBinding bindings[VK_MAX_TEXEL_BINDINGS];
+  for (int i = 0; i < n; i++)
     bindings[i] = (VkDescriptorSetLayoutBinding){
         .binding = (uint32_t)i,
         .descriptorType = (mask >> i) & 1 ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
@@ -232,25 +233,26 @@ static porta_status texel_layout(vk_backend *be, uint32_t mask) {
     };
   VkDescriptorSetLayoutCreateInfo linfo = {
       .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-      .bindingCount = 3,
+      .bindingCount = (uint32_t)n,
       .pBindings = bindings,
   };
-  VkResult r = vkCreateDescriptorSetLayout(be->device, &linfo, NULL, &be->texel_set_layouts[mask]);
+  VkResult r =
+      vkCreateDescriptorSetLayout(be->device, &linfo, NULL, &be->texel_set_layouts[n][mask]);
   if (r != VK_SUCCESS) {
-    be->texel_set_layouts[mask] = VK_NULL_HANDLE;
+    be->texel_set_layouts[n][mask] = VK_NULL_HANDLE;
     return vk_fail_result(be, r, "vkCreateDescriptorSetLayout");
   }
   VkPushConstantRange range = {VK_SHADER_STAGE_COMPUTE_BIT, 0, 4 * VK_PUSH_WORDS};
   VkPipelineLayoutCreateInfo pinfo = {
       .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
       .setLayoutCount = 1,
-      .pSetLayouts = &be->texel_set_layouts[mask],
+      .pSetLayouts = &be->texel_set_layouts[n][mask],
       .pushConstantRangeCount = 1,
       .pPushConstantRanges = &range,
   };
-  r = vkCreatePipelineLayout(be->device, &pinfo, NULL, &be->texel_pipeline_layouts[mask]);
+  r = vkCreatePipelineLayout(be->device, &pinfo, NULL, &be->texel_pipeline_layouts[n][mask]);
   if (r != VK_SUCCESS) {
-    be->texel_pipeline_layouts[mask] = VK_NULL_HANDLE;
+    be->texel_pipeline_layouts[n][mask] = VK_NULL_HANDLE;
     return vk_fail_result(be, r, "vkCreatePipelineLayout");
   }
   return PORTA_OK;
@@ -334,14 +336,19 @@ porta_status vk_pipeline_get(vk_backend *be, const char *name, int n_bindings, c
   return get_pipeline(be, name, n_bindings, 0, spec, n_spec, out);
 }
 
-porta_status vk_pipeline_get_texel(vk_backend *be, const char *name, uint32_t texel_mask,
-                                   const uint32_t *spec, int n_spec, vk_pipeline **out) {
-  if (!be->texel_ok || texel_mask == 0 || texel_mask > 3)
+porta_status vk_pipeline_get_texel(vk_backend *be, const char *name, int n_bindings,
+                                   uint32_t texel_mask, const uint32_t *spec, int n_spec,
+                                   vk_pipeline **out) {
+  if (n_bindings < 1 || n_bindings > VK_MAX_TEXEL_BINDINGS || texel_mask == 0 ||
+      texel_mask >= (1u << n_bindings))
+    return vk_fail(be, PORTA_ERR_BACKEND, "vulkan: %s: bad texel layout (%d bindings, mask %u)",
+                   name, n_bindings, texel_mask);
+  if (!be->texel_ok)
     return vk_fail(be, PORTA_ERR_UNSUPPORTED, "vulkan: %s: no RGBA32F storage texel buffers on %s",
                    name, be->props.deviceName);
-  porta_status st = texel_layout(be, texel_mask);
+  porta_status st = texel_layout(be, n_bindings, texel_mask);
   if (st != PORTA_OK) return st;
-  return get_pipeline(be, name, 3, texel_mask, spec, n_spec, out);
+  return get_pipeline(be, name, n_bindings, texel_mask, spec, n_spec, out);
 }
 
 /* CPU devices (lavapipe: a work group is a loop over SIMD chunks of subgroup size, a barrier a
