@@ -242,6 +242,10 @@ VkDescriptorSetLayout vk_set_layout(const vk_backend *be, const vk_pipeline *pip
 
 /* ---- vk_ops*.c ---- */
 extern const porta_backend_ops vk_backend_ops;
+
+/* vk_gemm.c: the GEMM entry, and whether its arguments fit this device (supports()). */
+porta_status vk_gemm(porta_backend *base, const porta_gemm_args *g);
+bool vk_gemm_supported(vk_backend *be, const porta_gemm_args *g);
 void vk_backend_destroy(porta_backend *base);
 /* The pipeline of a 1-D shader (spec constant 0 = be->wg). */
 porta_status vk_pipe_1d(vk_backend *be, const char *name, int n_bindings, vk_pipeline **out);
