@@ -77,6 +77,12 @@ if(TARGET porta_cli)
   endforeach()
   add_test(NAME cli_convert_bin COMMAND sh -c
     "rm -rf '${CMAKE_BINARY_DIR}/convert_bin' && cp -r '${CMAKE_CURRENT_SOURCE_DIR}/data/train/tiny_bert_bin' '${CMAKE_BINARY_DIR}/convert_bin' && '$<TARGET_FILE:porta_cli>' convert '${CMAKE_BINARY_DIR}/convert_bin' && test -s '${CMAKE_BINARY_DIR}/convert_bin/model.safetensors'")
+  # --profile: each op's share of the device time after training
+  add_test(NAME cli_train_profile COMMAND ${CMAKE_COMMAND} -E env ${_env}
+    ${_porta} train --model ${_tiny} --data ${_data} --out ${CMAKE_BINARY_DIR}/cli_profile_run
+    --epochs 1 --max-steps 3 --batch-size 16 --threads 1 --backend cpu --profile)
+  set_tests_properties(cli_train_profile PROPERTIES
+    PASS_REGULAR_EXPRESSION "profile:\nop +calls +ms +share.*\ngemm +[0-9]+ ")
   # porta bench on the tiny model: a training step's figure and, with --profile, its op shares
   add_test(NAME cli_bench_profile COMMAND ${CMAKE_COMMAND} -E env ${_env}
     ${_porta} bench --backend cpu --sections train,eval --model ${_tiny} --batch 2 --seqs 8

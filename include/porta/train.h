@@ -294,6 +294,7 @@ typedef struct porta_train_options {
   int log_every;          /* plain log line every N steps when stderr is not a TTY (50) */
   int progress;           /* -1: progress bar when stderr is a TTY; 0: never; 1: always */
   bool quiet;             /* nothing on stderr */
+  bool profile;           /* after training, each op's share of the device time (PORTA_PROFILE=1) */
   /* When not NULL and it becomes non-zero (a signal handler sets it), the loop writes last/ after
    * the step in progress and returns with result->interrupted set: --resume continues exactly. */
   const volatile int *cancel;

@@ -70,6 +70,7 @@ int cli_train(int argc, char **argv) {
       {"progress", CLI_BOOL, &progress, "always draw the progress bar"},
       {"no-progress", CLI_BOOL, &no_progress, "never draw the progress bar (log lines instead)"},
       {"quiet", CLI_BOOL, &o.quiet, "print nothing but errors"},
+      {"profile", CLI_BOOL, &o.profile, "at the end, each op's share of the device time"},
       CLI_DEVICE_FLAGS(dev),
       {NULL, 0, NULL, NULL},
   };

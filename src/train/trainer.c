@@ -148,6 +148,7 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   copts.device = j->o.device;
   copts.seed = j->o.seed;
   copts.num_threads = j->o.num_threads;
+  copts.profile = j->o.profile;
   porta_status st = porta_context_create(&j->ctx, &copts, err, err_size);
   if (st != PORTA_OK) return st;
   const porta_device_info *dev = porta_context_device(j->ctx);
@@ -669,7 +670,7 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
         (long long)total, (long long)steps_per_epoch, j->o.batch_size, j->o.grad_accum,
         (double)j->o.lr, (long long)j->info.warmup_steps);
     st = run_loop(j, &state, result, err, err_size);
-    // with PORTA_PROFILE=1: where the device time went
+    /* with --profile or PORTA_PROFILE=1: where the device time went */
     char *report = malloc(16384);
     if (report && porta_profile_report(j->ctx, report, 16384) == PORTA_OK)
       say(j, "\nprofile:\n%s\n", report);
