@@ -54,3 +54,19 @@ porta_status porta_backend_fail(porta_backend *be, porta_status status, const ch
   va_end(ap);
   return status;
 }
+
+porta_status porta_gemm_each_batch2(porta_backend *be, const porta_gemm_args *g,
+                                    porta_status (*fn)(porta_backend *be,
+                                                       const porta_gemm_args *one)) {
+  porta_gemm_args one = *g;
+  one.batch2 = 1;
+  int64_t count = g->batch2 > 1 ? g->batch2 : 1;
+  for (int64_t i = 0; i < count; i++) {
+    one.a.off = g->a.off + (size_t)(i * g->stride2_a);
+    one.b.off = g->b.off + (size_t)(i * g->stride2_b);
+    one.c.off = g->c.off + (size_t)(i * g->stride2_c);
+    porta_status st = fn(be, &one);
+    if (st != PORTA_OK) return st;
+  }
+  return PORTA_OK;
+}

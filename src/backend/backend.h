@@ -74,6 +74,12 @@ typedef struct porta_gemm_args {
   int64_t stride2_a, stride2_b, stride2_c;
 } porta_gemm_args;
 
+/* For backends without a native second batch index: fn(be, one) for each b2 < batch2 with
+ * `one` the b2-th product of one batch index (batch2 = 1, offsets moved by b2 · stride2_*). */
+porta_status porta_gemm_each_batch2(porta_backend *be, const porta_gemm_args *g,
+                                    porta_status (*fn)(porta_backend *be,
+                                                       const porta_gemm_args *one));
+
 typedef enum porta_binary_op {
   PORTA_BINARY_ADD,
   PORTA_BINARY_SUB,

@@ -502,7 +502,7 @@ porta_status porta_opencl_gemm_choice(porta_backend *base, bool trans_a, bool tr
 
 /* ---- the vtable entry ------------------------------------------------------------------------ */
 
-static porta_status gemm_one_batch(ocl_backend *be, const porta_gemm_args *g);
+static porta_status gemm_one_batch(porta_backend *base, const porta_gemm_args *g);
 
 /* A second batch index is a loop of enqueues here: OpenCL drivers' per-enqueue cost is small next
  * to the Vulkan dispatch cost it exists for, and CLBlast has one batch stride. */
@@ -511,21 +511,11 @@ porta_status ocl_gemm(porta_backend *base, const porta_gemm_args *g) {
   if (g->batch2 < 0 || g->stride2_a < 0 || g->stride2_b < 0 || g->stride2_c < 0)
     return ocl_fail(be, PORTA_ERR_INVALID_ARGUMENT, "gemm: negative batch2 %lld or its strides",
                     (long long)g->batch2);
-  if (g->batch2 <= 1) return gemm_one_batch(be, g);
-  porta_gemm_args one = *g;
-  one.batch2 = 1;
-  for (int64_t i = 0; i < g->batch2; i++) {
-    one.a.off = g->a.off + (size_t)(i * g->stride2_a);
-    one.b.off = g->b.off + (size_t)(i * g->stride2_b);
-    one.c.off = g->c.off + (size_t)(i * g->stride2_c);
-    porta_status st = gemm_one_batch(be, &one);
-    if (st != PORTA_OK) return st;
-  }
-  return PORTA_OK;
+  return porta_gemm_each_batch2(base, g, gemm_one_batch);
 }
 
-static porta_status gemm_one_batch(ocl_backend *be, const porta_gemm_args *g) {
-  porta_backend *base = &be->base;
+static porta_status gemm_one_batch(porta_backend *base, const porta_gemm_args *g) {
+  ocl_backend *be = (ocl_backend *)base;
   if (g->m < 0 || g->n < 0 || g->k < 0 || g->batch < 0)
     return ocl_fail(be, PORTA_ERR_INVALID_ARGUMENT,
                     "gemm: negative size m=%lld n=%lld k=%lld batch=%lld", (long long)g->m,

@@ -114,16 +114,7 @@ porta_status vk_gemm(porta_backend *base, const porta_gemm_args *g) {
   if (gemm_nt_by_transpose(be, g)) return gemm_nt_transposed(be, g);
   if (g->batch2 > 1) {
     if (gemm_2d_fits(be, g)) return gemm_tiles(be, g);
-    porta_gemm_args one = *g;
-    one.batch2 = 1;
-    for (int64_t i = 0; i < g->batch2; i++) {
-      one.a.off = g->a.off + (size_t)(i * g->stride2_a);
-      one.b.off = g->b.off + (size_t)(i * g->stride2_b);
-      one.c.off = g->c.off + (size_t)(i * g->stride2_c);
-      porta_status st = vk_gemm(base, &one);
-      if (st != PORTA_OK) return st;
-    }
-    return PORTA_OK;
+    return porta_gemm_each_batch2(base, g, vk_gemm);
   }
   uint64_t limit = vk_max_elems(be);
   /* Tiles of C (mc × nc) small enough that A's, B's and C's bindings each fit the range limit
