@@ -6,8 +6,6 @@
 
 #include "backend/vulkan/vk_internal.h"
 
-#define VK_GEMM_MAX_K_CPU 16384 /* k slice on CPU devices (lavapipe's loop limit, see gemm) */
-
 typedef struct gemm_push {
   uint32_t m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c, trans_a, trans_b;
   float alpha, beta;
@@ -99,10 +97,10 @@ porta_status vk_gemm(porta_backend *base, const porta_gemm_args *g) {
     return vk_fail(be, PORTA_ERR_INVALID_ARGUMENT, "vulkan: gemm: NULL buffer");
   /* lavapipe ends a shader invocation after 65535 loop iterations in all, silently (DESIGN.md):
    * on CPU devices a long k runs as products over k slices accumulated into C */
-  if (be->base.info.is_cpu && g->k > VK_GEMM_MAX_K_CPU) {
+  if (be->base.info.is_cpu && g->k > VK_CPU_LOOP_SLICE) {
     porta_gemm_args part = *g;
-    for (int64_t k0 = 0; k0 < g->k; k0 += VK_GEMM_MAX_K_CPU) {
-      part.k = g->k - k0 < VK_GEMM_MAX_K_CPU ? g->k - k0 : VK_GEMM_MAX_K_CPU;
+    for (int64_t k0 = 0; k0 < g->k; k0 += VK_CPU_LOOP_SLICE) {
+      part.k = g->k - k0 < VK_CPU_LOOP_SLICE ? g->k - k0 : VK_CPU_LOOP_SLICE;
       part.beta = k0 == 0 ? g->beta : 1.0f;
       part.a.off = g->a.off + (size_t)(g->trans_a ? k0 * g->lda : k0);
       part.b.off = g->b.off + (size_t)(g->trans_b ? k0 : k0 * g->ldb);

@@ -30,9 +30,15 @@
 
 #include "backend/backend.h"
 
-#define VK_FRAMES 3             /* command buffers in rotation */
-#define VK_MAX_DISPATCH 256     /* dispatches per frame before it is submitted */
-#define VK_MAX_BINDINGS 8       /* storage buffers per shader */
+#define VK_FRAMES 3         /* command buffers in rotation */
+#define VK_MAX_DISPATCH 256 /* dispatches per frame before it is submitted */
+#define VK_MAX_BINDINGS 8   /* storage buffers per shader */
+/* lavapipe ends a shader invocation after 65535 loop iterations in all (one counter an
+ * invocation, never reset: LP_MAX_TGSI_LOOP_ITERATIONS), silently. Shaders that loop over a size
+ * the caller chooses (GEMM's k, the tokens of the embedding backward, the rows of a layer norm's
+ * parameter gradients) take it in slices under this limit on CPU devices. */
+#define VK_CPU_LOOP_LIMIT 65535
+#define VK_CPU_LOOP_SLICE 16384 /* a slice that leaves room for a shader's other loops */
 #define VK_MAX_TEXEL_BINDINGS 4 /* bindings of a shader that reads or writes texel buffers */
 #define VK_PUSH_WORDS 32        /* 128 bytes: the minimum maxPushConstantsSize */
 #define VK_STAGING_BYTES (16u << 20)

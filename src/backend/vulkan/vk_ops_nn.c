@@ -149,9 +149,9 @@ porta_status vk_ops_nn_layernorm_bwd(porta_backend *base, const porta_layernorm_
   NEED((a->dgamma.buf != NULL) == (a->dbeta.buf != NULL), "layernorm_bwd");
   if (a->dx.buf) NEED(a->gamma.buf, "layernorm_bwd");
   uint64_t n = (uint64_t)a->n;
-  /* ≤ 32768 rows a dispatch: layernorm_bwd_params loops over them, and lavapipe ends a shader
-   * invocation after 65535 loop iterations */
-  int64_t chunk = rows_per_chunk(be, a->n) < 32768 ? rows_per_chunk(be, a->n) : 32768;
+  /* ≤ 32768 rows a dispatch: layernorm_bwd_params loops over them (VK_CPU_LOOP_LIMIT) */
+  int64_t max_rows = (VK_CPU_LOOP_LIMIT + 1) / 2;
+  int64_t chunk = rows_per_chunk(be, a->n) < max_rows ? rows_per_chunk(be, a->n) : max_rows;
   vk_pipeline *pipe;
   uint32_t gx, gy;
   vk_row_plan plan = vk_row_plan_for(be, (uint64_t)a->rows, (uint64_t)a->n);
@@ -223,8 +223,6 @@ porta_status vk_ops_nn_embedding(porta_backend *base, const porta_embedding_args
   return PORTA_OK;
 }
 
-#define VK_EMBEDDING_BWD_SLICE_CPU 16384 /* tokens a pass on CPU devices (see below) */
-
 porta_status vk_ops_nn_embedding_bwd(porta_backend *base, const porta_embedding_bwd_args *a) {
   vk_backend *be = (vk_backend *)base;
   vk_count_call(be, PORTA_OP_EMBEDDING_BWD);
@@ -237,11 +235,10 @@ porta_status vk_ops_nn_embedding_bwd(porta_backend *base, const porta_embedding_
   /* Both shaders loop up to n_ids times an invocation, and lavapipe ends an invocation after
    * 65535 loop iterations (silently): CPU devices take the tokens in slices, in order, which
    * adds them to each row in the same order as one pass would. */
-  if (be->base.info.is_cpu && a->n_ids > VK_EMBEDDING_BWD_SLICE_CPU) {
+  if (be->base.info.is_cpu && a->n_ids > VK_CPU_LOOP_SLICE) {
     porta_embedding_bwd_args part = *a;
-    for (int64_t t0 = 0; t0 < a->n_ids && st == PORTA_OK; t0 += VK_EMBEDDING_BWD_SLICE_CPU) {
-      part.n_ids =
-          a->n_ids - t0 < VK_EMBEDDING_BWD_SLICE_CPU ? a->n_ids - t0 : VK_EMBEDDING_BWD_SLICE_CPU;
+    for (int64_t t0 = 0; t0 < a->n_ids && st == PORTA_OK; t0 += VK_CPU_LOOP_SLICE) {
+      part.n_ids = a->n_ids - t0 < VK_CPU_LOOP_SLICE ? a->n_ids - t0 : VK_CPU_LOOP_SLICE;
       part.ids.off = a->ids.off + (size_t)t0;
       part.dout.off = a->dout.off + (size_t)(t0 * a->dim);
       st = vk_ops_nn_embedding_bwd(base, &part);
