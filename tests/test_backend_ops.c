@@ -181,9 +181,11 @@ static void layernorm_cases(oph_case_list *l) {
 
 static uint32_t *make_ids(oph_case_list *l, int64_t n_ids, int64_t vocab, bool out_of_range) {
   uint32_t *ids = oph_rand_i32(&l->rng, n_ids, 0, vocab - 1);
-  static const int32_t bad[] = {-1, 0, 1 << 30, INT32_MIN};
+  /* in range, every id is a denormal when read as a float; out of range, some are NaN payloads
+   * (signalling and quiet): integer data must never ride through a float path */
+  static const uint32_t bad[] = {0xffffffffu, 0, 1u << 30, 0x80000000u, 0x7f9a470eu, 0xffc00001u};
   for (int64_t t = 0; ids && out_of_range && t < n_ids; t += 5)
-    ids[t] = (uint32_t)(t % 20 == 5 ? (int32_t)vocab : bad[(t / 5) % 4]);
+    ids[t] = t % 20 == 5 ? (uint32_t)vocab : bad[(t / 5) % (sizeof bad / sizeof bad[0])];
   return ids;
 }
 
@@ -271,7 +273,9 @@ static void dropout_cases(oph_case_list *l) {
 static uint32_t *make_labels(oph_case_list *l, int64_t batch, int64_t classes, int label_kind) {
   uint32_t *labels = oph_rand_i32(&l->rng, batch, 0, classes - 1);
   for (int64_t b = 0; labels && b < batch; b++) {
-    if (label_kind == 1 && b % 3 == 1) labels[b] = (uint32_t)(b % 2 ? -100 : (int32_t)classes);
+    /* ignored: -100, a label past the classes and one whose float reading is a signalling NaN */
+    const uint32_t ignored[] = {(uint32_t)-100, (uint32_t)classes, 0x7f9a470eu};
+    if (label_kind == 1 && b % 3 == 1) labels[b] = ignored[(b / 3) % 3];
     if (label_kind == 2) labels[b] = (uint32_t)-100;
   }
   return labels;

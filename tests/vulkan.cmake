@@ -71,3 +71,20 @@ if(PORTA_WITH_VULKAN AND TARGET test_backend_ops)
       FAIL_REGULAR_EXPRESSION "vulkan: skipped")
   endforeach()
 endif()
+
+# The conformance suite as lavapipe compiles it for other hosts: its JIT emits different code for
+# each CPU, and an i32 payload quietened on a host with AVX2 but no AVX-512 went unseen on
+# AVX-512 hosts. GALLIUM_OVERRIDE_CPU_CAPS=avx hides AVX-512 (keeps AVX2), =sse4.1 hides AVX;
+# LP_NATIVE_VECTOR_WIDTH=128 narrows the vectors. Mesa's shader cache is off so that no code
+# compiled for this host's own features is reused. Real GPUs ignore these variables.
+if(PORTA_WITH_VULKAN AND TARGET test_backend_ops)
+  foreach(host "avx2;GALLIUM_OVERRIDE_CPU_CAPS=avx" "sse41;GALLIUM_OVERRIDE_CPU_CAPS=sse4.1"
+               "vec128;LP_NATIVE_VECTOR_WIDTH=128")
+    list(GET host 0 _name)
+    list(GET host 1 _setting)
+    add_test(NAME test_backend_ops_vulkan_host_${_name} COMMAND test_backend_ops)
+    set_tests_properties(test_backend_ops_vulkan_host_${_name} PROPERTIES TIMEOUT 900
+      ENVIRONMENT "PORTA_TEST_BACKENDS=vulkan;${_setting};MESA_SHADER_CACHE_DISABLE=true;PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache"
+      FAIL_REGULAR_EXPRESSION "vulkan: skipped")
+  endforeach()
+endif()

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Builds porta and runs the whole test suite: the normal build (every backend this machine has:
-# CPU, OpenCL on PoCL, Vulkan on lavapipe with and without validation layers), the same suite
-# built with AddressSanitizer + UndefinedBehaviorSanitizer, and the libFuzzer targets for a
-# bounded time each. Exits non-zero when anything fails.
+# CPU, OpenCL on PoCL, Vulkan on lavapipe with and without validation layers, and the Vulkan
+# conformance suite as lavapipe compiles it for hosts without AVX-512 or AVX), the Vulkan tests
+# again on a second driver (Mesa 25's lavapipe from bookworm-backports, unpacked privately by
+# tools/mesa25.sh), the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer,
+# valgrind, and the libFuzzer targets for a bounded time each. Exits non-zero when anything fails.
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 30; 0 skips fuzzing)
 #   SKIP_ASAN=1      skip the sanitizer build (for a quick local run)
 #   SKIP_VALGRIND=1  skip the valgrind memcheck of the CPU-backend tests (about 10 minutes)
+#   SKIP_MESA25=1    skip the second Vulkan driver; without the network it is skipped with a
+#                    message, unless CI=true (CI must prove the whole driver matrix)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -23,6 +27,18 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 echo "== tests"
 (cd build && ctest --output-on-failure --timeout 1200) || status=1
+
+if [ "${SKIP_MESA25:-0}" != "1" ]; then
+  echo "== Vulkan tests on a second driver: Mesa 25 lavapipe (private folder, system untouched)"
+  if mesa_env=$(tools/mesa25.sh build-mesa25/driver | tail -n 1); then
+    # shellcheck disable=SC2086 # two VAR=value words
+    (cd build && env $mesa_env ctest --output-on-failure --timeout 1200 -R vulkan) || status=1
+  elif [ "${CI:-}" = "true" ]; then
+    echo "Mesa 25 lavapipe could not be fetched"; status=1
+  else
+    echo "skipped: Mesa 25 lavapipe could not be fetched (no network?)"
+  fi
+fi
 
 if [ "${SKIP_ASAN:-0}" != "1" ]; then
   echo "== build (ASan + UBSan)"

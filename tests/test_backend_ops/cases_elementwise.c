@@ -182,12 +182,38 @@ void reduce_cases(oph_case_list *l) {
 
 /* ---- copy_strided: permute, select, slice, their backward (accumulate), i32 bits ------------- */
 
+/* What an i32 copy carries. Every i32 from 1 to 2^23 − 1 (every token id) is a denormal when its
+ * bits are read as a float, and some are NaN payloads: a driver that lets integer data touch a
+ * float path flushes the first to 0 or quietens the second. */
+enum { F32 = 0, I32_BITS, I32_DENORMAL, I32_NAN };
+
 typedef struct copy_pattern {
   const char *name;
   int64_t shape[4], x_stride[4], out_stride[4];
   int64_t nx, nout, x_view, out_view;
-  bool accumulate, i32;
+  bool accumulate;
+  int i32; /* F32 or one of the I32_* payloads */
 } copy_pattern;
+
+/* n i32 words of the given payload kind */
+static uint32_t *i32_payload(check_rng *rng, int kind, int64_t n) {
+  /* signalling and quiet NaNs of both signs, infinities, -0, the largest denormal */
+  static const uint32_t special[] = {0x7f9a470eu, 0x7f800001u, 0xff800001u, 0x7fbfffffu,
+                                     0x7fc00001u, 0xffc00000u, 0x7f800000u, 0xff800000u,
+                                     0x80000000u, 0x007fffffu, 0x80000001u};
+  uint32_t *x = oph_words(n);
+  for (int64_t i = 0; x && i < n; i++) {
+    uint32_t r = (uint32_t)check_rng_next(rng);
+    if (kind == I32_DENORMAL)
+      x[i] = 1u + r % 0x7fffffu; /* 1 … 2^23 − 1 */
+    else if (kind == I32_NAN)
+      x[i] = i % 3 == 0 ? special[(i / 3) % (sizeof special / sizeof special[0])]
+                        : (r & 0x807fffffu) | 0x7f800001u; /* exponent all ones, mantissa ≠ 0 */
+    else
+      x[i] = r;
+  }
+  return x;
+}
 
 void copy_cases(oph_case_list *l) {
   static const copy_pattern patterns[] = {
@@ -201,7 +227,7 @@ void copy_cases(oph_case_list *l) {
        0,
        0,
        false,
-       false},
+       F32},
       {"transpose",
        {1, 3, 17, 65},
        {0, 1105, 1, 17},
@@ -211,7 +237,7 @@ void copy_cases(oph_case_list *l) {
        0,
        0,
        false,
-       false},
+       F32},
       {"transpose-129",
        {1, 1, 129, 65},
        {0, 0, 1, 129},
@@ -221,12 +247,12 @@ void copy_cases(oph_case_list *l) {
        0,
        0,
        false,
-       false},
+       F32},
       /* x [3, 17, 65], index 5 of dim 1 -> [3, 65] */
-      {"select", {1, 1, 3, 65}, {0, 0, 1105, 1}, {0, 0, 65, 1}, 3315, 195, 325, 0, false, false},
+      {"select", {1, 1, 3, 65}, {0, 0, 1105, 1}, {0, 0, 65, 1}, 3315, 195, 325, 0, false, F32},
       /* x [17, 65], columns [5, 22) -> [17, 17] */
-      {"slice", {1, 1, 17, 17}, {0, 0, 65, 1}, {0, 0, 17, 1}, 1105, 289, 5, 0, false, false},
-      {"slice-bwd", {1, 1, 17, 17}, {0, 0, 17, 1}, {0, 0, 65, 1}, 289, 1105, 0, 5, true, false},
+      {"slice", {1, 1, 17, 17}, {0, 0, 65, 1}, {0, 0, 17, 1}, 1105, 289, 5, 0, false, F32},
+      {"slice-bwd", {1, 1, 17, 17}, {0, 0, 17, 1}, {0, 0, 65, 1}, 289, 1105, 0, 5, true, F32},
       {"permute-bwd",
        {2, 3, 17, 65},
        {3315, 1105, 65, 1},
@@ -236,7 +262,7 @@ void copy_cases(oph_case_list *l) {
        0,
        0,
        true,
-       false},
+       F32},
       {"i32-transpose",
        {1, 1, 17, 65},
        {0, 0, 1, 17},
@@ -246,8 +272,49 @@ void copy_cases(oph_case_list *l) {
        0,
        0,
        false,
-       true},
-      {"one", {1, 1, 1, 1}, {0, 0, 0, 1}, {0, 0, 0, 1}, 1, 1, 0, 0, true, false},
+       I32_BITS},
+      {"i32-denormal-transpose",
+       {1, 1, 17, 65},
+       {0, 0, 1, 17},
+       {0, 0, 65, 1},
+       1105,
+       1105,
+       0,
+       0,
+       false,
+       I32_DENORMAL},
+      {"i32-nan-transpose",
+       {1, 3, 17, 65},
+       {0, 1105, 1, 17},
+       {0, 1105, 65, 1},
+       3315,
+       3315,
+       0,
+       0,
+       false,
+       I32_NAN},
+      /* by uvec4 on Vulkan */
+      {"i32-denormal-heads-32",
+       {2, 3, 17, 32},
+       {1632, 32, 96, 1},
+       {1632, 544, 32, 1},
+       3264,
+       3266,
+       0,
+       2,
+       false,
+       I32_DENORMAL},
+      {"i32-nan-heads-32",
+       {2, 3, 17, 32},
+       {1632, 32, 96, 1},
+       {1632, 544, 32, 1},
+       3264,
+       3266,
+       0,
+       2,
+       false,
+       I32_NAN},
+      {"one", {1, 1, 1, 1}, {0, 0, 0, 1}, {0, 0, 0, 1}, 1, 1, 0, 0, true, F32},
       /* inner dims of multiples of 4 at offsets of multiples of 4 (out: off + out_view, x:
        * off + 2 + x_view; off = index % 4 + 1): by vec4 on Vulkan; the last one misaligned */
       {"permute-heads-32",
@@ -259,7 +326,7 @@ void copy_cases(oph_case_list *l) {
        0,
        2,
        false,
-       false},
+       F32},
       {"permute-heads-32-bwd",
        {2, 3, 17, 32},
        {1632, 544, 32, 1},
@@ -269,8 +336,8 @@ void copy_cases(oph_case_list *l) {
        3,
        1,
        true,
-       false},
-      {"slice-vec4", {1, 1, 17, 16}, {0, 0, 68, 1}, {0, 0, 16, 1}, 1158, 272, 2, 0, false, false},
+       F32},
+      {"slice-vec4", {1, 1, 17, 16}, {0, 0, 68, 1}, {0, 0, 16, 1}, 1158, 272, 2, 0, false, F32},
       {"slice-vec4-misaligned",
        {1, 1, 17, 16},
        {0, 0, 68, 1},
@@ -280,7 +347,7 @@ void copy_cases(oph_case_list *l) {
        5,
        0,
        false,
-       false},
+       F32},
   };
   for (size_t p = 0; p < sizeof patterns / sizeof patterns[0]; p++) {
     const copy_pattern *pt = &patterns[p];
@@ -290,13 +357,9 @@ void copy_cases(oph_case_list *l) {
         (long long)pt->shape[0], (long long)pt->shape[1], (long long)pt->shape[2],
         (long long)pt->shape[3], pt->accumulate ? " accumulate" : "", (long long)off);
     if (!c) return;
-    uint32_t *x;
-    if (pt->i32) { /* any bit pattern, NaN payloads included, must pass unchanged */
-      x = oph_words(pt->nx);
-      for (int64_t i = 0; x && i < pt->nx; i++) x[i] = (uint32_t)check_rng_next(&l->rng);
-    } else {
-      x = oph_rand_f32(&l->rng, pt->nx, -1, 1);
-    }
+    /* i32: any bit pattern, NaN payloads and denormal readings included, passes unchanged */
+    uint32_t *x = pt->i32 != F32 ? i32_payload(&l->rng, pt->i32, pt->nx)
+                                 : oph_rand_f32(&l->rng, pt->nx, -1, 1);
     oph_buf *out = oph_slot(c, 0, "out", pt->nout, pt->accumulate ? OPH_INOUT : OPH_OUT,
                             pt->accumulate ? oph_rand_f32(&l->rng, pt->nout, -1, 1) : NULL,
                             pt->accumulate ? TOL_ELEMENTWISE : TOL_EXACT, off);

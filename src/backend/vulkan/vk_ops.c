@@ -304,24 +304,18 @@ static porta_status copy_piece(vk_backend *be, const vk_views *v, const void *op
   uint64_t n = (uint64_t)(v->shape[0] * v->shape[1] * v->shape[2] * v->shape[3]);
   uint32_t vec = vec4_views(v) ? 4 : 1;
   vk_pipeline *pipe;
-  uint32_t spec[2] = {be->wg, vec == 4};
-  porta_status st = vk_pipeline_get(be, "copy_strided", 2, spec, 2, &pipe);
+  /* accumulate is a specialization constant: the plain copy's code has no float op (see the
+   * shader) */
+  uint32_t spec[3] = {be->wg, vec == 4, a->accumulate != 0};
+  porta_status st = vk_pipeline_get(be, "copy_strided", 2, spec, 3, &pipe);
   if (st != PORTA_OK) return st;
   const int64_t *so = v->stride[0], *sx = v->stride[1];
   /* in units of vec elements: dim 3 has stride 1 when vec = 4 */
-  uint32_t push[13] = {(uint32_t)(n / vec),
-                       a->accumulate,
-                       (uint32_t)v->shape[1],
-                       (uint32_t)v->shape[2],
-                       (uint32_t)(v->shape[3] / vec),
-                       (uint32_t)(so[0] / vec),
-                       (uint32_t)(so[1] / vec),
-                       (uint32_t)(so[2] / vec),
-                       (uint32_t)so[3],
-                       (uint32_t)(sx[0] / vec),
-                       (uint32_t)(sx[1] / vec),
-                       (uint32_t)(sx[2] / vec),
-                       (uint32_t)sx[3]};
+  uint32_t push[12] = {
+      (uint32_t)(n / vec),           (uint32_t)v->shape[1],   (uint32_t)v->shape[2],
+      (uint32_t)(v->shape[3] / vec), (uint32_t)(so[0] / vec), (uint32_t)(so[1] / vec),
+      (uint32_t)(so[2] / vec),       (uint32_t)so[3],         (uint32_t)(sx[0] / vec),
+      (uint32_t)(sx[1] / vec),       (uint32_t)(sx[2] / vec), (uint32_t)sx[3]};
   vk_bind binds[2] = {{v->ref[0], view_span(v->shape, so)}, {v->ref[1], view_span(v->shape, sx)}};
   uint32_t gx, gy;
   vk_groups_1d(n / vec, be->wg, &gx, &gy);
