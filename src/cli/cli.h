@@ -59,8 +59,9 @@ porta_context *cli_context(const cli_device_flags *d, uint64_t seed);
 int cli_parse_backend(const char *name, porta_backend_kind *out);
 
 /* The default model folder (models/all-MiniLM-L6-v2 under the current directory or the source
- * tree) and data file ($PORTA_DATA, ../shared/data/sarcasm/..., /work/shared/...). NULL when none
- * is found. The returned string is static storage of the caller's buffer. */
+ * tree) and data file ($PORTA_DATA, else data/sarcasm/Sarcasm_Headlines_Dataset.jsonl under the
+ * current directory or the source tree). NULL when none is found. The returned string is the
+ * caller's buffer. */
 const char *cli_default_model(char *buf, size_t size);
 const char *cli_default_data(char *buf, size_t size);
 

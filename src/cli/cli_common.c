@@ -197,21 +197,20 @@ const char *cli_default_model(char *buf, size_t size) {
   return NULL;
 }
 
+/* $PORTA_DATA, else data/sarcasm/ (where tools/download_sarcasm.sh writes) in the current
+ * directory or the source tree. Nothing of any one machine's folders is built in. */
 const char *cli_default_data(char *buf, size_t size) {
   const char *env = getenv("PORTA_DATA");
   if (env && env[0]) {
     snprintf(buf, size, "%s", env);
     return buf;
   }
-  const char *rel = "shared/data/sarcasm/Sarcasm_Headlines_Dataset.jsonl";
   char roots[4][PATH_MAX];
   int n = candidate_roots(roots, 4);
   for (int i = 0; i < n; i++) {
-    snprintf(buf, size, "%.*s/../%s", PATH_MAX, roots[i], rel);
+    snprintf(buf, size, "%.*s/data/sarcasm/Sarcasm_Headlines_Dataset.jsonl", PATH_MAX, roots[i]);
     if (is_file(buf)) return buf;
   }
-  snprintf(buf, size, "/work/%s", rel);
-  if (is_file(buf)) return buf;
   return NULL;
 }
 

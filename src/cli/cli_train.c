@@ -112,7 +112,7 @@ int cli_train(int argc, char **argv) {
       fprintf(
           stderr,
           "porta train: no --data given and the sarcasm data set was not found ($PORTA_DATA, "
-          "../shared/data/sarcasm/Sarcasm_Headlines_Dataset.jsonl, tools/download_sarcasm.sh)\n");
+          "data/sarcasm/Sarcasm_Headlines_Dataset.jsonl; tools/download_sarcasm.sh fetches it)\n");
       return CLI_USAGE;
     }
   }

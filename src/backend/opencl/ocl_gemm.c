@@ -10,6 +10,7 @@
 
 #include <clblast_c.h>
 
+#include "backend/driver_output.h"
 #include "backend/opencl/ocl_internal.h"
 /* embedded.h has a slash-star inside a comment, which -Wcomment rejects under -Werror. */
 #pragma GCC diagnostic push
@@ -444,7 +445,12 @@ static porta_status measure_class(ocl_backend *be, int cls, char *summary, size_
   summary[0] = '\0';
   for (int i = PORTA_OPENCL_IMPL_CLBLAST; i <= PORTA_OPENCL_IMPL_OWN_GPU; i++) {
     porta_opencl_gemm_impl impl = (porta_opencl_gemm_impl)i;
-    double t = impl_correct(be, impl, &check) ? impl_time(be, impl, &timed.g) : -1.0;
+    /* the first call of each implementation compiles its kernels (CLBlast's own too) */
+    porta_driver_output quiet;
+    porta_driver_output_begin(&quiet);
+    bool correct = impl_correct(be, impl, &check);
+    porta_driver_output_end(&quiet, false);
+    double t = correct ? impl_time(be, impl, &timed.g) : -1.0;
     if (len >= 0 && (size_t)len < summary_size)
       len += snprintf(summary + len, summary_size - (size_t)len, "%s%s=%.1f", len ? " " : "",
                       porta_opencl_gemm_impl_name(impl), t > 0 ? flops / t * 1e-9 : 0.0);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend/driver_output.h"
 #include "backend/opencl/ocl_internal.h"
 /* embedded.h has a slash-star inside a comment, which -Wcomment rejects under -Werror. */
 #pragma GCC diagnostic push
@@ -166,7 +167,12 @@ static cl_program load_cached(ocl_backend *be, const char *path, const char *opt
     if (program) clReleaseProgram(program);
     return NULL;
   }
-  if (clBuildProgram(program, 1, &be->device, options, NULL, NULL) != CL_SUCCESS) {
+  porta_driver_output quiet;
+  porta_driver_output_begin(&quiet);
+  /* a refused binary is no failure: the source is built instead */
+  cl_int built = clBuildProgram(program, 1, &be->device, options, NULL, NULL);
+  porta_driver_output_end(&quiet, false);
+  if (built != CL_SUCCESS) {
     clReleaseProgram(program);
     return NULL;
   }
@@ -201,7 +207,10 @@ porta_status ocl_program_build(ocl_backend *be, const char *label, const char *s
   const char *sources[1] = {source};
   cl_program program = clCreateProgramWithSource(be->context, 1, sources, &source_len, &err);
   if (err != CL_SUCCESS) return ocl_fail_cl(be, err, "clCreateProgramWithSource");
+  porta_driver_output quiet;
+  porta_driver_output_begin(&quiet);
   err = clBuildProgram(program, 1, &be->device, options, NULL, NULL);
+  porta_driver_output_end(&quiet, err != CL_SUCCESS);
   if (err != CL_SUCCESS) {
     porta_status st = build_failure(be, program, label, err);
     clReleaseProgram(program);
