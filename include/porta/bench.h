@@ -29,26 +29,27 @@ typedef struct porta_bench_result {
 
 /* Achievable f32 FMA throughput (GFLOP/s) and device-memory copy bandwidth (GB/s, read + write).
  * fma->value is 0 and unit "n/a" when the backend has no bench kernel. */
-porta_status porta_bench_peak(porta_context *ctx, int repeat, porta_bench_result *fma,
-                              porta_bench_result *bandwidth);
+PORTA_API porta_status porta_bench_peak(porta_context *ctx, int repeat, porta_bench_result *fma,
+                                        porta_bench_result *bandwidth);
 
 /* C = op(A)·op(B) for batch matrices, m×n×k. */
-porta_status porta_bench_gemm(porta_context *ctx, int64_t m, int64_t n, int64_t k, int64_t batch,
-                              bool trans_a, bool trans_b, int repeat, porta_bench_result *out);
+PORTA_API porta_status porta_bench_gemm(porta_context *ctx, int64_t m, int64_t n, int64_t k,
+                                        int64_t batch, bool trans_a, bool trans_b, int repeat,
+                                        porta_bench_result *out);
 
 /* porta_attention over [batch, heads, seq, head_dim] with a padding mask; backward = the extra
  * time of the backward pass (forward + backward - forward). */
-porta_status porta_bench_attention(porta_context *ctx, int64_t batch, int64_t heads, int64_t seq,
-                                   int64_t head_dim, bool backward, int repeat,
-                                   porta_bench_result *out);
+PORTA_API porta_status porta_bench_attention(porta_context *ctx, int64_t batch, int64_t heads,
+                                             int64_t seq, int64_t head_dim, bool backward,
+                                             int repeat, porta_bench_result *out);
 
 /* A full training step (forward + cross-entropy + backward + AdamW) of a body with random weights
  * of config cfg + the seed's head (dropout 0.1 on token 0 + linear to 2 labels), or the eval
  * forward under no_grad when train is false. MFU: (6·params·tokens + attention flops) over the
  * measured peak when one is given (peak_gflops > 0). */
-porta_status porta_bench_model_step(porta_context *ctx, const porta_model_config *cfg, int batch,
-                                    int seq, bool train, int repeat, double peak_gflops,
-                                    porta_bench_result *out);
+PORTA_API porta_status porta_bench_model_step(porta_context *ctx, const porta_model_config *cfg,
+                                              int batch, int seq, bool train, int repeat,
+                                              double peak_gflops, porta_bench_result *out);
 
 #ifdef __cplusplus
 }

@@ -49,37 +49,38 @@ typedef struct porta_head porta_head;
  * Note: transformers' word embeddings have padding_idx = pad_token_id, which keeps that row's
  * gradient at zero; porta has no such rule, which changes nothing when pads are masked (masked
  * keys get exactly zero attention, so their tokens receive exactly zero gradient). */
-porta_status porta_model_load(porta_model **out, porta_context *ctx, const char *model_dir);
+PORTA_API porta_status porta_model_load(porta_model **out, porta_context *ctx,
+                                        const char *model_dir);
 /* A body with random weights from a config (weights ~ N(0, 0.02) from seed, biases 0, LayerNorm
  * 1/0, as transformers initialises), for tests and benchmarks. The config is copied. */
-porta_status porta_model_create(porta_model **out, porta_context *ctx,
-                                const porta_model_config *cfg, uint64_t seed);
-void porta_model_free(porta_model *model);
+PORTA_API porta_status porta_model_create(porta_model **out, porta_context *ctx,
+                                          const porta_model_config *cfg, uint64_t seed);
+PORTA_API void porta_model_free(porta_model *model);
 
-const porta_model_config *porta_model_get_config(const porta_model *model);
-porta_model_family porta_model_get_family(const porta_model *model);
-porta_context *porta_model_context(const porta_model *model);
+PORTA_API const porta_model_config *porta_model_get_config(const porta_model *model);
+PORTA_API porta_model_family porta_model_get_family(const porta_model *model);
+PORTA_API porta_context *porta_model_context(const porta_model *model);
 /* The folder it was loaded from ("" for porta_model_create). */
-const char *porta_model_source_dir(const porta_model *model);
+PORTA_API const char *porta_model_source_dir(const porta_model *model);
 /* The longest sequence the position embeddings allow: max_position_embeddings for BERT,
  * max_position_embeddings - pad_token_id - 1 for RoBERTa (its positions start at pad + 1). */
-int64_t porta_model_max_seq_len(const porta_model *model);
+PORTA_API int64_t porta_model_max_seq_len(const porta_model *model);
 /* Whether the checkpoint held BERT's pooler (pooler.dense.weight/bias). */
-bool porta_model_has_pooler(const porta_model *model);
+PORTA_API bool porta_model_has_pooler(const porta_model *model);
 /* Number of labels N of the checkpoint's classifier, 0 if none: "classifier.weight" [N, hidden]
  * + "classifier.bias" (BertForSequenceClassification; what porta saves for cls / mean heads),
  * or RoBERTa's "classifier.dense" [hidden, hidden] + "classifier.out_proj" [N, hidden]
  * (RobertaForSequenceClassification; the RoBERTa pooler head starts from it). */
-int porta_model_classifier_labels(const porta_model *model);
+PORTA_API int porta_model_classifier_labels(const porta_model *model);
 
 /* Freezes (trainable = false) or unfreezes the body: requires_grad of every body parameter except
  * the pooler, which only the pooler head uses and which trains with it. */
-porta_status porta_model_set_trainable(porta_model *model, bool trainable);
+PORTA_API porta_status porta_model_set_trainable(porta_model *model, bool trainable);
 /* Dropout probabilities of the body in training mode (defaults: the config's
  * hidden_dropout_prob and attention_probs_dropout_prob, as transformers). A negative value keeps
  * the current one. attention = 0 lets training use porta_attention's fused kernel (faster;
  * transformers drops attention probabilities, which needs the scores as a separate tensor). */
-porta_status porta_model_set_dropout(porta_model *model, float hidden, float attention);
+PORTA_API porta_status porta_model_set_dropout(porta_model *model, float hidden, float attention);
 
 /* ---------------------------------------------------------------------------------------------
  * Forward
@@ -113,9 +114,9 @@ typedef struct porta_model_output {
 
 /* Runs the body: fills last_hidden_state, attention_mask and (on request) hidden_states /
  * attentions; loss and logits are NULL. options may be NULL. Works on every backend. */
-porta_status porta_model_forward(porta_model_output *out, porta_model *model,
-                                 const porta_model_input *input,
-                                 const porta_forward_options *options);
+PORTA_API porta_status porta_model_forward(porta_model_output *out, porta_model *model,
+                                           const porta_model_input *input,
+                                           const porta_forward_options *options);
 
 /* ---------------------------------------------------------------------------------------------
  * Heads
@@ -130,8 +131,8 @@ typedef enum porta_head_kind {
 } porta_head_kind;
 
 /* "cls", "pooler", "mean". */
-const char *porta_head_kind_name(porta_head_kind kind);
-porta_status porta_head_kind_parse(const char *name, porta_head_kind *out);
+PORTA_API const char *porta_head_kind_name(porta_head_kind kind);
+PORTA_API porta_status porta_head_kind_parse(const char *name, porta_head_kind *out);
 
 typedef struct porta_head_options {
   porta_head_kind kind; /* default PORTA_HEAD_CLS */
@@ -142,7 +143,7 @@ typedef struct porta_head_options {
   bool from_checkpoint; /* default true: start from the checkpoint's classifier (and pooler)
                            when its shape fits */
 } porta_head_options;
-void porta_head_options_init(porta_head_options *options);
+PORTA_API void porta_head_options_init(porta_head_options *options);
 
 /* A head on model (which must outlive it). With from_checkpoint, a head starts from the
  * checkpoint's classifier when its kind matches the classifier's style (BERT-style linear for
@@ -150,20 +151,20 @@ void porta_head_options_init(porta_head_options *options);
  * number of labels is num_labels; else it is initialised from seed. BERT's pooler head uses the
  * body's pooler when the checkpoint has one, else a new dense layer initialised like the
  * classifier. */
-porta_status porta_head_create(porta_head **out, porta_model *model,
-                               const porta_head_options *options);
-void porta_head_free(porta_head *head);
-porta_head_kind porta_head_get_kind(const porta_head *head);
-int porta_head_num_labels(const porta_head *head);
+PORTA_API porta_status porta_head_create(porta_head **out, porta_model *model,
+                                         const porta_head_options *options);
+PORTA_API void porta_head_free(porta_head *head);
+PORTA_API porta_head_kind porta_head_get_kind(const porta_head *head);
+PORTA_API int porta_head_num_labels(const porta_head *head);
 
 /* logits [B, num_labels] from a body output (its last_hidden_state and attention_mask). */
-porta_status porta_head_forward(porta_tensor **logits, porta_head *head,
-                                const porta_model_output *body);
+PORTA_API porta_status porta_head_forward(porta_tensor **logits, porta_head *head,
+                                          const porta_model_output *body);
 
 /* Body + head (+ cross-entropy loss when input->labels is set). */
-porta_status porta_model_classify(porta_model_output *out, porta_model *model, porta_head *head,
-                                  const porta_model_input *input,
-                                  const porta_forward_options *options);
+PORTA_API porta_status porta_model_classify(porta_model_output *out, porta_model *model,
+                                            porta_head *head, const porta_model_input *input,
+                                            const porta_forward_options *options);
 
 /* ---------------------------------------------------------------------------------------------
  * Parameters
@@ -178,8 +179,8 @@ typedef struct porta_param {
  * params[0..capacity); *count receives the total (call with capacity 0 to size the array;
  * PORTA_ERR_LIMIT when it did not fit). Frozen parameters are listed too (check
  * porta_tensor_requires_grad). Order is stable: embeddings, layers, pooler, head. */
-porta_status porta_model_parameters(const porta_model *model, const porta_head *head,
-                                    porta_param *params, int capacity, int *count);
+PORTA_API porta_status porta_model_parameters(const porta_model *model, const porta_head *head,
+                                              porta_param *params, int capacity, int *count);
 
 /* ---------------------------------------------------------------------------------------------
  * Saving
@@ -191,8 +192,8 @@ porta_status porta_model_parameters(const porta_model *model, const porta_head *
  * heads and RoBERTa's pooler head AutoModelForSequenceClassification loads the head too
  * (identical logits for the pooler heads; for BERT cls / mean it would add BERT's pooler, which
  * porta's heads do not use). head may be NULL. label_names may be NULL ("LABEL_i"). */
-porta_status porta_model_save(const porta_model *model, const porta_head *head,
-                              const char *const *label_names, const char *dir);
+PORTA_API porta_status porta_model_save(const porta_model *model, const porta_head *head,
+                                        const char *const *label_names, const char *dir);
 
 #ifdef __cplusplus
 }

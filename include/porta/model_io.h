@@ -64,8 +64,8 @@ typedef struct porta_model_config {
  * "roberta" / "xlm-roberta" / "camembert" (pad 1, 514 positions, 1 token type), or
  * distilbert-base-uncased for "distilbert". Other types: PORTA_ERR_INVALID_ARGUMENT.
  * No source JSON (porta_config_save then writes only the known keys). */
-porta_status porta_config_init(porta_model_config *cfg, const char *model_type, char *err,
-                               size_t err_size);
+PORTA_API porta_status porta_config_init(porta_model_config *cfg, const char *model_type, char *err,
+                                         size_t err_size);
 
 /* Reads path_or_dir (a config.json, or a folder holding one). A missing model_type falls back to
  * architectures[0] (BertForSequenceClassification → bert, RobertaModel → roberta, ...) and sets
@@ -73,11 +73,12 @@ porta_status porta_config_init(porta_model_config *cfg, const char *model_type, 
  * model_type, missing or mistyped required field, hidden_size not divisible by
  * num_attention_heads, unsupported position_embedding_type), PORTA_ERR_LIMIT (file over 16 MiB).
  * On failure cfg holds nothing that needs freeing. */
-porta_status porta_config_load(porta_model_config *cfg, const char *path_or_dir, char *err,
-                               size_t err_size);
+PORTA_API porta_status porta_config_load(porta_model_config *cfg, const char *path_or_dir,
+                                         char *err, size_t err_size);
 
 /* Checks the invariants porta_config_load checks (positive sizes, divisibility, known type). */
-porta_status porta_config_validate(const porta_model_config *cfg, char *err, size_t err_size);
+PORTA_API porta_status porta_config_validate(const porta_model_config *cfg, char *err,
+                                             size_t err_size);
 
 /* Writes a config.json that transformers' AutoConfig / AutoModel.from_pretrained accept: the
  * source JSON's keys (when cfg was loaded from a file) with the struct's fields written over
@@ -85,19 +86,20 @@ porta_status porta_config_validate(const porta_model_config *cfg, char *err, siz
  * NULL) is a JSON object whose keys are added last, e.g. "{\"problem_type\":
  * \"single_label_classification\"}". path is a file, or a folder (then <path>/config.json).
  * Written to a temporary file in the same folder and renamed over path. */
-porta_status porta_config_save(const porta_model_config *cfg, const char *path,
-                               const char *extra_json, char *err, size_t err_size);
+PORTA_API porta_status porta_config_save(const porta_model_config *cfg, const char *path,
+                                         const char *extra_json, char *err, size_t err_size);
 
 /* Sets num_labels and id2label (names copied; names may be NULL for "LABEL_0", "LABEL_1", ...). */
-porta_status porta_config_set_labels(porta_model_config *cfg, int num_labels,
-                                     const char *const *names, char *err, size_t err_size);
+PORTA_API porta_status porta_config_set_labels(porta_model_config *cfg, int num_labels,
+                                               const char *const *names, char *err,
+                                               size_t err_size);
 
 /* Deep copy (dst must not hold anything: it is overwritten). */
-porta_status porta_config_copy(porta_model_config *dst, const porta_model_config *src, char *err,
-                               size_t err_size);
+PORTA_API porta_status porta_config_copy(porta_model_config *dst, const porta_model_config *src,
+                                         char *err, size_t err_size);
 
 /* Releases the labels and source JSON and zeroes the struct. Safe on a zeroed struct. */
-void porta_config_free(porta_model_config *cfg);
+PORTA_API void porta_config_free(porta_model_config *cfg);
 
 /* ---------------------------------------------------------------------------------------------
  * Weights: the named tensors of a checkpoint (read-only)
@@ -120,9 +122,9 @@ typedef enum porta_weight_dtype {
 } porta_weight_dtype;
 
 /* "F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL" (safetensors' spelling). */
-const char *porta_weight_dtype_name(porta_weight_dtype dtype);
+PORTA_API const char *porta_weight_dtype_name(porta_weight_dtype dtype);
 /* Bytes per element. */
-size_t porta_weight_dtype_size(porta_weight_dtype dtype);
+PORTA_API size_t porta_weight_dtype_size(porta_weight_dtype dtype);
 
 typedef struct porta_weights porta_weights;
 
@@ -133,33 +135,34 @@ typedef struct porta_weights porta_weights;
  * the file and not overlapping); pytorch_model.bin goes through the restricted unpickler.
  * Errors: PORTA_ERR_NOT_FOUND (no checkpoint in the folder), PORTA_ERR_IO, PORTA_ERR_FORMAT,
  * PORTA_ERR_LIMIT. On failure *out is NULL. */
-porta_status porta_weights_open(porta_weights **out, const char *path, char *err, size_t err_size);
-void porta_weights_close(porta_weights *w);
+PORTA_API porta_status porta_weights_open(porta_weights **out, const char *path, char *err,
+                                          size_t err_size);
+PORTA_API void porta_weights_close(porta_weights *w);
 
 /* "safetensors", "pytorch-zip" or "pytorch-legacy" (the first file's format). */
-const char *porta_weights_format(const porta_weights *w);
+PORTA_API const char *porta_weights_format(const porta_weights *w);
 /* Number of tensors; indices run 0..count-1 in a stable order (sorted by name). */
-int porta_weights_count(const porta_weights *w);
+PORTA_API int porta_weights_count(const porta_weights *w);
 /* Tensor name exactly as stored ("bert.encoder.layer.0.attention.self.query.weight"). */
-const char *porta_weights_name(const porta_weights *w, int index);
+PORTA_API const char *porta_weights_name(const porta_weights *w, int index);
 /* Index of the tensor with this exact name, or -1. */
-int porta_weights_find(const porta_weights *w, const char *name);
-porta_weight_dtype porta_weights_dtype(const porta_weights *w, int index);
-int porta_weights_ndim(const porta_weights *w, int index);
+PORTA_API int porta_weights_find(const porta_weights *w, const char *name);
+PORTA_API porta_weight_dtype porta_weights_dtype(const porta_weights *w, int index);
+PORTA_API int porta_weights_ndim(const porta_weights *w, int index);
 /* ndim sizes (a scalar has ndim 0). */
-const int64_t *porta_weights_shape(const porta_weights *w, int index);
-int64_t porta_weights_numel(const porta_weights *w, int index);
+PORTA_API const int64_t *porta_weights_shape(const porta_weights *w, int index);
+PORTA_API int64_t porta_weights_numel(const porta_weights *w, int index);
 /* The file the tensor comes from (a shard's path for sharded checkpoints). */
-const char *porta_weights_file(const porta_weights *w, int index);
+PORTA_API const char *porta_weights_file(const porta_weights *w, int index);
 
 /* Copies the tensor into dst[0..count) as f32, converting F32/F16/BF16/F64 (count must equal
  * numel). Integer tensors are PORTA_ERR_DTYPE (use porta_weights_read_i64). */
-porta_status porta_weights_read_f32(const porta_weights *w, int index, float *dst, size_t count,
-                                    char *err, size_t err_size);
+PORTA_API porta_status porta_weights_read_f32(const porta_weights *w, int index, float *dst,
+                                              size_t count, char *err, size_t err_size);
 /* Copies an integer or bool tensor (I64/I32/I16/I8/U8/BOOL) into dst as int64 (count == numel);
  * float tensors are PORTA_ERR_DTYPE. */
-porta_status porta_weights_read_i64(const porta_weights *w, int index, int64_t *dst, size_t count,
-                                    char *err, size_t err_size);
+PORTA_API porta_status porta_weights_read_i64(const porta_weights *w, int index, int64_t *dst,
+                                              size_t count, char *err, size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
  * Writing safetensors
@@ -177,14 +180,15 @@ typedef struct porta_named_array {
  * key transformers checks). Data is written to "<path>.tmp-XXXXXX" in the same folder, fsynced
  * and renamed over path, so a crash or failure never leaves half a file and an existing file
  * stays intact on failure. Duplicate or empty names are PORTA_ERR_INVALID_ARGUMENT. */
-porta_status porta_safetensors_write(const char *path, const porta_named_array *arrays, int count,
-                                     const char *metadata_json, char *err, size_t err_size);
+PORTA_API porta_status porta_safetensors_write(const char *path, const porta_named_array *arrays,
+                                               int count, const char *metadata_json, char *err,
+                                               size_t err_size);
 
 /* Reads <model_dir>/pytorch_model.bin (or the sharded pytorch_model.bin.index.json set, or a .bin
  * file given directly) and writes model.safetensors beside it, keeping every tensor's name, dtype
  * (F32/F16/BF16/I64...) and values; tensors that share a storage (tied weights, views) each get
  * their own contiguous copy, as safetensors requires. Atomic like porta_safetensors_write. */
-porta_status porta_checkpoint_convert(const char *model_dir, char *err, size_t err_size);
+PORTA_API porta_status porta_checkpoint_convert(const char *model_dir, char *err, size_t err_size);
 
 #ifdef __cplusplus
 }

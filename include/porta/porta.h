@@ -35,6 +35,15 @@ extern "C" {
 #define PORTA_VERSION_PATCH 0
 #define PORTA_MAX_DIMS 4
 
+/* Marks the functions libporta exports. The library is built with hidden visibility, so only what
+ * carries PORTA_API (every declaration in include/porta/, nothing else) is in its dynamic symbol
+ * table. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PORTA_API __attribute__((visibility("default")))
+#else
+#define PORTA_API
+#endif
+
 /* ---------------------------------------------------------------------------------------------
  * Status codes: one enum for every error (see docs/errors.md).
  * ------------------------------------------------------------------------------------------- */
@@ -57,7 +66,7 @@ typedef enum porta_status {
 } porta_status;
 
 /* A constant English name for a status ("PORTA_ERR_SHAPE"). Never NULL. */
-const char *porta_status_string(porta_status status);
+PORTA_API const char *porta_status_string(porta_status status);
 
 typedef enum porta_backend_kind {
   PORTA_BACKEND_AUTO = 0, /* PORTA_BACKEND environment variable, else CPU */
@@ -67,11 +76,11 @@ typedef enum porta_backend_kind {
 } porta_backend_kind;
 
 /* "cpu", "opencl", "vulkan" ("auto" for AUTO). */
-const char *porta_backend_name(porta_backend_kind kind);
+PORTA_API const char *porta_backend_name(porta_backend_kind kind);
 /* Parses "cpu" / "opencl" / "vulkan" / "auto"; returns PORTA_ERR_INVALID_ARGUMENT otherwise. */
-porta_status porta_backend_parse(const char *name, porta_backend_kind *out);
+PORTA_API porta_status porta_backend_parse(const char *name, porta_backend_kind *out);
 /* Whether this build of porta includes the backend (not whether a device exists). */
-bool porta_backend_compiled(porta_backend_kind kind);
+PORTA_API bool porta_backend_compiled(porta_backend_kind kind);
 
 typedef enum porta_dtype {
   PORTA_F32 = 0,
@@ -105,8 +114,8 @@ typedef struct porta_device_info {
 /* Lists the devices of one backend into infos[0..capacity). *count receives the number found
  * (which may exceed capacity). A backend with no driver installed yields PORTA_ERR_NO_DEVICE and
  * a message in err (when err is not NULL). */
-porta_status porta_list_devices(porta_backend_kind backend, porta_device_info *infos, int capacity,
-                                int *count, char *err, size_t err_size);
+PORTA_API porta_status porta_list_devices(porta_backend_kind backend, porta_device_info *infos,
+                                          int capacity, int *count, char *err, size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
  * Context: one backend device + caching allocator + RNG + autograd tape + error state.
@@ -120,106 +129,108 @@ typedef struct porta_context_options {
   bool profile;               /* time every op with the backend's timers (also $PORTA_PROFILE=1) */
 } porta_context_options;
 
-void porta_context_options_init(porta_context_options *options);
+PORTA_API void porta_context_options_init(porta_context_options *options);
 
 /* Creates a context. On failure *out is NULL; when err is not NULL it receives the message
  * (there is no context to hold it). */
-porta_status porta_context_create(porta_context **out, const porta_context_options *options,
-                                  char *err, size_t err_size);
-void porta_context_destroy(porta_context *ctx);
+PORTA_API porta_status porta_context_create(porta_context **out,
+                                            const porta_context_options *options, char *err,
+                                            size_t err_size);
+PORTA_API void porta_context_destroy(porta_context *ctx);
 
 /* The message of the last failed call on this context ("" if none). Valid until the next call. */
-const char *porta_last_error(const porta_context *ctx);
-porta_backend_kind porta_context_backend(const porta_context *ctx);
-const porta_device_info *porta_context_device(const porta_context *ctx);
+PORTA_API const char *porta_last_error(const porta_context *ctx);
+PORTA_API porta_backend_kind porta_context_backend(const porta_context *ctx);
+PORTA_API const porta_device_info *porta_context_device(const porta_context *ctx);
 /* Waits for all queued device work. */
-porta_status porta_synchronize(porta_context *ctx);
+PORTA_API porta_status porta_synchronize(porta_context *ctx);
 
 /* Training mode enables dropout (default: on). */
-void porta_set_training(porta_context *ctx, bool training);
-bool porta_is_training(const porta_context *ctx);
+PORTA_API void porta_set_training(porta_context *ctx, bool training);
+PORTA_API bool porta_is_training(const porta_context *ctx);
 
 /* The dropout stream: every porta_dropout call draws from (seed, stream, element) and advances the
  * stream by one, so the same sequence of calls draws the same masks on every backend. Save and
  * restore it to resume a run exactly. */
-uint64_t porta_rng_stream(const porta_context *ctx);
-void porta_set_rng_stream(porta_context *ctx, uint64_t stream);
-uint64_t porta_context_seed(const porta_context *ctx);
+PORTA_API uint64_t porta_rng_stream(const porta_context *ctx);
+PORTA_API void porta_set_rng_stream(porta_context *ctx, uint64_t stream);
+PORTA_API uint64_t porta_context_seed(const porta_context *ctx);
 
 /* Device memory in use by live tensors and held in the allocator's cache, and the peak. */
 typedef struct porta_memory_stats {
   size_t live_bytes, cached_bytes, peak_bytes;
   uint64_t driver_allocs; /* calls that reached the backend's allocator */
 } porta_memory_stats;
-void porta_memory_stats_get(const porta_context *ctx, porta_memory_stats *out);
+PORTA_API void porta_memory_stats_get(const porta_context *ctx, porta_memory_stats *out);
 /* Returns cached (unused) device buffers to the driver. */
-void porta_memory_trim(porta_context *ctx);
+PORTA_API void porta_memory_trim(porta_context *ctx);
 
 /* With profiling on: writes a table of each backend op's calls, total device time and share since
  * the last reset into buf (NUL-terminated, truncated to size). PORTA_ERR_STATE when off. */
-porta_status porta_profile_report(porta_context *ctx, char *buf, size_t size);
-void porta_profile_reset(porta_context *ctx);
+PORTA_API porta_status porta_profile_report(porta_context *ctx, char *buf, size_t size);
+PORTA_API void porta_profile_reset(porta_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------
  * Tensors
  * ------------------------------------------------------------------------------------------- */
 /* New tensor, contents uninitialised. Caller-owned. */
-porta_status porta_tensor_new(porta_context *ctx, porta_tensor **out, porta_dtype dtype, int ndim,
-                              const int64_t *shape);
+PORTA_API porta_status porta_tensor_new(porta_context *ctx, porta_tensor **out, porta_dtype dtype,
+                                        int ndim, const int64_t *shape);
 /* New tensor filled with zeros. Caller-owned. */
-porta_status porta_tensor_zeros(porta_context *ctx, porta_tensor **out, porta_dtype dtype, int ndim,
-                                const int64_t *shape);
+PORTA_API porta_status porta_tensor_zeros(porta_context *ctx, porta_tensor **out, porta_dtype dtype,
+                                          int ndim, const int64_t *shape);
 /* New tensor holding numel elements copied from host memory (float or int32_t). Caller-owned. */
-porta_status porta_tensor_from_host(porta_context *ctx, porta_tensor **out, porta_dtype dtype,
-                                    int ndim, const int64_t *shape, const void *data);
+PORTA_API porta_status porta_tensor_from_host(porta_context *ctx, porta_tensor **out,
+                                              porta_dtype dtype, int ndim, const int64_t *shape,
+                                              const void *data);
 /* Frees a tensor (caller-owned or temporary) and its gradient. NULL is a no-op. A tensor still
  * referenced by the autograd tape stays alive until the tape is cleared. */
-void porta_tensor_free(porta_tensor *t);
+PORTA_API void porta_tensor_free(porta_tensor *t);
 /* Makes a temporary caller-owned (it survives porta_release_temporaries). */
-void porta_tensor_keep(porta_tensor *t);
+PORTA_API void porta_tensor_keep(porta_tensor *t);
 /* Frees every temporary not kept and clears the autograd tape. */
-void porta_release_temporaries(porta_context *ctx);
+PORTA_API void porta_release_temporaries(porta_context *ctx);
 
 /* Copies count elements between host and tensor (count must equal numel). Download waits. */
-porta_status porta_tensor_upload(porta_tensor *t, const void *data, size_t count);
-porta_status porta_tensor_download(const porta_tensor *t, void *data, size_t count);
-porta_status porta_tensor_fill(porta_tensor *t, float value);
+PORTA_API porta_status porta_tensor_upload(porta_tensor *t, const void *data, size_t count);
+PORTA_API porta_status porta_tensor_download(const porta_tensor *t, void *data, size_t count);
+PORTA_API porta_status porta_tensor_fill(porta_tensor *t, float value);
 /* dst = src (same shape and dtype). Not recorded by autograd. */
-porta_status porta_tensor_copy(porta_tensor *dst, const porta_tensor *src);
+PORTA_API porta_status porta_tensor_copy(porta_tensor *dst, const porta_tensor *src);
 
-porta_context *porta_tensor_context(const porta_tensor *t);
-porta_dtype porta_tensor_dtype(const porta_tensor *t);
-int porta_tensor_ndim(const porta_tensor *t);
+PORTA_API porta_context *porta_tensor_context(const porta_tensor *t);
+PORTA_API porta_dtype porta_tensor_dtype(const porta_tensor *t);
+PORTA_API int porta_tensor_ndim(const porta_tensor *t);
 /* Size of dimension i; negative i counts from the end. 0 when out of range. */
-int64_t porta_tensor_dim(const porta_tensor *t, int i);
-int64_t porta_tensor_numel(const porta_tensor *t);
+PORTA_API int64_t porta_tensor_dim(const porta_tensor *t, int i);
+PORTA_API int64_t porta_tensor_numel(const porta_tensor *t);
 /* Writes "[2, 3, 5]" into buf. Returns buf. */
-char *porta_tensor_shape_string(const porta_tensor *t, char *buf, size_t size);
+PORTA_API char *porta_tensor_shape_string(const porta_tensor *t, char *buf, size_t size);
 /* Name used in error messages and checkpoints (copied; may be NULL). */
-void porta_tensor_set_name(porta_tensor *t, const char *name);
-const char *porta_tensor_name(const porta_tensor *t);
+PORTA_API void porta_tensor_set_name(porta_tensor *t, const char *name);
+PORTA_API const char *porta_tensor_name(const porta_tensor *t);
 
 /* ---------------------------------------------------------------------------------------------
  * Autograd
  * ------------------------------------------------------------------------------------------- */
 /* Leaves with requires_grad receive .grad from porta_backward. Setting it on a parameter of a
  * frozen body to false trains only the head. Only f32 tensors can require gradients. */
-porta_status porta_tensor_set_requires_grad(porta_tensor *t, bool requires_grad);
-bool porta_tensor_requires_grad(const porta_tensor *t);
+PORTA_API porta_status porta_tensor_set_requires_grad(porta_tensor *t, bool requires_grad);
+PORTA_API bool porta_tensor_requires_grad(const porta_tensor *t);
 /* The accumulated gradient (same shape), or NULL before any backward reached the tensor. Owned by
  * the tensor. */
-porta_tensor *porta_tensor_grad(const porta_tensor *t);
+PORTA_API porta_tensor *porta_tensor_grad(const porta_tensor *t);
 /* Sets .grad to zeros (if it exists). */
-porta_status porta_tensor_zero_grad(porta_tensor *t);
+PORTA_API porta_status porta_tensor_zero_grad(porta_tensor *t);
 
 /* Reverse-mode pass from a scalar (numel == 1) loss: accumulates (+=) d loss / d t into .grad of
  * every tensor that requires grad and took part in computing loss. The tape is consumed: a
  * second backward before new ops is PORTA_ERR_STATE. */
-porta_status porta_backward(porta_tensor *loss);
+PORTA_API porta_status porta_backward(porta_tensor *loss);
 
 /* Inside no_grad (nesting allowed), ops record nothing and results do not require grad. */
-void porta_no_grad_begin(porta_context *ctx);
-void porta_no_grad_end(porta_context *ctx);
+PORTA_API void porta_no_grad_begin(porta_context *ctx);
+PORTA_API void porta_no_grad_end(porta_context *ctx);
 
 /* ---------------------------------------------------------------------------------------------
  * Ops. Each creates a temporary *out. Broadcasting follows NumPy: shapes are aligned at the last
@@ -227,62 +238,65 @@ void porta_no_grad_end(porta_context *ctx);
  * ------------------------------------------------------------------------------------------- */
 /* out[..., M, N] = op(a)[..., M, K] · op(b)[..., K, N]; op transposes the last two dims when the
  * flag is set. Leading (batch) dims must match, or b may be 2-D (shared by every batch). */
-porta_status porta_matmul(porta_tensor **out, porta_tensor *a, porta_tensor *b, bool trans_a,
-                          bool trans_b);
+PORTA_API porta_status porta_matmul(porta_tensor **out, porta_tensor *a, porta_tensor *b,
+                                    bool trans_a, bool trans_b);
 /* out[..., O] = x[..., I] · wᵀ + bias; w is [O, I] (the Hugging Face / PyTorch layout), bias [O]
  * or NULL. */
-porta_status porta_linear(porta_tensor **out, porta_tensor *x, porta_tensor *w, porta_tensor *bias);
+PORTA_API porta_status porta_linear(porta_tensor **out, porta_tensor *x, porta_tensor *w,
+                                    porta_tensor *bias);
 
-porta_status porta_add(porta_tensor **out, porta_tensor *a, porta_tensor *b);
-porta_status porta_sub(porta_tensor **out, porta_tensor *a, porta_tensor *b);
-porta_status porta_mul(porta_tensor **out, porta_tensor *a, porta_tensor *b);
-porta_status porta_div(porta_tensor **out, porta_tensor *a, porta_tensor *b);
+PORTA_API porta_status porta_add(porta_tensor **out, porta_tensor *a, porta_tensor *b);
+PORTA_API porta_status porta_sub(porta_tensor **out, porta_tensor *a, porta_tensor *b);
+PORTA_API porta_status porta_mul(porta_tensor **out, porta_tensor *a, porta_tensor *b);
+PORTA_API porta_status porta_div(porta_tensor **out, porta_tensor *a, porta_tensor *b);
 /* out = x * scale */
-porta_status porta_scale(porta_tensor **out, porta_tensor *x, float scale);
+PORTA_API porta_status porta_scale(porta_tensor **out, porta_tensor *x, float scale);
 /* GELU, erf form: x/2 · (1 + erf(x/√2)) (BERT's "gelu"). */
-porta_status porta_gelu(porta_tensor **out, porta_tensor *x);
-porta_status porta_tanh(porta_tensor **out, porta_tensor *x);
-porta_status porta_relu(porta_tensor **out, porta_tensor *x);
+PORTA_API porta_status porta_gelu(porta_tensor **out, porta_tensor *x);
+PORTA_API porta_status porta_tanh(porta_tensor **out, porta_tensor *x);
+PORTA_API porta_status porta_relu(porta_tensor **out, porta_tensor *x);
 
 /* Softmax over the last dim of x + mask. mask (may be NULL) is additive, f32, and broadcasts
  * to x (e.g. [B, 1, 1, S] against scores [B, H, S, S]); no gradient flows into the mask. */
-porta_status porta_softmax(porta_tensor **out, porta_tensor *x, porta_tensor *mask);
+PORTA_API porta_status porta_softmax(porta_tensor **out, porta_tensor *x, porta_tensor *mask);
 /* Layer norm over the last dim: (x - mean) / sqrt(var + eps) * gamma + beta (biased var). */
-porta_status porta_layer_norm(porta_tensor **out, porta_tensor *x, porta_tensor *gamma,
-                              porta_tensor *beta, float eps);
+PORTA_API porta_status porta_layer_norm(porta_tensor **out, porta_tensor *x, porta_tensor *gamma,
+                                        porta_tensor *beta, float eps);
 /* out[..., D] = table[ids[...], :]; table [V, D] f32, ids i32. An id outside [0, V) is an error
  * (checked on upload by the caller's data; on device it yields zeros). */
-porta_status porta_embedding(porta_tensor **out, porta_tensor *table, porta_tensor *ids);
+PORTA_API porta_status porta_embedding(porta_tensor **out, porta_tensor *table, porta_tensor *ids);
 /* Inverted dropout: zero with probability p, scale the rest by 1/(1-p). Identity when not
  * training or p == 0. The mask comes from Philox-4x32-10 keyed by (seed, stream, index). */
-porta_status porta_dropout(porta_tensor **out, porta_tensor *x, float p);
+PORTA_API porta_status porta_dropout(porta_tensor **out, porta_tensor *x, float p);
 
 /* A view with a new shape and the same number of elements; one dim may be -1. */
-porta_status porta_reshape(porta_tensor **out, porta_tensor *x, int ndim, const int64_t *shape);
+PORTA_API porta_status porta_reshape(porta_tensor **out, porta_tensor *x, int ndim,
+                                     const int64_t *shape);
 /* out's dim i is x's dim perm[i] (copies). */
-porta_status porta_permute(porta_tensor **out, porta_tensor *x, const int *perm);
+PORTA_API porta_status porta_permute(porta_tensor **out, porta_tensor *x, const int *perm);
 /* Picks index along dim and removes that dim (x[:, 0, :] is select(x, 1, 0)). */
-porta_status porta_select(porta_tensor **out, porta_tensor *x, int dim, int64_t index);
+PORTA_API porta_status porta_select(porta_tensor **out, porta_tensor *x, int dim, int64_t index);
 /* x[start : start + length] along dim. */
-porta_status porta_slice(porta_tensor **out, porta_tensor *x, int dim, int64_t start,
-                         int64_t length);
+PORTA_API porta_status porta_slice(porta_tensor **out, porta_tensor *x, int dim, int64_t start,
+                                   int64_t length);
 /* Sum / mean over dim (keeps it as size 1 when keepdim). dim = -1 is the last dim; use
  * porta_sum_all / porta_mean_all for a scalar. */
-porta_status porta_sum(porta_tensor **out, porta_tensor *x, int dim, bool keepdim);
-porta_status porta_mean(porta_tensor **out, porta_tensor *x, int dim, bool keepdim);
-porta_status porta_sum_all(porta_tensor **out, porta_tensor *x);
-porta_status porta_mean_all(porta_tensor **out, porta_tensor *x);
+PORTA_API porta_status porta_sum(porta_tensor **out, porta_tensor *x, int dim, bool keepdim);
+PORTA_API porta_status porta_mean(porta_tensor **out, porta_tensor *x, int dim, bool keepdim);
+PORTA_API porta_status porta_sum_all(porta_tensor **out, porta_tensor *x);
+PORTA_API porta_status porta_mean_all(porta_tensor **out, porta_tensor *x);
 
 /* Mean over the batch of -log softmax(logits)[label]; logits [B, C] f32, labels [B] i32. Rows
  * whose label is outside [0, C) (e.g. -100) are ignored, as in PyTorch. out is a scalar [1]. */
-porta_status porta_cross_entropy(porta_tensor **out, porta_tensor *logits, porta_tensor *labels);
+PORTA_API porta_status porta_cross_entropy(porta_tensor **out, porta_tensor *logits,
+                                           porta_tensor *labels);
 
 /* Scaled dot-product attention, one op with its own backward:
  * out = softmax(q·kᵀ/√D + mask) · v; q, k, v [B, H, S, D]; mask [B, S] additive f32 or NULL
  * (0 keeps a key, a large negative number hides it). When probs is not NULL it receives the
  * attention probabilities [B, H, S, S] (a temporary, not differentiable). */
-porta_status porta_attention(porta_tensor **out, porta_tensor **probs, porta_tensor *q,
-                             porta_tensor *k, porta_tensor *v, porta_tensor *mask);
+PORTA_API porta_status porta_attention(porta_tensor **out, porta_tensor **probs, porta_tensor *q,
+                                       porta_tensor *k, porta_tensor *v, porta_tensor *mask);
 
 /* ---------------------------------------------------------------------------------------------
  * Optimizers
@@ -295,42 +309,44 @@ typedef struct porta_adamw_options {
   float eps;          /* 1e-8 */
   float weight_decay; /* 0.01 */
 } porta_adamw_options;
-void porta_adamw_options_init(porta_adamw_options *options);
+PORTA_API void porta_adamw_options_init(porta_adamw_options *options);
 
 /* AdamW with decoupled weight decay, the exact update of torch.optim.AdamW: the options (and
  * porta_optimizer_step's lr) are read as the shortest decimals they stand for (0.999f as 0.999,
  * as torch holds Python floats), so exp_avg and exp_avg_sq equal torch's bit for bit. The
  * optimizer keeps pointers to params (not ownership). weight_decay_mask (may be NULL) gives
  * per-parameter whether decay applies (transformers skips biases and LayerNorm weights). */
-porta_status porta_adamw_create(porta_optimizer **out, porta_context *ctx, porta_tensor **params,
-                                int count, const bool *weight_decay_mask,
-                                const porta_adamw_options *options);
+PORTA_API porta_status porta_adamw_create(porta_optimizer **out, porta_context *ctx,
+                                          porta_tensor **params, int count,
+                                          const bool *weight_decay_mask,
+                                          const porta_adamw_options *options);
 /* Plain SGD with optional momentum (torch.optim.SGD semantics, no dampening/nesterov). */
-porta_status porta_sgd_create(porta_optimizer **out, porta_context *ctx, porta_tensor **params,
-                              int count, float lr, float momentum, float weight_decay);
+PORTA_API porta_status porta_sgd_create(porta_optimizer **out, porta_context *ctx,
+                                        porta_tensor **params, int count, float lr, float momentum,
+                                        float weight_decay);
 /* One update with learning rate lr (the schedule's value for this step). Parameters without a
  * gradient are skipped. */
-porta_status porta_optimizer_step(porta_optimizer *opt, float lr);
-porta_status porta_optimizer_zero_grad(porta_optimizer *opt);
-void porta_optimizer_free(porta_optimizer *opt);
+PORTA_API porta_status porta_optimizer_step(porta_optimizer *opt, float lr);
+PORTA_API porta_status porta_optimizer_zero_grad(porta_optimizer *opt);
+PORTA_API void porta_optimizer_free(porta_optimizer *opt);
 /* Steps taken so far (AdamW's bias correction uses it). */
-int64_t porta_optimizer_steps(const porta_optimizer *opt);
+PORTA_API int64_t porta_optimizer_steps(const porta_optimizer *opt);
 /* State for checkpoints: slot 0 = exp_avg (momentum for SGD), slot 1 = exp_avg_sq. NULL if the
  * slot does not exist or the parameter has not been stepped yet. */
-porta_tensor *porta_optimizer_state(porta_optimizer *opt, int param_index, int slot);
+PORTA_API porta_tensor *porta_optimizer_state(porta_optimizer *opt, int param_index, int slot);
 /* Restores steps and state (tensors are copied; shapes must match the parameters). */
-porta_status porta_optimizer_load_state(porta_optimizer *opt, int64_t steps,
-                                        porta_tensor *const *exp_avg,
-                                        porta_tensor *const *exp_avg_sq);
+PORTA_API porta_status porta_optimizer_load_state(porta_optimizer *opt, int64_t steps,
+                                                  porta_tensor *const *exp_avg,
+                                                  porta_tensor *const *exp_avg_sq);
 
 /* Scales gradients so their global L2 norm is at most max_norm (torch.nn.utils.clip_grad_norm_).
  * *total_norm (may be NULL) receives the norm before clipping. */
-porta_status porta_clip_grad_norm(porta_context *ctx, porta_tensor **params, int count,
-                                  float max_norm, float *total_norm);
+PORTA_API porta_status porta_clip_grad_norm(porta_context *ctx, porta_tensor **params, int count,
+                                            float max_norm, float *total_norm);
 
 /* Linear warm-up from 0 to base_lr over warmup steps, then linear decay to 0 at total steps
  * (transformers' get_linear_schedule_with_warmup). */
-float porta_lr_linear(int64_t step, int64_t warmup, int64_t total, float base_lr);
+PORTA_API float porta_lr_linear(int64_t step, int64_t warmup, int64_t total, float base_lr);
 
 #ifdef __cplusplus
 }

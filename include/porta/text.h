@@ -40,8 +40,8 @@ typedef enum porta_tokenizer_kind {
  * vocab.json + merges.txt (byte-level BPE). Errors name the missing or malformed file; a vocabulary
  * without its unknown token ([UNK] / <unk>) or its special tokens is PORTA_ERR_FORMAT.
  * On failure *out is NULL. */
-porta_status porta_tokenizer_load(porta_tokenizer **out, const char *model_dir, char *err,
-                                  size_t err_size);
+PORTA_API porta_status porta_tokenizer_load(porta_tokenizer **out, const char *model_dir, char *err,
+                                            size_t err_size);
 
 /* The same from file contents in memory (embedding a tokenizer in a program, fuzzing). Each field
  * may be NULL (absent file); lengths are in bytes and the data need not be NUL-terminated. */
@@ -58,10 +58,11 @@ typedef struct porta_tokenizer_files {
   size_t merges_txt_len;
 } porta_tokenizer_files;
 
-porta_status porta_tokenizer_load_memory(porta_tokenizer **out, const porta_tokenizer_files *files,
-                                         char *err, size_t err_size);
+PORTA_API porta_status porta_tokenizer_load_memory(porta_tokenizer **out,
+                                                   const porta_tokenizer_files *files, char *err,
+                                                   size_t err_size);
 
-void porta_tokenizer_free(porta_tokenizer *tok);
+PORTA_API void porta_tokenizer_free(porta_tokenizer *tok);
 
 /* Encodes UTF-8 text (len bytes, need not be NUL-terminated; WordPiece drops NULs and other
  * control characters as BERT does, byte-level BPE keeps every byte) as one sequence with special
@@ -72,51 +73,56 @@ void porta_tokenizer_free(porta_tokenizer *tok);
  * ids[0..capacity) receives the row and *n_ids its length. If the row does not fit, *n_ids is the
  * length needed and the call returns PORTA_ERR_LIMIT. Invalid UTF-8 returns PORTA_ERR_FORMAT with
  * the byte offset in the message. */
-porta_status porta_tokenizer_encode(const porta_tokenizer *tok, int32_t *ids, int capacity,
-                                    int *n_ids, const char *text, size_t len, int max_length,
-                                    char *err, size_t err_size);
+PORTA_API porta_status porta_tokenizer_encode(const porta_tokenizer *tok, int32_t *ids,
+                                              int capacity, int *n_ids, const char *text,
+                                              size_t len, int max_length, char *err,
+                                              size_t err_size);
 
 /* Packs `batch` rows (rows[b] with row_lengths[b] ids) into ids [batch, *seq_len] and
  * attention_mask [batch, *seq_len] (1 for tokens, 0 for padding), contiguous with row stride
  * *seq_len = the longest row. Both outputs need room for batch * max_seq_len values; a row longer
  * than max_seq_len is PORTA_ERR_LIMIT. attention_mask may be NULL. */
-porta_status porta_tokenizer_pad_batch(int32_t *ids, int32_t *attention_mask, int *seq_len,
-                                       const int32_t *const *rows, const int *row_lengths,
-                                       int batch, int max_seq_len, int32_t pad_id, char *err,
-                                       size_t err_size);
+PORTA_API porta_status porta_tokenizer_pad_batch(int32_t *ids, int32_t *attention_mask,
+                                                 int *seq_len, const int32_t *const *rows,
+                                                 const int *row_lengths, int batch, int max_seq_len,
+                                                 int32_t pad_id, char *err, size_t err_size);
 
 /* Encodes `batch` texts (texts[b] with lens[b] bytes) and pads them as porta_tokenizer_pad_batch
  * does. max_length as in porta_tokenizer_encode, but it must be > 0 or 0 with a finite
  * model_max_length: ids and attention_mask need room for batch * (the resolved max_length). */
-porta_status porta_tokenizer_encode_batch(const porta_tokenizer *tok, int32_t *ids,
-                                          int32_t *attention_mask, int *seq_len,
-                                          const char *const *texts, const size_t *lens, int batch,
-                                          int max_length, char *err, size_t err_size);
+PORTA_API porta_status porta_tokenizer_encode_batch(const porta_tokenizer *tok, int32_t *ids,
+                                                    int32_t *attention_mask, int *seq_len,
+                                                    const char *const *texts, const size_t *lens,
+                                                    int batch, int max_length, char *err,
+                                                    size_t err_size);
 
 /* Token strings of ids joined back into text (WordPiece: "##" pieces glued, words separated by a
  * space; BPE: bytes restored). out receives at most out_size - 1 bytes and a NUL; *out_len the
  * length needed (PORTA_ERR_LIMIT if it did not fit). Special tokens are skipped when
  * skip_special. Unknown ids are PORTA_ERR_INVALID_ARGUMENT. */
-porta_status porta_tokenizer_decode(const porta_tokenizer *tok, char *out, size_t out_size,
-                                    size_t *out_len, const int32_t *ids, int n_ids,
-                                    bool skip_special, char *err, size_t err_size);
+PORTA_API porta_status porta_tokenizer_decode(const porta_tokenizer *tok, char *out,
+                                              size_t out_size, size_t *out_len, const int32_t *ids,
+                                              int n_ids, bool skip_special, char *err,
+                                              size_t err_size);
 
 /* Accessors. Ids of absent special tokens are -1. For BPE, cls = <s> = bos and sep = </s> = eos,
  * as in RobertaTokenizer. */
-porta_tokenizer_kind porta_tokenizer_get_kind(const porta_tokenizer *tok);
-int porta_tokenizer_vocab_size(const porta_tokenizer *tok); /* largest id + 1, added tokens too */
-int porta_tokenizer_model_max_length(const porta_tokenizer *tok); /* INT32_MAX when unbounded */
-int32_t porta_tokenizer_pad_id(const porta_tokenizer *tok);
-int32_t porta_tokenizer_unk_id(const porta_tokenizer *tok);
-int32_t porta_tokenizer_cls_id(const porta_tokenizer *tok);
-int32_t porta_tokenizer_sep_id(const porta_tokenizer *tok);
-int32_t porta_tokenizer_mask_id(const porta_tokenizer *tok);
-int32_t porta_tokenizer_bos_id(const porta_tokenizer *tok);
-int32_t porta_tokenizer_eos_id(const porta_tokenizer *tok);
+PORTA_API porta_tokenizer_kind porta_tokenizer_get_kind(const porta_tokenizer *tok);
+/* The largest id + 1, added tokens too. */
+PORTA_API int porta_tokenizer_vocab_size(const porta_tokenizer *tok);
+/* INT32_MAX when unbounded. */
+PORTA_API int porta_tokenizer_model_max_length(const porta_tokenizer *tok);
+PORTA_API int32_t porta_tokenizer_pad_id(const porta_tokenizer *tok);
+PORTA_API int32_t porta_tokenizer_unk_id(const porta_tokenizer *tok);
+PORTA_API int32_t porta_tokenizer_cls_id(const porta_tokenizer *tok);
+PORTA_API int32_t porta_tokenizer_sep_id(const porta_tokenizer *tok);
+PORTA_API int32_t porta_tokenizer_mask_id(const porta_tokenizer *tok);
+PORTA_API int32_t porta_tokenizer_bos_id(const porta_tokenizer *tok);
+PORTA_API int32_t porta_tokenizer_eos_id(const porta_tokenizer *tok);
 /* The vocabulary string of an id ("##ing", "Ġhello"), or NULL when out of range. */
-const char *porta_tokenizer_id_to_token(const porta_tokenizer *tok, int32_t id);
+PORTA_API const char *porta_tokenizer_id_to_token(const porta_tokenizer *tok, int32_t id);
 /* The id of a vocabulary string (NUL-terminated), or -1. */
-int32_t porta_tokenizer_token_to_id(const porta_tokenizer *tok, const char *token);
+PORTA_API int32_t porta_tokenizer_token_to_id(const porta_tokenizer *tok, const char *token);
 
 #ifdef __cplusplus
 }

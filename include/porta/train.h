@@ -29,12 +29,12 @@ typedef struct porta_rng {
   uint64_t s[4];
 } porta_rng;
 
-void porta_rng_seed(porta_rng *rng, uint64_t seed);
-uint64_t porta_rng_next(porta_rng *rng);
+PORTA_API void porta_rng_seed(porta_rng *rng, uint64_t seed);
+PORTA_API uint64_t porta_rng_next(porta_rng *rng);
 /* Uniform integer in [0, n) (n > 0), without modulo bias. */
-uint64_t porta_rng_below(porta_rng *rng, uint64_t n);
+PORTA_API uint64_t porta_rng_below(porta_rng *rng, uint64_t n);
 /* Fisher-Yates shuffle of items[0..count). */
-void porta_rng_shuffle_i64(porta_rng *rng, int64_t *items, int64_t count);
+PORTA_API void porta_rng_shuffle_i64(porta_rng *rng, int64_t *items, int64_t count);
 
 /* ---------------------------------------------------------------------------------------------
  * Label maps: label id -> name. Integer labels keep their value as id ("0", "1"); string labels
@@ -46,16 +46,16 @@ typedef struct porta_label_map {
   bool from_strings; /* the file held string labels (else integers / booleans) */
 } porta_label_map;
 
-void porta_label_map_free(porta_label_map *map);
+PORTA_API void porta_label_map_free(porta_label_map *map);
 /* Copies src into *dst (dst is overwritten, not freed first). */
-porta_status porta_label_map_copy(porta_label_map *dst, const porta_label_map *src);
+PORTA_API porta_status porta_label_map_copy(porta_label_map *dst, const porta_label_map *src);
 /* The id of a name, or -1. */
-int porta_label_map_find(const porta_label_map *map, const char *name);
+PORTA_API int porta_label_map_find(const porta_label_map *map, const char *name);
 /* Writes {"num_labels":N,"from_strings":b,"id2label":{"0":"neg",...},"label2id":{...}}. */
-porta_status porta_label_map_save(const porta_label_map *map, const char *path, char *err,
-                                  size_t err_size);
-porta_status porta_label_map_load(porta_label_map *out, const char *path, char *err,
-                                  size_t err_size);
+PORTA_API porta_status porta_label_map_save(const porta_label_map *map, const char *path, char *err,
+                                            size_t err_size);
+PORTA_API porta_status porta_label_map_load(porta_label_map *out, const char *path, char *err,
+                                            size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
  * Data sets
@@ -76,7 +76,7 @@ typedef struct porta_dataset_options {
   const porta_label_map *label_map;
 } porta_dataset_options;
 
-void porta_dataset_options_init(porta_dataset_options *options);
+PORTA_API void porta_dataset_options_init(porta_dataset_options *options);
 
 typedef struct porta_skipped_row {
   int64_t line;     /* 1-based line where the row starts */
@@ -98,12 +98,14 @@ typedef struct porta_dataset {
  * newlines) file. CRLF and LF line ends both work; a UTF-8 BOM is ignored. Unreadable rows (bad
  * JSON, missing field, invalid UTF-8, empty text, unknown label) are skipped and listed in
  * skipped; a file with no readable row is PORTA_ERR_FORMAT, a missing file PORTA_ERR_IO. */
-porta_status porta_dataset_load(porta_dataset **out, const char *path,
-                                const porta_dataset_options *options, char *err, size_t err_size);
-void porta_dataset_free(porta_dataset *ds);
+PORTA_API porta_status porta_dataset_load(porta_dataset **out, const char *path,
+                                          const porta_dataset_options *options, char *err,
+                                          size_t err_size);
+PORTA_API void porta_dataset_free(porta_dataset *ds);
 /* "skipped 2 rows: line 7 (bad JSON), line 9 (missing field "headline")" listing at most
  * max_listed lines; "" when nothing was skipped. */
-void porta_dataset_skip_summary(const porta_dataset *ds, int max_listed, char *buf, size_t size);
+PORTA_API void porta_dataset_skip_summary(const porta_dataset *ds, int max_listed, char *buf,
+                                          size_t size);
 
 /* ---------------------------------------------------------------------------------------------
  * Splits: train / valid / test row ids (indices into the data set), stratified by label, with
@@ -118,15 +120,17 @@ typedef struct porta_split {
 
 enum { PORTA_SPLIT_TRAIN = 0, PORTA_SPLIT_VALID = 1, PORTA_SPLIT_TEST = 2 };
 /* "train", "valid", "test". */
-const char *porta_split_name(int part);
+PORTA_API const char *porta_split_name(int part);
 
-porta_status porta_split_make(porta_split *out, const porta_dataset *ds, double valid_fraction,
-                              double test_fraction, uint64_t seed, char *err, size_t err_size);
-void porta_split_free(porta_split *split);
+PORTA_API porta_status porta_split_make(porta_split *out, const porta_dataset *ds,
+                                        double valid_fraction, double test_fraction, uint64_t seed,
+                                        char *err, size_t err_size);
+PORTA_API void porta_split_free(porta_split *split);
 /* split.json: {"seed":…,"valid_fraction":…,"test_fraction":…,"train":[ids],"valid":[…],…} */
-porta_status porta_split_save(const porta_split *split, const char *path, char *err,
-                              size_t err_size);
-porta_status porta_split_load(porta_split *out, const char *path, char *err, size_t err_size);
+PORTA_API porta_status porta_split_save(const porta_split *split, const char *path, char *err,
+                                        size_t err_size);
+PORTA_API porta_status porta_split_load(porta_split *out, const char *path, char *err,
+                                        size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
  * Batching. Rows are tokenised once; each epoch's order comes from (seed, epoch) alone, so a
@@ -146,10 +150,10 @@ typedef struct porta_epoch_plan {
 
 /* Plans one epoch over count rows of the given token lengths. chunk_batches (e.g. 100) is the
  * bucket size of PORTA_ORDER_BUCKETED in batches; seed and epoch pick the shuffle. */
-porta_status porta_epoch_plan_make(porta_epoch_plan *out, const int32_t *lengths, int64_t count,
-                                   int batch_size, porta_batch_order order, int chunk_batches,
-                                   uint64_t seed, int64_t epoch);
-void porta_epoch_plan_free(porta_epoch_plan *plan);
+PORTA_API porta_status porta_epoch_plan_make(porta_epoch_plan *out, const int32_t *lengths,
+                                             int64_t count, int batch_size, porta_batch_order order,
+                                             int chunk_batches, uint64_t seed, int64_t epoch);
+PORTA_API void porta_epoch_plan_free(porta_epoch_plan *plan);
 
 /* ---------------------------------------------------------------------------------------------
  * Metrics. Binary (2 classes): precision / recall / F1 of the positive class 1. More classes:
@@ -167,13 +171,14 @@ typedef struct porta_metrics {
 
 /* Counts predictions against labels (rows whose label is outside [0, num_classes) are ignored)
  * and computes the scores. */
-porta_status porta_metrics_compute(porta_metrics *out, const int32_t *labels,
-                                   const int32_t *predictions, int64_t count, int num_classes);
+PORTA_API porta_status porta_metrics_compute(porta_metrics *out, const int32_t *labels,
+                                             const int32_t *predictions, int64_t count,
+                                             int num_classes);
 /* Scores from out->confusion (after filling it by hand or merging counts). */
-void porta_metrics_finish(porta_metrics *m);
+PORTA_API void porta_metrics_finish(porta_metrics *m);
 /* {"accuracy":…,"precision":…,"recall":…,"f1":…,"confusion":[[…],…]} (no braces around the
  * caller's extra fields: it writes a complete object). Returns the length written (snprintf). */
-int porta_metrics_json(const porta_metrics *m, char *buf, size_t size);
+PORTA_API int porta_metrics_json(const porta_metrics *m, char *buf, size_t size);
 
 /* ---------------------------------------------------------------------------------------------
  * Tokenised rows: every text encoded once, up front.
@@ -191,25 +196,27 @@ typedef struct porta_encoded_rows {
 /* Encodes texts[0..count) ([CLS] … [SEP] / <s> … </s>), each truncated to max_length ids
  * (0: the tokenizer's model_max_length, 512 when that is unbounded; callers cap it by the model's
  * positions). labels may be NULL (then -1). */
-porta_status porta_encode_texts(porta_encoded_rows *out, const porta_tokenizer *tok,
-                                const char *const *texts, const int32_t *labels, int64_t count,
-                                int max_length, char *err, size_t err_size);
-void porta_encoded_rows_free(porta_encoded_rows *rows);
+PORTA_API porta_status porta_encode_texts(porta_encoded_rows *out, const porta_tokenizer *tok,
+                                          const char *const *texts, const int32_t *labels,
+                                          int64_t count, int max_length, char *err,
+                                          size_t err_size);
+PORTA_API void porta_encoded_rows_free(porta_encoded_rows *rows);
 
 /* Copies the rows rows[0..batch) of enc into host arrays padded to the batch's longest row:
  * ids / mask [batch, *seq_len], labels [batch] (may be NULL). Arrays need batch * max_length. */
-void porta_batch_fill(int32_t *ids, int32_t *mask, int32_t *labels, int *seq_len,
-                      const porta_encoded_rows *enc, const int64_t *rows, int batch);
+PORTA_API void porta_batch_fill(int32_t *ids, int32_t *mask, int32_t *labels, int *seq_len,
+                                const porta_encoded_rows *enc, const int64_t *rows, int batch);
 
 /* Runs model + head over rows[0..count) of enc (all rows when rows is NULL) in eval mode under
  * no_grad, batch_size rows at a time sorted by length. probs [count, num_labels] (may be NULL)
  * receives softmax probabilities; predictions [count] (may be NULL) the argmax; metrics (may be
  * NULL) the scores against enc's labels; *mean_loss (may be NULL) the mean cross-entropy.
  * Restores the training mode it found. */
-porta_status porta_classify_rows(float *probs, int32_t *predictions, porta_metrics *metrics,
-                                 double *mean_loss, porta_model *model, porta_head *head,
-                                 const porta_encoded_rows *enc, const int64_t *rows, int64_t count,
-                                 int batch_size);
+PORTA_API porta_status porta_classify_rows(float *probs, int32_t *predictions,
+                                           porta_metrics *metrics, double *mean_loss,
+                                           porta_model *model, porta_head *head,
+                                           const porta_encoded_rows *enc, const int64_t *rows,
+                                           int64_t count, int batch_size);
 
 /* ---------------------------------------------------------------------------------------------
  * Checkpoints: a Hub-style folder (porta_model_save: config.json, model.safetensors, tokenizer
@@ -231,26 +238,29 @@ typedef struct porta_train_state {
 } porta_train_state;
 
 /* Saves a checkpoint to dir (opt may be NULL: no optimizer state; state may be NULL). */
-porta_status porta_checkpoint_save(const char *dir, const porta_model *model,
-                                   const porta_head *head, const porta_label_map *labels,
-                                   porta_optimizer *opt, const porta_param *params, int param_count,
-                                   const porta_train_state *state, char *err, size_t err_size);
+PORTA_API porta_status porta_checkpoint_save(const char *dir, const porta_model *model,
+                                             const porta_head *head, const porta_label_map *labels,
+                                             porta_optimizer *opt, const porta_param *params,
+                                             int param_count, const porta_train_state *state,
+                                             char *err, size_t err_size);
 /* The folder to load for dir: dir itself, or "<dir>.old" when a crash left only that.
  * PORTA_ERR_NOT_FOUND when neither holds a config.json. */
-porta_status porta_checkpoint_resolve(char *out, size_t out_size, const char *dir, char *err,
-                                      size_t err_size);
+PORTA_API porta_status porta_checkpoint_resolve(char *out, size_t out_size, const char *dir,
+                                                char *err, size_t err_size);
 /* Loads a checkpoint folder for inference or training: body, head (kind from config.json's
  * "porta_head", default cls; number of labels from the classifier), label map (labels.json, else
  * config.json's id2label, else "0".."N-1"); a labels.json whose count differs from the
  * classifier's rows is PORTA_ERR_SHAPE. */
-porta_status porta_checkpoint_load(porta_model **model, porta_head **head, porta_label_map *labels,
-                                   porta_context *ctx, const char *dir, char *err, size_t err_size);
-porta_status porta_train_state_load(porta_train_state *out, const char *dir, char *err,
-                                    size_t err_size);
+PORTA_API porta_status porta_checkpoint_load(porta_model **model, porta_head **head,
+                                             porta_label_map *labels, porta_context *ctx,
+                                             const char *dir, char *err, size_t err_size);
+PORTA_API porta_status porta_train_state_load(porta_train_state *out, const char *dir, char *err,
+                                              size_t err_size);
 /* Restores optimizer.safetensors of dir into opt (params as given at creation). */
-porta_status porta_optimizer_state_load(porta_optimizer *opt, const porta_param *params,
-                                        int param_count, const char *dir,
-                                        const porta_train_state *state, char *err, size_t err_size);
+PORTA_API porta_status porta_optimizer_state_load(porta_optimizer *opt, const porta_param *params,
+                                                  int param_count, const char *dir,
+                                                  const porta_train_state *state, char *err,
+                                                  size_t err_size);
 
 /* ---------------------------------------------------------------------------------------------
  * The fine-tuning loop behind `porta train`.
@@ -303,7 +313,7 @@ typedef struct porta_train_options {
   void *user;
 } porta_train_options;
 
-void porta_train_options_init(porta_train_options *options);
+PORTA_API void porta_train_options_init(porta_train_options *options);
 
 typedef struct porta_train_result {
   char run_dir[1024];
@@ -319,8 +329,8 @@ typedef struct porta_train_result {
 
 /* Runs the whole job: data, split, tokenise, model + head, the loop, evaluation, checkpoints,
  * the run folder. Messages about progress go to stderr (unless quiet); errors to err. */
-porta_status porta_train(porta_train_result *result, const porta_train_options *options, char *err,
-                         size_t err_size);
+PORTA_API porta_status porta_train(porta_train_result *result, const porta_train_options *options,
+                                   char *err, size_t err_size);
 
 #ifdef __cplusplus
 }
