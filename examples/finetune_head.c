@@ -53,8 +53,8 @@ int main(int argc, char **argv) {
   size_t lens[2] = {strlen(texts[0]), strlen(texts[1])};
   int32_t ids[2 * 32], mask[2 * 32], labels[2] = {1, 0};
   int seq_len;
-  if (porta_tokenizer_encode_batch(tok, ids, mask, &seq_len, texts, lens, 2, 32, err, sizeof err) !=
-      PORTA_OK) {
+  if (porta_tokenizer_encode_batch(tok, ids, mask, 2 * 32, &seq_len, texts, lens, 2, 32, err,
+                                   sizeof err) != PORTA_OK) {
     fprintf(stderr, "%s\n", err);
     return 1;
   }

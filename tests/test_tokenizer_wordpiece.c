@@ -164,14 +164,63 @@ static void test_limits(const porta_tokenizer *tok) {
   printf("limits: capacity, max_length below the specials and empty text behave\n");
 }
 
+/* Every batch call writes nothing past the capacity it is given: guard values around both
+ * outputs stay as they were, and a batch that does not fit is PORTA_ERR_LIMIT with the length it
+ * needed. (max_length 0 resolves to model_max_length, 512: the case that wrote batch × 512 ids
+ * into a 32-value buffer before.) */
+enum { GUARD = 8 };
+static bool guards_intact(const int32_t *buf, int64_t capacity) {
+  for (int g = 0; g < GUARD; g++)
+    if (buf[g] != 0x5a5a5a5a || buf[GUARD + capacity + g] != 0x5a5a5a5a) return false;
+  return true;
+}
+
+static void test_batch_capacity(const porta_tokenizer *tok, const int32_t *const *rows,
+                                const int *row_lens) {
+  const char *texts[4] = {"the quick brown fox jumps over the lazy dog", "a", "b", "c"};
+  int32_t ids[GUARD + 32 + GUARD], mask[GUARD + 32 + GUARD];
+  char err[256] = "";
+  for (int max_length = 0; max_length <= 64; max_length += 64) {
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) ids[k] = mask[k] = 0x5a5a5a5a;
+    int L = -1;
+    /* lens NULL: NUL-terminated texts; 4 rows of 11 ids need 44 values, 32 are given */
+    porta_status st = porta_tokenizer_encode_batch(tok, ids + GUARD, mask + GUARD, 32, &L, texts,
+                                                   NULL, 4, max_length, err, sizeof(err));
+    CHECK(st == PORTA_ERR_LIMIT && L == 11,
+          "encode_batch max_length %d into 32 values: status %d, seq_len %d (want LIMIT, 11)",
+          max_length, st, L);
+    CHECK(guards_intact(ids, 32) && guards_intact(mask, 32),
+          "encode_batch max_length %d wrote past its buffers", max_length);
+    for (int k = GUARD; k < GUARD + 32; k++)
+      if (ids[k] != 0x5a5a5a5a || mask[k] != 0x5a5a5a5a) {
+        CHECK(false, "encode_batch max_length %d wrote into buffers too small", max_length);
+        break;
+      }
+    st = porta_tokenizer_encode_batch(tok, ids + GUARD, mask + GUARD, 32, &L, texts + 1, NULL, 3,
+                                      max_length, err, sizeof(err));
+    CHECK(st == PORTA_OK && L == 3 && guards_intact(ids, 32) && guards_intact(mask, 32),
+          "encode_batch of 3 short texts into 32 values: status %d %s, seq_len %d", st, err, L);
+  }
+  for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) ids[k] = mask[k] = 0x5a5a5a5a;
+  int L = -1;
+  porta_status st = porta_tokenizer_pad_batch(ids + GUARD, mask + GUARD, 11, &L, rows, row_lens, 2,
+                                              16, 0, err, sizeof(err));
+  CHECK(st == PORTA_ERR_LIMIT && L == 6 && guards_intact(ids, 11) && guards_intact(mask, 11),
+        "pad_batch 2 x 6 into 11 values: status %d, seq_len %d", st, L);
+  st = porta_tokenizer_pad_batch(ids + GUARD, mask + GUARD, 12, &L, rows, row_lens, 2, 16, 0, err,
+                                 sizeof(err));
+  CHECK(st == PORTA_OK && L == 6 && guards_intact(ids, 12) && guards_intact(mask, 12),
+        "pad_batch 2 x 6 into 12 values: status %d, seq_len %d", st, L);
+}
+
 static void test_batch_and_decode(const porta_tokenizer *tok) {
   const char *texts[3] = {"hello world", "a", "the quick brown fox"};
   size_t lens[3] = {11, 1, 19};
   int32_t ids[3 * 16], mask[3 * 16];
   int L = 0;
   char err[256] = "";
-  porta_status st =
-      porta_tokenizer_encode_batch(tok, ids, mask, &L, texts, lens, 3, 16, err, sizeof(err));
+  porta_status st = porta_tokenizer_encode_batch(tok, ids, mask, 3 * 16, &L, texts, lens, 3, 16,
+                                                 err, sizeof(err));
   /* [CLS] the quick brown fox [SEP] = 6 ids; "a" -> [CLS] a [SEP] + 3 pads */
   CHECK(st == PORTA_OK && L == 6, "encode_batch: status %d %s, seq_len %d (want 6)", st, err, L);
   if (st == PORTA_OK && L == 6) {
@@ -186,8 +235,9 @@ static void test_batch_and_decode(const porta_tokenizer *tok) {
   const int32_t *rows[2] = {ids, ids + 6};
   int row_lens[2] = {6, 3};
   int32_t packed[12];
-  st = porta_tokenizer_pad_batch(packed, NULL, &L, rows, row_lens, 2, 5, 0, err, sizeof(err));
+  st = porta_tokenizer_pad_batch(packed, NULL, 12, &L, rows, row_lens, 2, 5, 0, err, sizeof(err));
   CHECK(st == PORTA_ERR_LIMIT, "pad_batch: a row of 6 with max_seq_len 5: status %d", st);
+  test_batch_capacity(tok, rows, row_lens);
 
   const char *text = "Hello, World! It's unaffable.";
   int32_t enc[64];

@@ -80,21 +80,25 @@ PORTA_API porta_status porta_tokenizer_encode(const porta_tokenizer *tok, int32_
 
 /* Packs `batch` rows (rows[b] with row_lengths[b] ids) into ids [batch, *seq_len] and
  * attention_mask [batch, *seq_len] (1 for tokens, 0 for padding), contiguous with row stride
- * *seq_len = the longest row. Both outputs need room for batch * max_seq_len values; a row longer
- * than max_seq_len is PORTA_ERR_LIMIT. attention_mask may be NULL. */
+ * *seq_len = the longest row. `capacity` is the room, in int32 values, of ids and (when not NULL)
+ * of attention_mask each: when batch * *seq_len exceeds it, nothing is written, *seq_len is the
+ * length that would have been used and the call returns PORTA_ERR_LIMIT. A row longer than
+ * max_seq_len is PORTA_ERR_LIMIT too. */
 PORTA_API porta_status porta_tokenizer_pad_batch(int32_t *ids, int32_t *attention_mask,
-                                                 int *seq_len, const int32_t *const *rows,
-                                                 const int *row_lengths, int batch, int max_seq_len,
-                                                 int32_t pad_id, char *err, size_t err_size);
+                                                 int64_t capacity, int *seq_len,
+                                                 const int32_t *const *rows, const int *row_lengths,
+                                                 int batch, int max_seq_len, int32_t pad_id,
+                                                 char *err, size_t err_size);
 
-/* Encodes `batch` texts (texts[b] with lens[b] bytes) and pads them as porta_tokenizer_pad_batch
- * does. max_length as in porta_tokenizer_encode, but it must be > 0 or 0 with a finite
- * model_max_length: ids and attention_mask need room for batch * (the resolved max_length). */
+/* Encodes `batch` texts (texts[b] with lens[b] bytes; lens == NULL: NUL-terminated texts) and
+ * pads them as porta_tokenizer_pad_batch does, into ids and attention_mask of `capacity` values
+ * each (PORTA_ERR_LIMIT, nothing written, when batch * the longest row does not fit). max_length
+ * as in porta_tokenizer_encode, but it must be > 0, or 0 with a finite model_max_length. */
 PORTA_API porta_status porta_tokenizer_encode_batch(const porta_tokenizer *tok, int32_t *ids,
-                                                    int32_t *attention_mask, int *seq_len,
-                                                    const char *const *texts, const size_t *lens,
-                                                    int batch, int max_length, char *err,
-                                                    size_t err_size);
+                                                    int32_t *attention_mask, int64_t capacity,
+                                                    int *seq_len, const char *const *texts,
+                                                    const size_t *lens, int batch, int max_length,
+                                                    char *err, size_t err_size);
 
 /* Token strings of ids joined back into text (WordPiece: "##" pieces glued, words separated by a
  * space; BPE: bytes restored). out receives at most out_size - 1 bytes and a NUL; *out_len the

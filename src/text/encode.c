@@ -164,13 +164,14 @@ porta_status porta_tokenizer_encode(const porta_tokenizer *tok, int32_t *ids, in
 
 /* ---- batching -----------------------------------------------------------------------------------
  */
-porta_status porta_tokenizer_pad_batch(int32_t *ids, int32_t *attention_mask, int *seq_len,
-                                       const int32_t *const *rows, const int *row_lengths,
-                                       int batch, int max_seq_len, int32_t pad_id, char *err,
-                                       size_t err_size) {
-  if (!ids || !seq_len || !rows || !row_lengths || batch < 0 || max_seq_len < 0)
+porta_status porta_tokenizer_pad_batch(int32_t *ids, int32_t *attention_mask, int64_t capacity,
+                                       int *seq_len, const int32_t *const *rows,
+                                       const int *row_lengths, int batch, int max_seq_len,
+                                       int32_t pad_id, char *err, size_t err_size) {
+  if (!ids || !seq_len || !rows || !row_lengths || batch < 0 || max_seq_len < 0 || capacity < 0)
     return text_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
-                     "porta_tokenizer_pad_batch: NULL output/rows or negative batch/max_seq_len");
+                     "porta_tokenizer_pad_batch: NULL output/rows or negative "
+                     "batch/max_seq_len/capacity");
   int L = 0;
   for (int b = 0; b < batch; b++) {
     if (row_lengths[b] < 0 || (row_lengths[b] > 0 && !rows[b]))
@@ -182,6 +183,13 @@ porta_status porta_tokenizer_pad_batch(int32_t *ids, int32_t *attention_mask, in
                        "porta_tokenizer_pad_batch: row %d has %d ids, more than max_seq_len %d", b,
                        row_lengths[b], max_seq_len);
     if (row_lengths[b] > L) L = row_lengths[b];
+  }
+  if ((int64_t)batch * L > capacity) { /* nothing is written past the caller's buffers */
+    *seq_len = L;
+    return text_fail(err, err_size, PORTA_ERR_LIMIT,
+                     "porta_tokenizer_pad_batch: %d rows of %d ids need %lld values, the buffers "
+                     "hold %lld",
+                     batch, L, (long long)batch * L, (long long)capacity);
   }
   for (int b = 0; b < batch; b++) { /* ids [batch, L], attention_mask [batch, L] */
     for (int t = 0; t < L; t++) {
@@ -195,10 +203,10 @@ porta_status porta_tokenizer_pad_batch(int32_t *ids, int32_t *attention_mask, in
 }
 
 porta_status porta_tokenizer_encode_batch(const porta_tokenizer *tok, int32_t *ids,
-                                          int32_t *attention_mask, int *seq_len,
+                                          int32_t *attention_mask, int64_t capacity, int *seq_len,
                                           const char *const *texts, const size_t *lens, int batch,
                                           int max_length, char *err, size_t err_size) {
-  if (!tok || !ids || !seq_len || !texts || !lens || batch < 0)
+  if (!tok || !ids || !seq_len || !texts || batch < 0)
     return text_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
                      "porta_tokenizer_encode_batch: NULL argument or negative batch");
   int L = max_length < 0 ? INT_MAX : resolve_max_length(tok, max_length);
@@ -218,12 +226,13 @@ porta_status porta_tokenizer_encode_batch(const porta_tokenizer *tok, int32_t *i
   }
   for (int b = 0; b < batch && !st; b++) {
     row_ptrs[b] = rows + (size_t)b * L;
-    st = porta_tokenizer_encode(tok, rows + (size_t)b * L, L, &lengths[b], texts[b], lens[b], L,
-                                err, err_size);
+    size_t len = lens ? lens[b] : texts[b] ? strlen(texts[b]) : 0;
+    st = porta_tokenizer_encode(tok, rows + (size_t)b * L, L, &lengths[b], texts[b], len, L, err,
+                                err_size);
   }
   if (!st)
-    st = porta_tokenizer_pad_batch(ids, attention_mask, seq_len, row_ptrs, lengths, batch, L,
-                                   tok->pad_id >= 0 ? tok->pad_id : 0, err, err_size);
+    st = porta_tokenizer_pad_batch(ids, attention_mask, capacity, seq_len, row_ptrs, lengths, batch,
+                                   L, tok->pad_id >= 0 ? tok->pad_id : 0, err, err_size);
 done:
   free(rows);
   free(lengths);
