@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/file_atomic.h" /* porta_write_file_atomic: every run-folder file */
 #include "porta/porta.h"
 
 /* snprintf into err (when not NULL) and return status. */
@@ -25,9 +26,6 @@ void porta_pathf(char *out, size_t size, const char *fmt, ...)
  * PORTA_MAX_FILE_BYTES, also for a pipe or device that never ends. */
 porta_status porta_read_file(const char *path, char **data, size_t *size, char *err,
                              size_t err_size);
-/* Writes data to path through path.tmp + rename, so a crash never leaves half a file. */
-porta_status porta_write_file_atomic(const char *path, const void *data, size_t size, char *err,
-                                     size_t err_size);
 /* rm -rf path (a missing path is fine); false when something could not be removed. */
 bool porta_remove_tree(const char *path);
 /* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */

@@ -79,29 +79,6 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
   return PORTA_OK;
 }
 
-porta_status porta_write_file_atomic(const char *path, const void *data, size_t size, char *err,
-                                     size_t err_size) {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-    return porta_train_fail(err, err_size, PORTA_ERR_LIMIT, "path too long: %s", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f)
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", tmp,
-                            strerror(errno));
-  bool ok = fwrite(data, 1, size, f) == size;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok) {
-    remove(tmp);
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s", tmp);
-  }
-  if (rename(tmp, path) != 0) {
-    remove(tmp);
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
-                            strerror(errno));
-  }
-  return PORTA_OK;
-}
-
 bool porta_utf8_valid(const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
