@@ -21,3 +21,16 @@ if(TARGET porta_cli)
   set_tests_properties(regress_cli_durable_writes PROPERTIES SKIP_RETURN_CODE 77
     ENVIRONMENT "PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache")
 endif()
+
+# One writer per run folder (issue 16, point 1): a second trainer or a --resume while one runs is
+# refused naming its PID, a reader works, SIGTERM exits 143, a dead holder's lock is taken over.
+if(TARGET porta_cli)
+  add_test(NAME regress_cli_run_lock COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/train/run_lock.sh
+    $<TARGET_FILE:porta_cli> ${_rq_tiny} ${CMAKE_CURRENT_SOURCE_DIR}/data/train/synthetic.jsonl
+    ${CMAKE_BINARY_DIR}/regress_run_lock)
+  set_tests_properties(regress_cli_run_lock PROPERTIES TIMEOUT 300
+    ENVIRONMENT "PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache")
+  # --out naming a file said "cannot remove the old checkpoint afile/best"
+  add_test(NAME regress_cli_out_is_a_file COMMAND sh -c
+    "touch '${CMAKE_BINARY_DIR}/regress_out_file' && sh '${CMAKE_CURRENT_SOURCE_DIR}/data/train/expect_fail.sh' 'regress_out_file: Not a directory' '$<TARGET_FILE:porta_cli>' train --model '${_rq_tiny}' --data '${CMAKE_CURRENT_SOURCE_DIR}/data/train/synthetic.jsonl' --out '${CMAKE_BINARY_DIR}/regress_out_file'")
+endif()

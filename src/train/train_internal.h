@@ -37,6 +37,17 @@ struct cJSON;
 porta_status porta_json_int(int64_t *out, const struct cJSON *item, int64_t min, int64_t max,
                             const char *path, const char *field, char *err, size_t err_size);
 
+/* The run folder's writer lock (src/train/run_lock.c): an flock on "<run_dir>/run.lock" held
+ * until porta_run_unlock. A folder locked by a live process is PORTA_ERR_STATE naming its PID and
+ * host; stale_pid is the PID of a dead holder whose lock file was taken over (0: none). */
+typedef struct porta_run_lock_info {
+  int fd;
+  long stale_pid;
+} porta_run_lock_info;
+porta_status porta_run_lock(porta_run_lock_info *out, const char *run_dir, char *err,
+                            size_t err_size);
+void porta_run_unlock(porta_run_lock_info *lock);
+
 /* What settings.json records beyond the options. */
 typedef struct porta_run_info {
   int max_length;

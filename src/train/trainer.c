@@ -16,7 +16,7 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* mkdir -p */
+/* mkdir -p; false (errno set) when a part cannot be made or the path is not a folder. */
 static bool make_dirs(const char *path) {
   char buf[4096];
   porta_pathf(buf, sizeof buf, "%s", path);
@@ -26,7 +26,12 @@ static bool make_dirs(const char *path) {
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) return false;
     *p = '/';
   }
-  return mkdir(buf, 0755) == 0 || errno == EEXIST;
+  if (mkdir(buf, 0755) == 0) return true;
+  if (errno != EEXIST) return false;
+  struct stat sb;
+  if (stat(buf, &sb) != 0) return false;
+  if (!S_ISDIR(sb.st_mode)) errno = ENOTDIR;
+  return S_ISDIR(sb.st_mode);
 }
 
 static void format_duration(char *buf, size_t size, double seconds) {
@@ -58,6 +63,7 @@ typedef struct job {
   int param_count;
   porta_optimizer *opt;
   FILE *metrics;
+  porta_run_lock_info lock; /* held from the start to the end of the call */
   porta_run_info info;
   bool show_bar, log_lines;
 } job;
@@ -74,6 +80,7 @@ static void job_free(job *j) {
   porta_label_map_free(&j->labels);
   porta_split_free(&j->split);
   porta_dataset_free(j->ds);
+  porta_run_unlock(&j->lock); // last: everything this run writes is written
 }
 
 static void say(const job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -551,10 +558,17 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   bool resume = options->resume_dir && options->resume_dir[0];
   porta_status st = PORTA_OK;
   char path[1200];
+  j->lock.fd = -1;
   if (resume) {
     porta_pathf(j->run_dir, sizeof j->run_dir, "%s", options->resume_dir);
+    struct stat sb;
+    if (stat(j->run_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      st = porta_train_fail(err, err_size, PORTA_ERR_NOT_FOUND, "--resume %s: no such run folder",
+                            j->run_dir);
+    // the lock comes before anything is read: a writer in the folder may be replacing it
+    if (st == PORTA_OK) st = porta_run_lock(&j->lock, j->run_dir, err, err_size);
     porta_pathf(path, sizeof path, "%s/settings.json", j->run_dir);
-    st = porta_settings_load(&j->o, &j->strings, path, err, err_size);
+    if (st == PORTA_OK) st = porta_settings_load(&j->o, &j->strings, path, err, err_size);
   } else {
     if (!j->o.text_field) j->o.text_field = "headline";
     if (!j->o.label_field) j->o.label_field = "is_sarcastic";
@@ -583,17 +597,21 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   bool tty = isatty(STDERR_FILENO);
   j->show_bar = !j->o.quiet && (j->o.progress == 1 || (j->o.progress < 0 && tty));
   j->log_lines = !j->o.quiet && !j->show_bar;
-  if (st == PORTA_OK && !make_dirs(j->run_dir))
+  if (st == PORTA_OK && !resume && !make_dirs(j->run_dir))
     st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot create the run folder %s: %s",
                           j->run_dir, strerror(errno));
+  if (st == PORTA_OK && !resume) st = porta_run_lock(&j->lock, j->run_dir, err, err_size);
+  if (st == PORTA_OK && j->lock.stale_pid > 0)
+    say(j, "run: %s was locked by PID %ld, which is no longer running: taken over\n", j->run_dir,
+        j->lock.stale_pid);
   if (st == PORTA_OK && !resume) {
     // a fresh run in a used folder: the old checkpoints must not pass for this run's
     const char *stale[] = {"best", "best.tmp", "best.old", "last", "last.tmp", "last.old"};
     for (int i = 0; i < 6 && st == PORTA_OK; i++) {
       porta_pathf(path, sizeof path, "%s/%s", j->run_dir, stale[i]);
       if (!porta_remove_tree(path))
-        st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot remove the old checkpoint %s",
-                              path);
+        st = porta_train_fail(err, err_size, PORTA_ERR_IO,
+                              "cannot remove the old checkpoint %s: %s", path, strerror(errno));
     }
   }
   char last_real[1200] = "";
