@@ -24,67 +24,92 @@ static porta_status fail(porta_status status, char *err, size_t err_size, const 
   return status;
 }
 
+#define PORTA_ATOMIC_BUFFER ((size_t)1 << 16)
+
 static void release(porta_atomic_file *f) {
+  free(f->buf);
   free(f->tmp_path);
   free(f->path);
   memset(f, 0, sizeof(*f));
+  f->fd = -1;
+}
+
+bool porta_write_all(int fd, const void *data, size_t n) {
+  const char *p = data;
+  while (n > 0) {
+    ssize_t done = write(fd, p, n);
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0) return false;
+    if (done == 0) { // no progress and no error: a device that takes nothing
+      errno = EIO;
+      return false;
+    }
+    p += done;
+    n -= (size_t)done;
+  }
+  return true;
 }
 
 porta_status porta_atomic_open(porta_atomic_file *f, const char *path, char *err, size_t err_size) {
   memset(f, 0, sizeof(*f));
+  f->fd = -1;
   size_t len = strlen(path);
   f->path = strdup(path);
   f->tmp_path = malloc(len + 16);
-  if (f->path == NULL || f->tmp_path == NULL) {
+  f->buf = malloc(PORTA_ATOMIC_BUFFER);
+  if (f->path == NULL || f->tmp_path == NULL || f->buf == NULL) {
     release(f);
     return fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory writing %s", path);
   }
   snprintf(f->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
-  int fd = mkstemp(f->tmp_path);
-  if (fd < 0) {
+  f->fd = mkstemp(f->tmp_path);
+  if (f->fd < 0) {
     porta_status s =
         fail(PORTA_ERR_IO, err, err_size, "cannot create %s: %s", f->tmp_path, strerror(errno));
     release(f);
     return s;
   }
-  (void)fchmod(fd, 0644); // mkstemp makes 0600; these are ordinary files
-  f->fp = fdopen(fd, "wb");
-  if (f->fp == NULL) {
-    int e = errno;
-    close(fd);
-    unlink(f->tmp_path);
-    porta_status s =
-        fail(PORTA_ERR_IO, err, err_size, "cannot open a stream on %s: %s", path, strerror(e));
-    release(f);
-    return s;
-  }
+  (void)fchmod(f->fd, 0644); // mkstemp makes 0600; these are ordinary files
   return PORTA_OK;
+}
+
+static void flush_buffer(porta_atomic_file *f) {
+  if (f->error == 0 && f->buffered > 0 && !porta_write_all(f->fd, f->buf, f->buffered))
+    f->error = errno ? errno : EIO;
+  f->buffered = 0;
 }
 
 void porta_atomic_write(porta_atomic_file *f, const void *data, size_t size) {
   if (f->error != 0 || size == 0) return;
-  errno = 0;
-  if (fwrite(data, 1, size, f->fp) != size) f->error = errno ? errno : EIO;
+  if (f->buffered + size > PORTA_ATOMIC_BUFFER) flush_buffer(f);
+  if (size >= PORTA_ATOMIC_BUFFER) { // large arrays (weights) go straight through
+    if (f->error == 0 && !porta_write_all(f->fd, data, size)) f->error = errno ? errno : EIO;
+    return;
+  }
+  memcpy(f->buf + f->buffered, data, size);
+  f->buffered += size;
 }
 
 void porta_atomic_abort(porta_atomic_file *f) {
-  if (f->fp != NULL) fclose(f->fp);
+  if (f->fd >= 0) close(f->fd);
   if (f->tmp_path != NULL) unlink(f->tmp_path);
   release(f);
 }
 
 porta_status porta_atomic_commit(porta_atomic_file *f, char *err, size_t err_size) {
+  flush_buffer(f);
   int e = f->error;
   const char *what = "write";
-  errno = 0;
-  if (e == 0 && fflush(f->fp) != 0) e = errno ? errno : EIO;
-  if (e == 0 && fsync(fileno(f->fp)) != 0) e = errno, what = "fsync";
-  if (fclose(f->fp) != 0 && e == 0) e = errno ? errno : EIO, what = "close";
-  f->fp = NULL;
+  if (e == 0 && fsync(f->fd) != 0) e = errno, what = "fsync";
+  if (close(f->fd) != 0 && e == 0 && errno != EINTR) e = errno, what = "close";
+  f->fd = -1;
   if (e == 0 && rename(f->tmp_path, f->path) != 0) e = errno, what = "rename";
   if (e != 0) {
-    porta_status s = fail(PORTA_ERR_IO, err, err_size, "cannot %s %s: %s", what,
-                          strcmp(what, "rename") == 0 ? f->path : f->tmp_path, strerror(e));
+    porta_status s =
+        strcmp(what, "rename") == 0
+            ? fail(PORTA_ERR_IO, err, err_size, "cannot rename %s to %s: %s", f->tmp_path, f->path,
+                   strerror(e))
+            : fail(PORTA_ERR_IO, err, err_size, "cannot %s %s: %s", what, f->path, strerror(e));
     porta_atomic_abort(f);
     return s;
   }

@@ -14,11 +14,17 @@
 #include "porta/porta.h"
 
 typedef struct porta_atomic_file {
-  FILE *fp;
+  int fd;
   char *tmp_path;
   char *path;
   int error; /* errno of the first failed write (0: none) */
+  char *buf; /* PORTA_ATOMIC_BUFFER bytes collected before a write(2) */
+  size_t buffered;
 } porta_atomic_file;
+
+/* write(2) of all n bytes (a short write is continued, EINTR retried); false with errno set. Every
+ * porta file write goes through it (no stdio), so each failure is seen with its errno. */
+bool porta_write_all(int fd, const void *data, size_t n);
 
 porta_status porta_atomic_open(porta_atomic_file *f, const char *path, char *err, size_t err_size);
 /* Appends bytes; a failure is remembered and reported by commit. */

@@ -1,6 +1,8 @@
 /* The fine-tuning loop behind `porta train`: data -> split -> tokens -> body + head -> AdamW with
  * a linear schedule -> evaluation each epoch -> best / last checkpoints -> test metrics. */
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,14 +64,15 @@ typedef struct job {
   bool *decay;
   int param_count;
   porta_optimizer *opt;
-  FILE *metrics;
+  int metrics_fd; /* metrics.jsonl, appended one whole line per write; -1: not open */
+  char metrics_path[1200];
   porta_run_lock_info lock; /* held from the start to the end of the call */
   porta_run_info info;
   bool show_bar, log_lines;
 } job;
 
 static void job_free(job *j) {
-  if (j->metrics) fclose(j->metrics);
+  if (j->metrics_fd >= 0) close(j->metrics_fd);
   porta_optimizer_free(j->opt);
   free(j->all_params), free(j->params), free(j->tensors), free(j->decay);
   porta_head_free(j->head);
@@ -247,28 +250,64 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   return PORTA_OK;
 }
 
+/* Appends one line to metrics.jsonl with a single write: a failed or short write (a full disk) is
+ * an error like a failed checkpoint, never a record silently lost or spliced. */
+static porta_status log_line(job *j, char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static porta_status log_line(job *j, char *err, size_t err_size, const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  int n = vsnprintf(NULL, 0, fmt, args);
+  va_end(args);
+  char *line = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (!line) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory");
+  va_start(args, fmt);
+  vsnprintf(line, (size_t)n + 1, fmt, args);
+  va_end(args);
+  bool ok = porta_write_all(j->metrics_fd, line, (size_t)n);
+  int e = errno;
+  free(line);
+  if (!ok)
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", j->metrics_path,
+                            strerror(e));
+  return PORTA_OK;
+}
+
+/* fsync of metrics.jsonl, before a checkpoint: the log on disk is never behind a saved state. */
+static porta_status sync_metrics(job *j, char *err, size_t err_size) {
+  if (fsync(j->metrics_fd) != 0 && errno != EINVAL)
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot fsync %s: %s", j->metrics_path,
+                            strerror(errno));
+  return PORTA_OK;
+}
+
+static porta_status log_evaluation(job *j, const char *split, int64_t epoch, int64_t step,
+                                   const porta_metrics *m, char *err, size_t err_size) {
+  int n = porta_metrics_json(m, NULL, 0);
+  char *json = malloc((size_t)n + 1);
+  if (!json) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory");
+  porta_metrics_json(m, json, (size_t)n + 1);
+  // {"split":…,"epoch":…,"step":…,"loss":…, + the metrics object's fields}
+  porta_status st = log_line(
+      j, err, err_size, "{\"split\": \"%s\", \"epoch\": %lld, \"step\": %lld, \"loss\": %.6f, %s\n",
+      split, (long long)epoch, (long long)step, m->loss, json + 1);
+  free(json);
+  return st;
+}
+
 static porta_status save_checkpoint(job *j, const char *dir, const porta_train_state *state,
                                     bool with_optimizer, char *err, size_t err_size) {
   porta_train_state s = *state;
   s.rng_stream = porta_rng_stream(j->ctx);
   double t0 = now_seconds();
-  porta_status st =
-      porta_checkpoint_save(dir, j->model, j->head, &j->labels, with_optimizer ? j->opt : NULL,
-                            j->params, j->param_count, &s, err, err_size);
+  porta_status st = sync_metrics(j, err, err_size);
+  if (st == PORTA_OK)
+    st = porta_checkpoint_save(dir, j->model, j->head, &j->labels, with_optimizer ? j->opt : NULL,
+                               j->params, j->param_count, &s, err, err_size);
   if (st == PORTA_OK && !j->show_bar)
     say(j, "  checkpoint %s (step %lld) written in %.1f s\n", dir, (long long)state->step,
         now_seconds() - t0);
   return st;
-}
-
-static void log_evaluation(job *j, const char *split, int64_t epoch, int64_t step,
-                           const porta_metrics *m) {
-  char json[8192];
-  porta_metrics_json(m, json, sizeof json);
-  // {"split":…,"epoch":…,"step":…,"loss":…, + the metrics object's fields}
-  fprintf(j->metrics, "{\"split\": \"%s\", \"epoch\": %lld, \"step\": %lld, \"loss\": %.6f, %s\n",
-          split, (long long)epoch, (long long)step, m->loss, json + 1);
-  fflush(j->metrics);
 }
 
 static void print_metrics_table(const job *j, const char *title, const porta_metrics *m) {
@@ -303,7 +342,8 @@ static porta_status end_of_epoch(job *j, porta_train_state *state, porta_train_r
                                           j->split.count[PORTA_SPLIT_VALID], j->o.batch_size * 2);
     if (st != PORTA_OK)
       return porta_train_fail(err, err_size, st, "evaluating valid: %s", porta_last_error(j->ctx));
-    log_evaluation(j, "valid", state->epoch, state->step, &m);
+    st = log_evaluation(j, "valid", state->epoch, state->step, &m, err, err_size);
+    if (st != PORTA_OK) return st;
     char title[64];
     snprintf(title, sizeof title, "epoch %lld valid", (long long)state->epoch + 1);
     if (j->show_bar) fprintf(stderr, "\n");
@@ -441,10 +481,11 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       steps_here++;
       result->steps = state->step;
       result->last_loss = loss;
-      fprintf(
-          j->metrics,
+      st = log_line(
+          j, err, err_size,
           "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6e, \"seq_per_s\": %.2f}\n",
           (long long)state->step, (long long)state->epoch, loss, lr, seq_per_s);
+      if (st != PORTA_OK) break;
       if (j->o.on_step) {
         porta_step_record rec = {state->step, state->epoch, loss, lr, seq_per_s};
         j->o.on_step(j->o.user, &rec);
@@ -452,7 +493,6 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       show_progress(j, state, j->o.epochs, loss, lr, smoothed, now_seconds() - started, steps_here);
       bool epoch_done = state->next_batch >= plan.num_batches || state->step >= state->total_steps;
       if (!epoch_done && j->o.save_every > 0 && state->step % j->o.save_every == 0) {
-        fflush(j->metrics);
         st = save_checkpoint(j, j->last_dir, state, true, err, err_size);
       }
       if (st == PORTA_OK && j->o.stop_after > 0 && steps_here >= j->o.stop_after && !epoch_done) {
@@ -462,7 +502,6 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       if (st == PORTA_OK && j->o.cancel && *j->o.cancel && !epoch_done) {
         if (j->show_bar) fprintf(stderr, "\n");
         say(j, "interrupted at step %lld: writing %s\n", (long long)state->step, j->last_dir);
-        fflush(j->metrics);
         st = save_checkpoint(j, j->last_dir, state, true, err, err_size);
         result->interrupted = true;
         break;
@@ -481,7 +520,6 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
     if (result->interrupted) break;
   }
   if (j->show_bar) fprintf(stderr, "\n");
-  fflush(j->metrics);
   free(lengths), free(ids), free(mask), free(labels), free(batch_rows);
   return st;
 }
@@ -515,7 +553,7 @@ static porta_status final_test(job *j, porta_train_result *result, char *err, si
   } else {
     result->has_test = true;
     result->test = m;
-    log_evaluation(j, "test", result->best_epoch, result->steps, &m);
+    st = log_evaluation(j, "test", result->best_epoch, result->steps, &m, err, err_size);
   }
   porta_head_free(head);
   porta_model_free(model);
@@ -534,8 +572,14 @@ static porta_status trim_metrics(const char *path, int64_t step, char *err, size
     char *line = data + pos;
     char *nl = memchr(line, '\n', size - pos);
     size_t len = nl ? (size_t)(nl - line) + 1 : size - pos;
-    const char *field = strstr(line, "\"step\": ");
-    bool keep = field && field < line + len && strtoll(field + 8, NULL, 10) <= step;
+    // only whole lines (a write cut by a crash has no newline) that are JSON objects with a step
+    bool keep = false;
+    if (nl) {
+      cJSON *record = cJSON_ParseWithLength(line, len);
+      cJSON *at = cJSON_GetObjectItemCaseSensitive(record, "step");
+      keep = cJSON_IsObject(record) && cJSON_IsNumber(at) && at->valuedouble <= (double)step;
+      cJSON_Delete(record);
+    }
     if (keep) {
       memmove(data + kept, line, len);
       kept += len;
@@ -559,6 +603,7 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   porta_status st = PORTA_OK;
   char path[1200];
   j->lock.fd = -1;
+  j->metrics_fd = -1;
   if (resume) {
     porta_pathf(j->run_dir, sizeof j->run_dir, "%s", options->resume_dir);
     struct stat sb;
@@ -593,6 +638,7 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   if (j->o.log_every <= 0) j->o.log_every = 50;
   porta_pathf(j->last_dir, sizeof j->last_dir, "%s/last", j->run_dir);
   porta_pathf(j->best_dir, sizeof j->best_dir, "%s/best", j->run_dir);
+  porta_pathf(j->metrics_path, sizeof j->metrics_path, "%s/metrics.jsonl", j->run_dir);
   porta_pathf(result->run_dir, sizeof result->run_dir, "%s", j->run_dir);
   bool tty = isatty(STDERR_FILENO);
   j->show_bar = !j->o.quiet && (j->o.progress == 1 || (j->o.progress < 0 && tty));
@@ -670,15 +716,12 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
     porta_pathf(path, sizeof path, "%s/settings.json", j->run_dir);
     if (!resume) st = porta_settings_save(path, &j->o, &j->info, err, err_size);
   }
-  if (st == PORTA_OK && resume) {
-    porta_pathf(path, sizeof path, "%s/metrics.jsonl", j->run_dir);
-    st = trim_metrics(path, state.step, err, err_size);
-  }
+  if (st == PORTA_OK && resume) st = trim_metrics(j->metrics_path, state.step, err, err_size);
   if (st == PORTA_OK) {
-    porta_pathf(path, sizeof path, "%s/metrics.jsonl", j->run_dir);
-    j->metrics = fopen(path, resume ? "a" : "w");
-    if (!j->metrics)
-      st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", path,
+    j->metrics_fd = open(j->metrics_path,
+                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644);
+    if (j->metrics_fd < 0)
+      st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", j->metrics_path,
                             strerror(errno));
   }
   if (st == PORTA_OK) {
@@ -709,6 +752,16 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
         print_confusion(j, &result->test);
       }
     }
+  }
+  if (j->metrics_fd >= 0) { // the log's last lines reach the disk, or the run says why not
+    char close_err[1400];
+    porta_status closed = sync_metrics(j, close_err, sizeof close_err);
+    if (close(j->metrics_fd) != 0 && closed == PORTA_OK && errno != EINTR)
+      closed = porta_train_fail(close_err, sizeof close_err, PORTA_ERR_IO, "cannot close %s: %s",
+                                j->metrics_path, strerror(errno));
+    j->metrics_fd = -1;
+    if (st == PORTA_OK && closed != PORTA_OK)
+      st = porta_train_fail(err, err_size, closed, "%s", close_err);
   }
   result->seconds = now_seconds() - started;
   if (st == PORTA_OK) say(j, "done in %.1f s: %s\n", result->seconds, j->run_dir);
