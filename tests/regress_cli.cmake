@@ -63,3 +63,19 @@ if(TARGET porta_cli AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
       --out ${CMAKE_BINARY_DIR}/regress_enospc_${_name})
   endforeach()
 endif()
+
+# CSV and labels (issue 16, point 3): a row `"unterminated quote,1` swallowed the rows after it
+# (the quote closed lines later, before text) and the run exited 0. Now the file is refused,
+# naming the line where the quote opened. A text label among integer labels (a row whose columns
+# slipped) made a third class without a word; now the run says so.
+if(TARGET porta_cli)
+  add_test(NAME regress_cli_csv_unterminated_quote COMMAND sh
+    ${CMAKE_CURRENT_SOURCE_DIR}/data/train/expect_fail.sh "unterminated_quote.csv: line 7: the quoted field opened on line 7"
+    $<TARGET_FILE:porta_cli> train --model ${_rq_tiny} --data ${CMAKE_CURRENT_SOURCE_DIR}/data/train/unterminated_quote.csv
+    --out ${CMAKE_BINARY_DIR}/regress_csv_quote --max-steps 1 --backend cpu --threads 1)
+  add_test(NAME regress_cli_odd_label COMMAND $<TARGET_FILE:porta_cli> train --model ${_rq_tiny}
+    --data ${CMAKE_CURRENT_SOURCE_DIR}/data/train/odd_label.jsonl --out ${CMAKE_BINARY_DIR}/regress_odd_label
+    --max-steps 1 --backend cpu --threads 1)
+  set_tests_properties(regress_cli_odd_label PROPERTIES ENVIRONMENT "PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache"
+    PASS_REGULAR_EXPRESSION "data: warning: label \"so dull movie today\" on 1 row \\(line 10\\): not an integer")
+endif()

@@ -130,8 +130,17 @@ static void test_data_corners(void) {
       C("u0000.jsonl",
         "{\"headline\":\"\\u0000\",\"is_sarcastic\":1}\n{\"headline\":\"x\",\"is_sarcastic\":1}\n",
         PORTA_OK, 1, 1),
-      // an unterminated quote swallows the rest of the file as one bad record
+      // an unterminated quote would swallow the rest of the file: refused, naming the line
       C("open_quote.csv", "headline,is_sarcastic\n\"never closed,1\nb,0\n", PORTA_ERR_FORMAT, 0, 1),
+      // a stray quote closed lines later by a quote that text follows: the rows between would
+      // have become one text (issue 16); refused rather than loaded as 2 rows
+      C("closed_late.csv", "headline,is_sarcastic\n\"stray,1\nb,0\nc,1\n\"d\" e,0\nf,1\n",
+        PORTA_ERR_FORMAT, 0, 0),
+      C("text_after_quote.csv", "headline,is_sarcastic\n\"a\"b,1\nc,0\n", PORTA_ERR_FORMAT, 0, 0),
+      // what RFC 4180 allows stays: quotes doubled inside, line ends inside, a quote inside an
+      // unquoted field
+      C("rfc_quotes.csv", "headline,is_sarcastic\n\"a \"\"b\"\"\nc\",1\nsay \"hi\",0\n", PORTA_OK,
+        2, 0),
       // only a header, only a BOM, nothing at all
       C("header_only.csv", "headline,is_sarcastic\r\n", PORTA_ERR_FORMAT, 0, 0),
       C("bom_only.jsonl", "\xEF\xBB\xBF", PORTA_ERR_FORMAT, 0, 0),
@@ -163,6 +172,34 @@ static void test_data_corners(void) {
             "%s: row %lld text is empty or not UTF-8", cases[k].name, (long long)i);
     porta_dataset_free(ds);
   }
+}
+
+/* ds->label_note: a label unlike the rest of its column is reported, naming its line; a
+ * column of two common labels is not. */
+static void test_label_note(void) {
+  char *text = malloc(64 * 1024);
+  size_t used = 0;
+  for (int i = 0; i < 400; i++)
+    used += (size_t)snprintf(text + used, 64 * 1024 - used,
+                             "{\"headline\": \"row %d\", \"is_sarcastic\": %d}\n", i,
+                             i == 123 ? 2 : i % 2);
+  const char *path = write_file("rare.jsonl", text, used);
+  porta_dataset *ds = NULL;
+  char err[512] = "";
+  porta_status st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
+  printf("rare label: %s\n", ds ? ds->label_note : err);
+  CHECK(&checks, st == PORTA_OK && strstr(ds->label_note, "label \"2\" on 1 row (line 124)"),
+        "a label on 1 row of 400 is not reported: '%s'", ds ? ds->label_note : err);
+  porta_dataset_free(ds);
+  used = (size_t)snprintf(text, 64 * 1024, "headline,is_sarcastic\n");
+  for (int i = 0; i < 400; i++)
+    used += (size_t)snprintf(text + used, 64 * 1024 - used, "row %d,%s\n", i, i % 2 ? "yes" : "no");
+  path = write_file("even.csv", text, used);
+  st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
+  CHECK(&checks, st == PORTA_OK && ds->label_note[0] == '\0', "two even labels reported: '%s'",
+        ds ? ds->label_note : err);
+  porta_dataset_free(ds);
+  free(text);
 }
 
 /* A head of 100 labels: prediction works; metrics (at most PORTA_MAX_CLASSES classes) must fail
@@ -354,6 +391,7 @@ int main(void) {
   test_state_numbers();
   test_settings_numbers();
   test_data_corners();
+  test_label_note();
   test_many_labels();
   test_checkpoint_labels();
   test_data_limits();

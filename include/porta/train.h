@@ -92,12 +92,19 @@ typedef struct porta_dataset {
   int64_t skipped_count;
   porta_skipped_row *skipped; /* [skipped_count] */
   char path[1024];
+  /* "" or a report of labels that do not look like the rest of the column: a text label among
+   * integer ones, or one on 1 to 3 rows of hundreds (most often a row whose columns slipped):
+   * 'label "x" on 1 row (line 12): not an integer, as the other labels are (…)'. */
+  char label_note[512];
 } porta_dataset;
 
 /* Reads a JSON-lines or CSV (RFC 4180: header row, quoted fields with "" escapes and embedded
  * newlines) file. CRLF and LF line ends both work; a UTF-8 BOM is ignored. Unreadable rows (bad
  * JSON, missing field, invalid UTF-8, empty text, unknown label) are skipped and listed in
- * skipped; a file with no readable row is PORTA_ERR_FORMAT, a missing file PORTA_ERR_IO. */
+ * skipped; a file with no readable row is PORTA_ERR_FORMAT, a missing file PORTA_ERR_IO. A CSV
+ * quote that never closes, or closes before text (RFC 4180 allows only a separator or a line end
+ * there), is PORTA_ERR_FORMAT naming the line where it opened: it would swallow the rows after it.
+ * Labels unlike the rest of their column are reported in label_note. */
 porta_status porta_dataset_load(porta_dataset **out, const char *path,
                                 const porta_dataset_options *options, char *err, size_t err_size);
 void porta_dataset_free(porta_dataset *ds);

@@ -119,6 +119,7 @@ static porta_status prepare_data(job *j, bool resume, char *err, size_t err_size
   porta_dataset_skip_summary(j->ds, 10, summary, sizeof summary);
   say(j, "data: %s: %lld rows, %d labels%s%s\n", j->o.data_path, (long long)j->ds->count,
       j->labels.count, summary[0] ? "; " : "", summary);
+  if (j->ds->label_note[0]) say(j, "data: warning: %s\n", j->ds->label_note);
   if (j->labels.count < 2)
     return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
                             "%s: only %d label; a classifier needs at least 2", j->o.data_path,
