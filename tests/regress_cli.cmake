@@ -79,3 +79,23 @@ if(TARGET porta_cli)
   set_tests_properties(regress_cli_odd_label PROPERTIES ENVIRONMENT "PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache"
     PASS_REGULAR_EXPRESSION "data: warning: label \"so dull movie today\" on 1 row \\(line 10\\): not an integer")
 endif()
+
+# --resume uses what the run folder holds and checks its inputs (issue 16, points 4 and 5): a moved
+# --model folder, a changed data file (refused; --allow-changed-data goes on), a finished run
+# (nothing appended), a hand-edited trainer_state.json (refused).
+if(TARGET porta_cli)
+  add_test(NAME regress_cli_resume_inputs COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/train/resume_inputs.sh
+    $<TARGET_FILE:porta_cli> ${_rq_tiny} ${CMAKE_CURRENT_SOURCE_DIR}/data/train/synthetic.jsonl
+    ${CMAKE_BINARY_DIR}/regress_resume_inputs)
+  set_tests_properties(regress_cli_resume_inputs PROPERTIES ENVIRONMENT "PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache")
+  # numeric labels that are all "1" trained a 2-class head and exited 0 (one string label was refused)
+  add_test(NAME regress_cli_one_label COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/train/expect_fail.sh
+    "one_label.jsonl: every one of the 40 rows has the label \"1\""
+    $<TARGET_FILE:porta_cli> train --model ${_rq_tiny} --data ${CMAKE_CURRENT_SOURCE_DIR}/data/train/one_label.jsonl
+    --out ${CMAKE_BINARY_DIR}/regress_one_label --max-steps 1 --backend cpu)
+  # --data naming a folder said "error reading DIR" without the cause
+  add_test(NAME regress_cli_data_is_a_folder COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/train/expect_fail.sh
+    "data/train is a folder, not a file"
+    $<TARGET_FILE:porta_cli> train --model ${_rq_tiny} --data ${CMAKE_CURRENT_SOURCE_DIR}/data/train
+    --out ${CMAKE_BINARY_DIR}/regress_data_folder --max-steps 1 --backend cpu)
+endif()

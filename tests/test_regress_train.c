@@ -202,6 +202,64 @@ static void test_label_note(void) {
   free(text);
 }
 
+/* The run folder's lock works within one process too (flock, not fcntl: a library may run two
+ * trainings in one program); a second lock names the holder's PID; unlocking frees it. */
+static void test_run_lock(void) {
+  porta_run_lock_info a, b;
+  char err[1024] = "";
+  porta_status st = porta_run_lock(&a, dir, err, sizeof err);
+  CHECK(&checks, st == PORTA_OK, "first lock: %s", err);
+  st = porta_run_lock(&b, dir, err, sizeof err);
+  char pid[32];
+  snprintf(pid, sizeof pid, "PID %ld", (long)getpid());
+  printf("second lock: %s\n", err);
+  CHECK(&checks, st == PORTA_ERR_STATE && strstr(err, pid) && b.fd < 0,
+        "a second lock in one process: status %d: %s", (int)st, err);
+  porta_run_unlock(&a);
+  st = porta_run_lock(&b, dir, err, sizeof err);
+  CHECK(&checks, st == PORTA_OK && b.stale_pid == 0, "lock after unlock: %s", err);
+  porta_run_unlock(&b);
+}
+
+/* trainer_state.json against the schedule: what a run writes fits, hand edits do not. */
+static void test_state_check(void) {
+  porta_schedule plan = {.total_steps = 26,
+                         .epochs = 2,
+                         .steps_per_epoch = 13,
+                         .batches_per_epoch = 13,
+                         .grad_accum = 1};
+  struct {
+    int64_t step, epoch, next_batch, best_epoch;
+    bool fits;
+  } cases[] = {
+      {0, 0, 0, -1, true},       {5, 0, 5, -1, true},  {13, 1, 0, 0, true},  {26, 2, 0, 1, true},
+      {5, 0, 100000, -1, false}, {5, 0, 4, -1, false}, {27, 2, 0, 1, false}, {13, 1, 0, 1, false},
+      {5, 3, 5, -1, false},      {26, 2, 3, 1, false},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    porta_train_state s = {.step = cases[k].step,
+                           .epoch = cases[k].epoch,
+                           .next_batch = cases[k].next_batch,
+                           .total_steps = 26,
+                           .best_epoch = cases[k].best_epoch};
+    char err[512] = "";
+    porta_status st = porta_train_state_check(&s, &plan, "trainer_state.json", err, sizeof err);
+    CHECK(&checks, (st == PORTA_OK) == cases[k].fits,
+          "state case %zu (step %lld epoch %lld next_batch %lld best %lld): %s", k,
+          (long long)cases[k].step, (long long)cases[k].epoch, (long long)cases[k].next_batch,
+          (long long)cases[k].best_epoch, st ? err : "accepted");
+  }
+  // with accumulation: 13 batches, 4 a step -> 4 steps an epoch; batch 8 is step 2
+  plan = (porta_schedule){.total_steps = 8,
+                          .epochs = 2,
+                          .steps_per_epoch = 4,
+                          .batches_per_epoch = 13,
+                          .grad_accum = 4};
+  porta_train_state s = {.step = 6, .epoch = 1, .next_batch = 8, .best_epoch = 0};
+  CHECK(&checks, porta_train_state_check(&s, &plan, "t", NULL, 0) == PORTA_OK,
+        "accumulated state refused");
+}
+
 /* A head of 100 labels: prediction works; metrics (at most PORTA_MAX_CLASSES classes) must fail
  * with a message that says why. */
 static void test_many_labels(void) {
@@ -392,6 +450,8 @@ int main(void) {
   test_settings_numbers();
   test_data_corners();
   test_label_note();
+  test_run_lock();
+  test_state_check();
   test_many_labels();
   test_checkpoint_labels();
   test_data_limits();

@@ -63,6 +63,8 @@ int cli_train(int argc, char **argv) {
       {"valid-fraction", CLI_DOUBLE, &o.valid_fraction, "share of rows for valid (0.1)"},
       {"test-fraction", CLI_DOUBLE, &o.test_fraction, "share of rows for test (0.1)"},
       {"seed", CLI_U64, &o.seed, "seed of the split, data order, head init and dropout (42)"},
+      {"allow-changed-data", CLI_BOOL, &o.allow_changed_data,
+       "with --resume: go on although the data file's rows differ from the run's start"},
       {"save-every", CLI_INT64, &o.save_every,
        "also write last/ every N steps (default: each epoch)"},
       {"stop-after", CLI_INT64, &o.stop_after,

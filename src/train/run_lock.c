@@ -80,6 +80,11 @@ porta_status porta_run_lock(porta_run_lock_info *out, const char *run_dir, char 
 }
 
 void porta_run_unlock(porta_run_lock_info *lock) {
-  if (lock->fd >= 0) close(lock->fd); // closing the last descriptor drops the flock
+  // an orderly end empties the file (only a killed holder leaves its PID), then closing the last
+  // descriptor drops the flock
+  if (lock->fd >= 0 && ftruncate(lock->fd, 0) != 0) {
+    // nothing to do: the PID left behind only makes the next run note a takeover
+  }
+  if (lock->fd >= 0) close(lock->fd);
   lock->fd = -1;
 }

@@ -1,6 +1,5 @@
 /* The fine-tuning loop behind `porta train`: data -> split -> tokens -> body + head -> AdamW with
  * a linear schedule -> evaluation each epoch -> best / last checkpoints -> test metrics. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -64,15 +63,14 @@ typedef struct job {
   bool *decay;
   int param_count;
   porta_optimizer *opt;
-  int metrics_fd; /* metrics.jsonl, appended one whole line per write; -1: not open */
-  char metrics_path[1200];
-  porta_run_lock_info lock; /* held from the start to the end of the call */
+  porta_metrics_log metrics; /* metrics.jsonl */
+  porta_run_lock_info lock;  /* held from the start to the end of the call */
   porta_run_info info;
   bool show_bar, log_lines;
 } job;
 
 static void job_free(job *j) {
-  if (j->metrics_fd >= 0) close(j->metrics_fd);
+  porta_metrics_log_close(&j->metrics, NULL, 0);
   porta_optimizer_free(j->opt);
   free(j->all_params), free(j->params), free(j->tensors), free(j->decay);
   porta_head_free(j->head);
@@ -124,6 +122,34 @@ static porta_status prepare_data(job *j, bool resume, char *err, size_t err_size
     return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
                             "%s: only %d label; a classifier needs at least 2", j->o.data_path,
                             j->labels.count);
+  // integer labels number the classes 0..max (so "1" alone made 2 classes): count those present
+  int32_t first_label = j->ds->labels[0];
+  int64_t other = 0;
+  while (other < j->ds->count && j->ds->labels[other] == first_label) other++;
+  if (other == j->ds->count)
+    return porta_train_fail(
+        err, err_size, PORTA_ERR_FORMAT,
+        "%s: every one of the %lld rows has the label \"%s\"; a classifier "
+        "needs at least 2 labels",
+        j->o.data_path, (long long)j->ds->count,
+        first_label >= 0 && first_label < j->labels.count ? j->labels.names[first_label] : "?");
+  porta_data_fingerprint(&j->info.data, j->ds, &j->labels);
+  if (resume && !j->strings.has_data) {
+    say(j, "data: settings.json records no fingerprint of the data (a run from an older porta): "
+           "not checked\n");
+  } else if (resume) {
+    bool changed;
+    porta_status checked =
+        porta_data_fingerprint_check(&j->strings.data, &j->info.data, j->o.data_path,
+                                     j->o.allow_changed_data, &changed, err, err_size);
+    if (checked != PORTA_OK) return checked;
+    if (changed)
+      say(j,
+          "data: warning: %s changed since the run began (%lld rows then, %lld now); going on "
+          "with --allow-changed-data\n",
+          j->o.data_path, (long long)j->strings.data.rows, (long long)j->ds->count);
+    j->info.data = j->strings.data; // settings.json keeps what the run began with
+  }
   porta_pathf(path, sizeof path, "%s/split.json", j->run_dir);
   if (resume) {
     st = porta_split_load(&j->split, path, err, err_size);
@@ -169,9 +195,10 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   say(j, "device: %s %d: %s\n", porta_backend_name(j->info.backend), j->info.device_index,
       j->info.device_name);
 
-  st = porta_tokenizer_load(&j->tok, j->o.model_dir, err, err_size);
-  if (st != PORTA_OK) return st;
+  // on resume, all from the checkpoint: the original --model folder may have moved or changed
   const char *weights_dir = resume ? j->last_dir : j->o.model_dir;
+  st = porta_tokenizer_load(&j->tok, weights_dir, err, err_size);
+  if (st != PORTA_OK) return st;
   st = porta_model_load(&j->model, j->ctx, weights_dir);
   if (st != PORTA_OK) return porta_train_fail(err, err_size, st, "%s", porta_last_error(j->ctx));
   int rows = porta_model_classifier_labels(j->model);
@@ -202,7 +229,7 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   if (max_length > positions)
     return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
                             "--max-len %d is more than the %lld positions of %s", max_length,
-                            (long long)positions, j->o.model_dir);
+                            (long long)positions, weights_dir);
   j->info.max_length = max_length;
   double t0 = now_seconds();
   st = porta_encode_texts(&j->enc, j->tok, (const char *const *)j->ds->texts, j->ds->labels,
@@ -236,9 +263,9 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   say(j,
       "model: %s (%s, %lld layers, hidden %lld), head %s, %d labels, %.2f M trainable "
       "parameters%s\n",
-      j->o.model_dir, cfg->model_type, (long long)cfg->num_hidden_layers,
-      (long long)cfg->hidden_size, porta_head_kind_name(j->o.head), j->labels.count,
-      trainable_numel / 1e6, j->o.freeze_body ? " (body frozen)" : "");
+      weights_dir, cfg->model_type, (long long)cfg->num_hidden_layers, (long long)cfg->hidden_size,
+      porta_head_kind_name(j->o.head), j->labels.count, trainable_numel / 1e6,
+      j->o.freeze_body ? " (body frozen)" : "");
   porta_adamw_options ao;
   porta_adamw_options_init(&ao);
   ao.lr = j->o.lr;
@@ -251,57 +278,12 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   return PORTA_OK;
 }
 
-/* Appends one line to metrics.jsonl with a single write: a failed or short write (a full disk) is
- * an error like a failed checkpoint, never a record silently lost or spliced. */
-static porta_status log_line(job *j, char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static porta_status log_line(job *j, char *err, size_t err_size, const char *fmt, ...) {
-  va_list args;
-  va_start(args, fmt);
-  int n = vsnprintf(NULL, 0, fmt, args);
-  va_end(args);
-  char *line = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (!line) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory");
-  va_start(args, fmt);
-  vsnprintf(line, (size_t)n + 1, fmt, args);
-  va_end(args);
-  bool ok = porta_write_all(j->metrics_fd, line, (size_t)n);
-  int e = errno;
-  free(line);
-  if (!ok)
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", j->metrics_path,
-                            strerror(e));
-  return PORTA_OK;
-}
-
-/* fsync of metrics.jsonl, before a checkpoint: the log on disk is never behind a saved state. */
-static porta_status sync_metrics(job *j, char *err, size_t err_size) {
-  if (fsync(j->metrics_fd) != 0 && errno != EINVAL)
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot fsync %s: %s", j->metrics_path,
-                            strerror(errno));
-  return PORTA_OK;
-}
-
-static porta_status log_evaluation(job *j, const char *split, int64_t epoch, int64_t step,
-                                   const porta_metrics *m, char *err, size_t err_size) {
-  int n = porta_metrics_json(m, NULL, 0);
-  char *json = malloc((size_t)n + 1);
-  if (!json) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory");
-  porta_metrics_json(m, json, (size_t)n + 1);
-  // {"split":…,"epoch":…,"step":…,"loss":…, + the metrics object's fields}
-  porta_status st = log_line(
-      j, err, err_size, "{\"split\": \"%s\", \"epoch\": %lld, \"step\": %lld, \"loss\": %.6f, %s\n",
-      split, (long long)epoch, (long long)step, m->loss, json + 1);
-  free(json);
-  return st;
-}
-
 static porta_status save_checkpoint(job *j, const char *dir, const porta_train_state *state,
                                     bool with_optimizer, char *err, size_t err_size) {
   porta_train_state s = *state;
   s.rng_stream = porta_rng_stream(j->ctx);
   double t0 = now_seconds();
-  porta_status st = sync_metrics(j, err, err_size);
+  porta_status st = porta_metrics_log_sync(&j->metrics, err, err_size);
   if (st == PORTA_OK)
     st = porta_checkpoint_save(dir, j->model, j->head, &j->labels, with_optimizer ? j->opt : NULL,
                                j->params, j->param_count, &s, err, err_size);
@@ -343,7 +325,8 @@ static porta_status end_of_epoch(job *j, porta_train_state *state, porta_train_r
                                           j->split.count[PORTA_SPLIT_VALID], j->o.batch_size * 2);
     if (st != PORTA_OK)
       return porta_train_fail(err, err_size, st, "evaluating valid: %s", porta_last_error(j->ctx));
-    st = log_evaluation(j, "valid", state->epoch, state->step, &m, err, err_size);
+    st = porta_metrics_log_evaluation(&j->metrics, "valid", state->epoch, state->step, &m, err,
+                                      err_size);
     if (st != PORTA_OK) return st;
     char title[64];
     snprintf(title, sizeof title, "epoch %lld valid", (long long)state->epoch + 1);
@@ -482,8 +465,8 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       steps_here++;
       result->steps = state->step;
       result->last_loss = loss;
-      st = log_line(
-          j, err, err_size,
+      st = porta_metrics_log_line(
+          &j->metrics, err, err_size,
           "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6e, \"seq_per_s\": %.2f}\n",
           (long long)state->step, (long long)state->epoch, loss, lr, seq_per_s);
       if (st != PORTA_OK) break;
@@ -554,41 +537,11 @@ static porta_status final_test(job *j, porta_train_result *result, char *err, si
   } else {
     result->has_test = true;
     result->test = m;
-    st = log_evaluation(j, "test", result->best_epoch, result->steps, &m, err, err_size);
+    st = porta_metrics_log_evaluation(&j->metrics, "test", result->best_epoch, result->steps, &m,
+                                      err, err_size);
   }
   porta_head_free(head);
   porta_model_free(model);
-  return st;
-}
-
-/* On resume: drops the records metrics.jsonl got after the checkpoint (a killed run logged steps
- * that the resumed run repeats), so the file reads as one uninterrupted run. Evaluations at the
- * checkpoint's step came before it was written and stay. */
-static porta_status trim_metrics(const char *path, int64_t step, char *err, size_t err_size) {
-  char *data;
-  size_t size;
-  if (porta_read_file(path, &data, &size, NULL, 0) != PORTA_OK) return PORTA_OK; // none yet
-  size_t kept = 0;
-  for (size_t pos = 0; pos < size;) {
-    char *line = data + pos;
-    char *nl = memchr(line, '\n', size - pos);
-    size_t len = nl ? (size_t)(nl - line) + 1 : size - pos;
-    // only whole lines (a write cut by a crash has no newline) that are JSON objects with a step
-    bool keep = false;
-    if (nl) {
-      cJSON *record = cJSON_ParseWithLength(line, len);
-      cJSON *at = cJSON_GetObjectItemCaseSensitive(record, "step");
-      keep = cJSON_IsObject(record) && cJSON_IsNumber(at) && at->valuedouble <= (double)step;
-      cJSON_Delete(record);
-    }
-    if (keep) {
-      memmove(data + kept, line, len);
-      kept += len;
-    }
-    pos += len;
-  }
-  porta_status st = porta_write_file_atomic(path, data, kept, err, err_size);
-  free(data);
   return st;
 }
 
@@ -604,7 +557,7 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   porta_status st = PORTA_OK;
   char path[1200];
   j->lock.fd = -1;
-  j->metrics_fd = -1;
+  j->metrics.fd = -1;
   if (resume) {
     porta_pathf(j->run_dir, sizeof j->run_dir, "%s", options->resume_dir);
     struct stat sb;
@@ -639,7 +592,7 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   if (j->o.log_every <= 0) j->o.log_every = 50;
   porta_pathf(j->last_dir, sizeof j->last_dir, "%s/last", j->run_dir);
   porta_pathf(j->best_dir, sizeof j->best_dir, "%s/best", j->run_dir);
-  porta_pathf(j->metrics_path, sizeof j->metrics_path, "%s/metrics.jsonl", j->run_dir);
+  porta_pathf(j->metrics.path, sizeof j->metrics.path, "%s/metrics.jsonl", j->run_dir);
   porta_pathf(result->run_dir, sizeof result->run_dir, "%s", j->run_dir);
   bool tty = isatty(STDERR_FILENO);
   j->show_bar = !j->o.quiet && (j->o.progress == 1 || (j->o.progress < 0 && tty));
@@ -662,6 +615,7 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
     }
   }
   char last_real[1200] = "";
+  bool already_done = false;
   porta_train_state state = {.best_f1 = -1, .best_epoch = -1, .seed = j->o.seed};
   if (st == PORTA_OK && resume) {
     st = porta_checkpoint_resolve(last_real, sizeof last_real, j->last_dir, err, err_size);
@@ -694,14 +648,26 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       st = porta_train_fail(err, err_size, PORTA_ERR_STATE,
                             "%s: the checkpoint's schedule has %lld steps, these settings %lld",
                             j->last_dir, (long long)state.total_steps, (long long)total);
+    porta_schedule schedule = {total, j->o.epochs, steps_per_epoch, micro_per_epoch,
+                               j->o.grad_accum};
+    porta_pathf(path, sizeof path, "%s/trainer_state.json", last_real);
+    if (st == PORTA_OK) st = porta_train_state_check(&state, &schedule, path, err, err_size);
     if (st == PORTA_OK)
       st = porta_optimizer_state_load(j->opt, j->params, j->param_count, last_real, &state, err,
                                       err_size);
     if (st == PORTA_OK) {
       porta_set_rng_stream(j->ctx, state.rng_stream);
       result->best_epoch = state.best_epoch;
-      say(j, "resuming at step %lld of %lld (epoch %lld, batch %lld)\n", (long long)state.step,
-          (long long)total, (long long)state.epoch + 1, (long long)state.next_batch);
+      result->steps = state.step;
+      // a finished run with its test record has nothing left to do (a crash before the test
+      // evaluation leaves one to do)
+      already_done = state.step == total && porta_metrics_has_test(j->metrics.path, state.step);
+      if (already_done)
+        say(j, "the run finished at step %lld of %lld; its test metrics are in %s\n",
+            (long long)state.step, (long long)total, j->metrics.path);
+      else
+        say(j, "resuming at step %lld of %lld (epoch %lld, batch %lld)\n", (long long)state.step,
+            (long long)total, (long long)state.epoch + 1, (long long)state.next_batch);
     }
   }
   state.total_steps = total;
@@ -717,15 +683,9 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
     porta_pathf(path, sizeof path, "%s/settings.json", j->run_dir);
     if (!resume) st = porta_settings_save(path, &j->o, &j->info, err, err_size);
   }
-  if (st == PORTA_OK && resume) st = trim_metrics(j->metrics_path, state.step, err, err_size);
-  if (st == PORTA_OK) {
-    j->metrics_fd = open(j->metrics_path,
-                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644);
-    if (j->metrics_fd < 0)
-      st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", j->metrics_path,
-                            strerror(errno));
-  }
-  if (st == PORTA_OK) {
+  if (st == PORTA_OK && resume) st = porta_metrics_trim(j->metrics.path, state.step, err, err_size);
+  if (st == PORTA_OK) st = porta_metrics_log_open(&j->metrics, resume, err, err_size);
+  if (st == PORTA_OK && !already_done) {
     say(j,
         "training: %lld steps (%lld a epoch, batch %d x %d accumulated), lr %g, warmup %lld "
         "steps\n",
@@ -738,11 +698,11 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       say(j, "\nprofile:\n%s\n", report);
     free(report);
   }
-  if (st == PORTA_OK && !result->interrupted) {
+  if (st == PORTA_OK && !result->interrupted && !already_done) {
     st = final_test(j, result, err, err_size);
     if (st == PORTA_OK && !j->o.quiet) {
       fprintf(stderr, "\nresults (%s)\n", j->run_dir);
-      if (result->best_epoch >= 0) {
+      if (result->best_epoch >= 0 && result->best_valid.count > 0) { // evaluated in this call
         char title[64];
         snprintf(title, sizeof title, "valid (best, epoch %lld)",
                  (long long)result->best_epoch + 1);
@@ -754,16 +714,11 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       }
     }
   }
-  if (j->metrics_fd >= 0) { // the log's last lines reach the disk, or the run says why not
-    char close_err[1400];
-    porta_status closed = sync_metrics(j, close_err, sizeof close_err);
-    if (close(j->metrics_fd) != 0 && closed == PORTA_OK && errno != EINTR)
-      closed = porta_train_fail(close_err, sizeof close_err, PORTA_ERR_IO, "cannot close %s: %s",
-                                j->metrics_path, strerror(errno));
-    j->metrics_fd = -1;
-    if (st == PORTA_OK && closed != PORTA_OK)
-      st = porta_train_fail(err, err_size, closed, "%s", close_err);
-  }
+  // the log's last lines reach the disk, or the run says why not
+  char close_err[1400];
+  porta_status closed = porta_metrics_log_close(&j->metrics, close_err, sizeof close_err);
+  if (st == PORTA_OK && closed != PORTA_OK)
+    st = porta_train_fail(err, err_size, closed, "%s", close_err);
   result->seconds = now_seconds() - started;
   if (st == PORTA_OK) say(j, "done in %.1f s: %s\n", result->seconds, j->run_dir);
   job_free(j);

@@ -31,6 +31,10 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
   // a regular file is measured first; a pipe or device is cut off once it passes the limit
   const size_t limit = PORTA_MAX_FILE_BYTES;
   struct stat sb;
+  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fclose(f);
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "%s is a folder, not a file", path);
+  }
   if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > limit) {
     fclose(f);
     return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
@@ -67,11 +71,12 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
     return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
                             "%s: more than the %zu GiB porta reads whole", path, limit >> 30);
   }
-  bool failed = ferror(f) != 0;
+  int failed = ferror(f) ? (errno ? errno : EIO) : 0;
   fclose(f);
   if (failed) {
     free(buf);
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "error reading %s", path);
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "error reading %s: %s", path,
+                            strerror(failed));
   }
   buf[used] = '\0';
   *data = buf;

@@ -3,8 +3,8 @@
 # Two `porta train` with the same --out both ran and both exited 0, mixing settings, split,
 # checkpoints and metrics of two seeds. Now, while trainer A runs: a second fresh trainer and a
 # --resume of the folder are refused at once with a message naming A's PID, and leave the folder
-# as it was; a reader (eval --run) works. A stops on SIGTERM with exit code 143, and its lock file,
-# left behind by a dead holder, is taken over by the next run.
+# as it was; a reader (eval --run) works. A stops on SIGTERM with exit code 143; the lock file of
+# a killed holder is taken over by the next run.
 porta="$1" model="$2" data="$3" work="$4"
 run="$work/run"
 rm -rf "$work" && mkdir -p "$work" || exit 1
@@ -50,11 +50,13 @@ echo "trainer A after SIGTERM: exit $rc"
 [ $rc -eq 143 ] || fail "SIGTERM gave exit code $rc, expected 143 (128 + 15)"
 trap - EXIT
 
-# the dead holder's lock file is taken over (flock dies with its holder), with a note
-mkdir -p "$work/run2" && cp "$run/run.lock" "$work/run2/run.lock"
+# an orderly end empties the lock file; a killed holder leaves its PID there, and that lock is
+# taken over (the flock died with its holder), with a note
+[ -s "$run/run.lock" ] && fail "run.lock still names a PID after an orderly end"
+mkdir -p "$work/run2" && printf 'pid %s\nhost %s\n' "$a" "$(hostname)" >"$work/run2/run.lock"
 out=$("$porta" train $common --out "$work/run2" --max-steps 2 --log-every 1000 2>&1) ||
   { echo "$out"; fail "a run folder with a stale lock file was refused"; }
 case "$out" in *"locked by PID $a, which is no longer running"*) ;;
   *) echo "$out"; fail "no note about the stale lock of PID $a" ;; esac
-grep -q "pid $a" "$work/run2/run.lock" && fail "run.lock still names the dead PID $a"
+[ -s "$work/run2/run.lock" ] && fail "run.lock not emptied at the end of the run"
 echo "ok: one writer per run folder"
