@@ -12,18 +12,6 @@
 
 #include "core/errors.h"
 
-static porta_status fail(porta_status status, char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static porta_status fail(porta_status status, char *err, size_t err_size, const char *fmt, ...) {
-  if (err != NULL && err_size > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    porta_error_vformat(err, err_size, fmt, ap);
-    va_end(ap);
-  }
-  return status;
-}
-
 #define PORTA_ATOMIC_BUFFER ((size_t)1 << 16)
 
 static void release(porta_atomic_file *f) {
@@ -59,13 +47,14 @@ porta_status porta_atomic_open(porta_atomic_file *f, const char *path, char *err
   f->buf = malloc(PORTA_ATOMIC_BUFFER);
   if (f->path == NULL || f->tmp_path == NULL || f->buf == NULL) {
     release(f);
-    return fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory writing %s", path);
+    return porta_error_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory writing %s",
+                            path);
   }
   snprintf(f->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
   f->fd = mkstemp(f->tmp_path);
   if (f->fd < 0) {
-    porta_status s =
-        fail(PORTA_ERR_IO, err, err_size, "cannot create %s: %s", f->tmp_path, strerror(errno));
+    porta_status s = porta_error_fail(PORTA_ERR_IO, err, err_size, "cannot create %s: %s",
+                                      f->tmp_path, strerror(errno));
     release(f);
     return s;
   }
@@ -107,9 +96,10 @@ porta_status porta_atomic_commit(porta_atomic_file *f, char *err, size_t err_siz
   if (e != 0) {
     porta_status s =
         strcmp(what, "rename") == 0
-            ? fail(PORTA_ERR_IO, err, err_size, "cannot rename %s to %s: %s", f->tmp_path, f->path,
-                   strerror(e))
-            : fail(PORTA_ERR_IO, err, err_size, "cannot %s %s: %s", what, f->path, strerror(e));
+            ? porta_error_fail(PORTA_ERR_IO, err, err_size, "cannot rename %s to %s: %s",
+                               f->tmp_path, f->path, strerror(e))
+            : porta_error_fail(PORTA_ERR_IO, err, err_size, "cannot %s %s: %s", what, f->path,
+                               strerror(e));
     porta_atomic_abort(f);
     return s;
   }
@@ -130,8 +120,8 @@ porta_status porta_write_file_atomic(const char *path, const void *data, size_t 
 porta_status porta_copy_file_atomic(const char *src, const char *dst, char *err, size_t err_size) {
   FILE *in = fopen(src, "rb");
   if (in == NULL)
-    return fail(errno == ENOENT ? PORTA_ERR_NOT_FOUND : PORTA_ERR_IO, err, err_size,
-                "cannot read %s: %s", src, strerror(errno));
+    return porta_error_fail(errno == ENOENT ? PORTA_ERR_NOT_FOUND : PORTA_ERR_IO, err, err_size,
+                            "cannot read %s: %s", src, strerror(errno));
   porta_atomic_file f;
   porta_status s = porta_atomic_open(&f, dst, err, err_size);
   if (s != PORTA_OK) {
@@ -145,7 +135,8 @@ porta_status porta_copy_file_atomic(const char *src, const char *dst, char *err,
   fclose(in);
   if (read_error != 0) {
     porta_atomic_abort(&f);
-    return fail(PORTA_ERR_IO, err, err_size, "cannot read %s: %s", src, strerror(read_error));
+    return porta_error_fail(PORTA_ERR_IO, err, err_size, "cannot read %s: %s", src,
+                            strerror(read_error));
   }
   return porta_atomic_commit(&f, err, err_size);
 }
@@ -153,11 +144,13 @@ porta_status porta_copy_file_atomic(const char *src, const char *dst, char *err,
 porta_status porta_fsync_dir(const char *dir, char *err, size_t err_size) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return fail(PORTA_ERR_IO, err, err_size, "cannot open the folder %s: %s", dir, strerror(errno));
+    return porta_error_fail(PORTA_ERR_IO, err, err_size, "cannot open the folder %s: %s", dir,
+                            strerror(errno));
   int e = fsync(fd) == 0 ? 0 : errno;
   close(fd);
   if (e != 0 && e != EINVAL && e != ENOTSUP)
-    return fail(PORTA_ERR_IO, err, err_size, "cannot fsync the folder %s: %s", dir, strerror(e));
+    return porta_error_fail(PORTA_ERR_IO, err, err_size, "cannot fsync the folder %s: %s", dir,
+                            strerror(e));
   return PORTA_OK;
 }
 
@@ -168,7 +161,8 @@ porta_status porta_fsync_parent(const char *path, char *err, size_t err_size) {
   size_t n = (size_t)(slash - path);
   char *dir = malloc(n + 1);
   if (dir == NULL)
-    return fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory syncing %s", path);
+    return porta_error_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory syncing %s",
+                            path);
   memcpy(dir, path, n);
   dir[n] = '\0';
   porta_status s = porta_fsync_dir(dir, err, err_size);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/errors.h"
 #include "core/file_atomic.h"
 #include "porta/porta.h"
 
@@ -55,9 +56,8 @@ porta_status porta_weights_open_memory(porta_weights **out, const uint8_t *data,
 porta_status porta_config_parse(porta_model_config *cfg, const char *text, size_t size,
                                 const char *name, char *err, size_t err_size);
 
-/* Writes a message to err (if not NULL) and returns status. */
-porta_status porta_io_fail(porta_status status, char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Writes a message to err (if not NULL) and returns status (core/errors.h). */
+#define porta_io_fail porta_error_fail
 
 porta_status porta_map_file(porta_mapped_file *out, const char *path, char *err, size_t err_size);
 void porta_unmap_file(porta_mapped_file *f);

@@ -11,16 +11,6 @@
 #include "core/errors.h"
 #include "model/weights_internal.h"
 
-porta_status porta_io_fail(porta_status status, char *err, size_t err_size, const char *fmt, ...) {
-  if (err != NULL && err_size > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    porta_error_vformat(err, err_size, fmt, ap);
-    va_end(ap);
-  }
-  return status;
-}
-
 porta_status porta_map_file(porta_mapped_file *out, const char *path, char *err, size_t err_size) {
   memset(out, 0, sizeof(*out));
   int fd = open(path, O_RDONLY | O_CLOEXEC);
