@@ -99,3 +99,11 @@ if(TARGET porta_cli)
     $<TARGET_FILE:porta_cli> train --model ${_rq_tiny} --data ${CMAKE_CURRENT_SOURCE_DIR}/data/train
     --out ${CMAKE_BINARY_DIR}/regress_data_folder --max-steps 1 --backend cpu)
 endif()
+
+# Output to a full disk (issue 16, point 2: every write checked): `porta tokenize > /dev/full` lost
+# its output and exited 0.
+if(TARGET porta_cli AND EXISTS /dev/full)
+  add_test(NAME regress_cli_stdout_full COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/train/expect_fail.sh
+    "cannot write the output: No space left on device" sh -c
+    "printf 'good movie\\n' | '$<TARGET_FILE:porta_cli>' tokenize --model '${_rq_tiny}' >/dev/full")
+endif()
