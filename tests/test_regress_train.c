@@ -130,8 +130,17 @@ static void test_data_corners(void) {
       C("u0000.jsonl",
         "{\"headline\":\"\\u0000\",\"is_sarcastic\":1}\n{\"headline\":\"x\",\"is_sarcastic\":1}\n",
         PORTA_OK, 1, 1),
-      // an unterminated quote swallows the rest of the file as one bad record
+      // an unterminated quote would swallow the rest of the file: refused, naming the line
       C("open_quote.csv", "headline,is_sarcastic\n\"never closed,1\nb,0\n", PORTA_ERR_FORMAT, 0, 1),
+      // a stray quote closed lines later by a quote that text follows: the rows between would
+      // have become one text (issue 16); refused rather than loaded as 2 rows
+      C("closed_late.csv", "headline,is_sarcastic\n\"stray,1\nb,0\nc,1\n\"d\" e,0\nf,1\n",
+        PORTA_ERR_FORMAT, 0, 0),
+      C("text_after_quote.csv", "headline,is_sarcastic\n\"a\"b,1\nc,0\n", PORTA_ERR_FORMAT, 0, 0),
+      // what RFC 4180 allows stays: quotes doubled inside, line ends inside, a quote inside an
+      // unquoted field
+      C("rfc_quotes.csv", "headline,is_sarcastic\n\"a \"\"b\"\"\nc\",1\nsay \"hi\",0\n", PORTA_OK,
+        2, 0),
       // only a header, only a BOM, nothing at all
       C("header_only.csv", "headline,is_sarcastic\r\n", PORTA_ERR_FORMAT, 0, 0),
       C("bom_only.jsonl", "\xEF\xBB\xBF", PORTA_ERR_FORMAT, 0, 0),
@@ -163,6 +172,92 @@ static void test_data_corners(void) {
             "%s: row %lld text is empty or not UTF-8", cases[k].name, (long long)i);
     porta_dataset_free(ds);
   }
+}
+
+/* ds->label_note: a label unlike the rest of its column is reported, naming its line; a
+ * column of two common labels is not. */
+static void test_label_note(void) {
+  char *text = malloc(64 * 1024);
+  size_t used = 0;
+  for (int i = 0; i < 400; i++)
+    used += (size_t)snprintf(text + used, 64 * 1024 - used,
+                             "{\"headline\": \"row %d\", \"is_sarcastic\": %d}\n", i,
+                             i == 123 ? 2 : i % 2);
+  const char *path = write_file("rare.jsonl", text, used);
+  porta_dataset *ds = NULL;
+  char err[512] = "";
+  porta_status st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
+  printf("rare label: %s\n", ds ? ds->label_note : err);
+  CHECK(&checks, st == PORTA_OK && strstr(ds->label_note, "label \"2\" on 1 row (line 124)"),
+        "a label on 1 row of 400 is not reported: '%s'", ds ? ds->label_note : err);
+  porta_dataset_free(ds);
+  used = (size_t)snprintf(text, 64 * 1024, "headline,is_sarcastic\n");
+  for (int i = 0; i < 400; i++)
+    used += (size_t)snprintf(text + used, 64 * 1024 - used, "row %d,%s\n", i, i % 2 ? "yes" : "no");
+  path = write_file("even.csv", text, used);
+  st = porta_dataset_load(&ds, path, NULL, err, sizeof err);
+  CHECK(&checks, st == PORTA_OK && ds->label_note[0] == '\0', "two even labels reported: '%s'",
+        ds ? ds->label_note : err);
+  porta_dataset_free(ds);
+  free(text);
+}
+
+/* The run folder's lock works within one process too (flock, not fcntl: a library may run two
+ * trainings in one program); a second lock names the holder's PID; unlocking frees it. */
+static void test_run_lock(void) {
+  porta_run_lock_info a, b;
+  char err[1024] = "";
+  porta_status st = porta_run_lock(&a, dir, err, sizeof err);
+  CHECK(&checks, st == PORTA_OK, "first lock: %s", err);
+  st = porta_run_lock(&b, dir, err, sizeof err);
+  char pid[32];
+  snprintf(pid, sizeof pid, "PID %ld", (long)getpid());
+  printf("second lock: %s\n", err);
+  CHECK(&checks, st == PORTA_ERR_STATE && strstr(err, pid) && b.fd < 0,
+        "a second lock in one process: status %d: %s", (int)st, err);
+  porta_run_unlock(&a);
+  st = porta_run_lock(&b, dir, err, sizeof err);
+  CHECK(&checks, st == PORTA_OK && b.stale_pid == 0, "lock after unlock: %s", err);
+  porta_run_unlock(&b);
+}
+
+/* trainer_state.json against the schedule: what a run writes fits, hand edits do not. */
+static void test_state_check(void) {
+  porta_schedule plan = {.total_steps = 26,
+                         .epochs = 2,
+                         .steps_per_epoch = 13,
+                         .batches_per_epoch = 13,
+                         .grad_accum = 1};
+  struct {
+    int64_t step, epoch, next_batch, best_epoch;
+    bool fits;
+  } cases[] = {
+      {0, 0, 0, -1, true},       {5, 0, 5, -1, true},  {13, 1, 0, 0, true},  {26, 2, 0, 1, true},
+      {5, 0, 100000, -1, false}, {5, 0, 4, -1, false}, {27, 2, 0, 1, false}, {13, 1, 0, 1, false},
+      {5, 3, 5, -1, false},      {26, 2, 3, 1, false},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    porta_train_state s = {.step = cases[k].step,
+                           .epoch = cases[k].epoch,
+                           .next_batch = cases[k].next_batch,
+                           .total_steps = 26,
+                           .best_epoch = cases[k].best_epoch};
+    char err[512] = "";
+    porta_status st = porta_train_state_check(&s, &plan, "trainer_state.json", err, sizeof err);
+    CHECK(&checks, (st == PORTA_OK) == cases[k].fits,
+          "state case %zu (step %lld epoch %lld next_batch %lld best %lld): %s", k,
+          (long long)cases[k].step, (long long)cases[k].epoch, (long long)cases[k].next_batch,
+          (long long)cases[k].best_epoch, st ? err : "accepted");
+  }
+  // with accumulation: 13 batches, 4 a step -> 4 steps an epoch; batch 8 is step 2
+  plan = (porta_schedule){.total_steps = 8,
+                          .epochs = 2,
+                          .steps_per_epoch = 4,
+                          .batches_per_epoch = 13,
+                          .grad_accum = 4};
+  porta_train_state s = {.step = 6, .epoch = 1, .next_batch = 8, .best_epoch = 0};
+  CHECK(&checks, porta_train_state_check(&s, &plan, "t", NULL, 0) == PORTA_OK,
+        "accumulated state refused");
 }
 
 /* A head of 100 labels: prediction works; metrics (at most PORTA_MAX_CLASSES classes) must fail
@@ -354,6 +449,9 @@ int main(void) {
   test_state_numbers();
   test_settings_numbers();
   test_data_corners();
+  test_label_note();
+  test_run_lock();
+  test_state_check();
   test_many_labels();
   test_checkpoint_labels();
   test_data_limits();

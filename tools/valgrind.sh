@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs porta's CPU-backend tests under valgrind memcheck: any invalid read/write, use of an
-# uninitialised value or definite leak fails (exit 1). Slow (20-50x): not part of tools/test.sh.
+# uninitialised value or definite leak fails (exit 1). Slow (20-50x). Besides the test programs it
+# runs the `porta` program's load paths on the tiny test model (cli_embed: embed; cli_train: train
+# --max-steps 2 with checkpoints and the test evaluation), which reach code the tests call
+# differently (config.json parsing, tokenizer loading, the run folder).
 #   tools/valgrind.sh                       configure + build build-valgrind (CPU backend only,
 #                                           RelWithDebInfo) and run every CPU test in it
-#   tools/valgrind.sh BUILD_DIR [TEST...]   run the named tests (default: every CPU test) from an
+#   tools/valgrind.sh BUILD_DIR [TEST...]   run the named tests (default: every CPU test, and
+#                                           cli_embed / cli_train when BUILD_DIR has porta) from an
 #                                           existing build dir; GPU backends compiled into it are
 #                                           filtered out by PORTA_TEST_BACKENDS=cpu,cpu-ref
 #   VALGRIND_LOG_DIR=dir                    where the per-test logs go (default BUILD_DIR/valgrind)
@@ -25,7 +29,7 @@ if [ $own_build = 1 ]; then
   if [ ! -f "$build/CMakeCache.txt" ]; then
     echo "== configuring $build (CPU backend only)"
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTA_WITH_OPENCL=OFF \
-      -DPORTA_WITH_VULKAN=OFF -DPORTA_BUILD_CLI=OFF >/dev/null || exit 2
+      -DPORTA_WITH_VULKAN=OFF -DPORTA_BUILD_CLI=ON >/dev/null || exit 2
   fi
   # -k: one test that does not build must not keep the others from running
   if ! cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" -- -k >"$build/valgrind-build.log" 2>&1; then
@@ -56,6 +60,7 @@ if [ ${#tests[@]} -eq 0 ]; then
     fi
     tests+=("$name")
   done
+  if [ -x "$build/porta" ]; then tests+=(cli_embed cli_train); fi
 fi
 
 logs=${VALGRIND_LOG_DIR:-$build/valgrind}
@@ -69,15 +74,30 @@ export PORTA_TEST_TIME_SCALE=${PORTA_TEST_TIME_SCALE:-50}
 : "${PORTA_MINILM_DIR:=$root/models/all-MiniLM-L6-v2}"
 export PORTA_MINILM_DIR
 
+tiny="$root/tests/data/train/tiny_bert"
 failed=()
 for name in "${tests[@]}"; do
   exe="$build/tests/$name"
   [ -x "$exe" ] || exe="$name"
+  args=()
+  input=/dev/null
+  # the porta program's load paths, on the tiny model (seconds, not minutes, under valgrind)
+  case "$name" in
+    cli_embed)
+      exe="$build/porta"
+      args=(embed --model "$tiny" --backend cpu --normalize)
+      input="$root/tests/data/train/one_label.jsonl" ;;
+    cli_train)
+      exe="$build/porta"
+      rm -rf "$logs/cli_train_run"
+      args=(train --model "$tiny" --data "$root/tests/data/train/synthetic.jsonl" --max-steps 2
+        --batch-size 16 --backend cpu --threads 1 --out "$logs/cli_train_run") ;;
+  esac
   log="$logs/$(basename "$name").log"
   start=$(date +%s)
   (cd "$build/tests" && valgrind --tool=memcheck --error-exitcode=1 --leak-check=full \
       --errors-for-leak-kinds=definite --show-leak-kinds=definite --track-origins=yes \
-      --suppressions="$root/tests/valgrind.supp" --num-callers=30 "$exe") >"$log" 2>&1
+      --suppressions="$root/tests/valgrind.supp" --num-callers=30 "$exe" "${args[@]}" <"$input") >"$log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))
   summary=$(grep -m1 'ERROR SUMMARY' "$log" | sed 's/^==[0-9]*== //')

@@ -92,12 +92,19 @@ typedef struct porta_dataset {
   int64_t skipped_count;
   porta_skipped_row *skipped; /* [skipped_count] */
   char path[1024];
+  /* "" or a report of labels that do not look like the rest of the column: a text label among
+   * integer ones, or one on 1 to 3 rows of hundreds (most often a row whose columns slipped):
+   * 'label "x" on 1 row (line 12): not an integer, as the other labels are (…)'. */
+  char label_note[512];
 } porta_dataset;
 
 /* Reads a JSON-lines or CSV (RFC 4180: header row, quoted fields with "" escapes and embedded
  * newlines) file. CRLF and LF line ends both work; a UTF-8 BOM is ignored. Unreadable rows (bad
  * JSON, missing field, invalid UTF-8, empty text, unknown label) are skipped and listed in
- * skipped; a file with no readable row is PORTA_ERR_FORMAT, a missing file PORTA_ERR_IO. */
+ * skipped; a file with no readable row is PORTA_ERR_FORMAT, a missing file PORTA_ERR_IO. A CSV
+ * quote that never closes, or closes before text (RFC 4180 allows only a separator or a line end
+ * there), is PORTA_ERR_FORMAT naming the line where it opened: it would swallow the rows after it.
+ * Labels unlike the rest of their column are reported in label_note. */
 PORTA_API porta_status porta_dataset_load(porta_dataset **out, const char *path,
                                           const porta_dataset_options *options, char *err,
                                           size_t err_size);
@@ -300,11 +307,14 @@ typedef struct porta_train_options {
   const char *out_dir;    /* NULL: runs/<YYYYmmdd-HHMMSS> */
   const char *resume_dir; /* a run folder: continue from its last/ with its settings.json */
   int64_t save_every;     /* also write last/ every N steps (0: at each epoch's end only) */
-  int64_t stop_after;     /* > 0: return after N steps of this call, as if killed (tests) */
-  int log_every;          /* plain log line every N steps when stderr is not a TTY (50) */
-  int progress;           /* -1: progress bar when stderr is a TTY; 0: never; 1: always */
-  bool quiet;             /* nothing on stderr */
-  bool profile;           /* after training, each op's share of the device time (PORTA_PROFILE=1) */
+  /* --resume checks that the data file holds the rows the run began with (settings.json records
+   * their fingerprint) and refuses otherwise; true goes on with the changed rows. */
+  bool allow_changed_data;
+  int64_t stop_after; /* > 0: return after N steps of this call, as if killed (tests) */
+  int log_every;      /* plain log line every N steps when stderr is not a TTY (50) */
+  int progress;       /* -1: progress bar when stderr is a TTY; 0: never; 1: always */
+  bool quiet;         /* nothing on stderr */
+  bool profile;       /* after training, each op's share of the device time (PORTA_PROFILE=1) */
   /* When not NULL and it becomes non-zero (a signal handler sets it), the loop writes last/ after
    * the step in progress and returns with result->interrupted set: --resume continues exactly. */
   const volatile int *cancel;

@@ -20,9 +20,11 @@ static const char usage[] =
 /* Set by SIGINT / SIGTERM: the loop saves last/ after the current step and returns. A second
  * signal kills the process the default way (the previous checkpoint stays intact). */
 static volatile int cancel_requested = 0;
+static volatile sig_atomic_t cancel_signal = 0;
 
 static void on_signal(int sig) {
   cancel_requested = 1;
+  cancel_signal = sig;
   signal(sig, SIG_DFL);
 }
 
@@ -61,6 +63,8 @@ int cli_train(int argc, char **argv) {
       {"valid-fraction", CLI_DOUBLE, &o.valid_fraction, "share of rows for valid (0.1)"},
       {"test-fraction", CLI_DOUBLE, &o.test_fraction, "share of rows for test (0.1)"},
       {"seed", CLI_U64, &o.seed, "seed of the split, data order, head init and dropout (42)"},
+      {"allow-changed-data", CLI_BOOL, &o.allow_changed_data,
+       "with --resume: go on although the data file's rows differ from the run's start"},
       {"save-every", CLI_INT64, &o.save_every,
        "also write last/ every N steps (default: each epoch)"},
       {"stop-after", CLI_INT64, &o.stop_after,
@@ -131,5 +135,6 @@ int cli_train(int argc, char **argv) {
   if (result.interrupted && !o.quiet)
     fprintf(stderr, "stopped after step %lld; continue with: porta train --resume %s\n",
             (long long)result.steps, result.run_dir);
-  return cancel_requested ? 130 : CLI_OK; // 128 + SIGINT, as shells report an interrupted job
+  // 128 + the signal (130 SIGINT, 143 SIGTERM), as shells report a job a signal ended
+  return cancel_requested ? 128 + (int)cancel_signal : CLI_OK;
 }

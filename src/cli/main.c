@@ -1,5 +1,6 @@
 /* porta: fine-tune and run BERT / RoBERTa encoders on the CPU, OpenCL or Vulkan.
  * Each verb lives in its own cli_<verb>.c; add one by adding a row to the table. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,20 @@ static void print_help(FILE *out) {
   fprintf(out, "\n  --version  print the version and the backends built in\n");
 }
 
+/* The verbs print their results on stdout: a full disk or a closed pipe must not pass for
+ * success, so the last flush is checked and a lost write fails the command. */
+static int finish_output(int rc) {
+  errno = 0;
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    if (errno)
+      fprintf(stderr, "porta: cannot write the output: %s\n", strerror(errno));
+    else // the failed write came earlier, in a printf whose errno is gone
+      fprintf(stderr, "porta: cannot write the output (a write to stdout failed)\n");
+    if (rc == CLI_OK) rc = CLI_FAILED;
+  }
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     print_help(stderr);
@@ -44,15 +59,15 @@ int main(int argc, char **argv) {
   const char *verb = argv[1];
   if (!strcmp(verb, "--version") || !strcmp(verb, "version")) {
     print_version();
-    return CLI_OK;
+    return finish_output(CLI_OK);
   }
   if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help")) {
     print_help(stdout);
-    return CLI_OK;
+    return finish_output(CLI_OK);
   }
   for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
     if (verb_present(&verbs[i]) && !strcmp(verb, verbs[i].name))
-      return verbs[i].run(argc - 1, argv + 1);
+      return finish_output(verbs[i].run(argc - 1, argv + 1));
   fprintf(stderr, "porta: unknown command \"%s\"\n\n", verb);
   print_help(stderr);
   return CLI_USAGE;

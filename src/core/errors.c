@@ -70,3 +70,14 @@ void porta_error_vformat(char *dst, size_t size, const char *fmt, va_list ap) {
   vsnprintf(dst, size, fmt, ap);
   porta_error_sanitize(dst, size);
 }
+
+porta_status porta_error_fail(porta_status status, char *err, size_t err_size, const char *fmt,
+                              ...) {
+  if (err != NULL && err_size > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    porta_error_vformat(err, err_size, fmt, ap);
+    va_end(ap);
+  }
+  return status;
+}

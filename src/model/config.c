@@ -423,10 +423,12 @@ porta_status porta_config_parse(porta_model_config *cfg, const char *text, size_
   reader r = {.root = root, .path = path, .err = err, .err_size = err_size};
   porta_status s = read_fields(cfg, &r);
   if (s == PORTA_OK) {
-    char why[400];
+    char why[400] = ""; // written only when the validation fails
     s = porta_config_validate(cfg, why, sizeof(why));
-    const char *reason = strncmp(why, "config: ", 8) == 0 ? why + 8 : why;
-    if (s != PORTA_OK) porta_io_fail(s, err, err_size, "%s: %s", path, reason);
+    if (s != PORTA_OK) {
+      const char *reason = strncmp(why, "config: ", 8) == 0 ? why + 8 : why;
+      porta_io_fail(s, err, err_size, "%s: %s", path, reason);
+    }
   }
   if (s != PORTA_OK) {
     cJSON_Delete(root);

@@ -1,6 +1,6 @@
 /* Saving body + head as a Hub-style folder: config.json, model.safetensors (Hub names, so
  * transformers' AutoModel / AutoModelForSequenceClassification load it) and the source folder's
- * tokenizer files. Every file goes through a temporary and a rename. */
+ * tokenizer files. Every file goes through core/file_atomic.h (temporary, fsync, rename). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file_atomic.h"
 #include "model/bert_internal.h"
 
 static const char *const tokenizer_files[] = {
@@ -15,51 +16,13 @@ static const char *const tokenizer_files[] = {
     "vocab.json", "merges.txt",     "added_tokens.json",     "sentencepiece.bpe.model",
 };
 
-/* Copies src to dst through dst.tmp-XXXXXX + rename. A missing src is not an error. */
+/* Copies src to dst (durably, core/file_atomic.h). A missing src is not an error. */
 static porta_status copy_file(porta_context *ctx, const char *src, const char *dst) {
-  FILE *in = fopen(src, "rb");
-  if (!in)
-    return errno == ENOENT
-               ? PORTA_OK
-               : porta_nn_fail(ctx, PORTA_ERR_IO, "porta_model_save: cannot read %s: %s", src,
-                               strerror(errno));
-  char tmp[4224];
-  snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", dst);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    fclose(in);
-    return porta_nn_fail(ctx, PORTA_ERR_IO, "porta_model_save: cannot create %s: %s", tmp,
-                         strerror(errno));
-  }
-  FILE *out = fdopen(fd, "wb");
-  porta_status st = PORTA_OK;
-  char buf[65536];
-  size_t n;
-  while (out && (n = fread(buf, 1, sizeof buf, in)) > 0) {
-    if (fwrite(buf, 1, n, out) != n) {
-      st = porta_nn_fail(ctx, PORTA_ERR_IO, "porta_model_save: cannot write %s: %s", tmp,
-                         strerror(errno));
-      break;
-    }
-  }
-  if (st == PORTA_OK && ferror(in))
-    st = porta_nn_fail(ctx, PORTA_ERR_IO, "porta_model_save: cannot read %s", src);
-  fclose(in);
-  if (!out) {
-    close(fd);
-    st = porta_nn_fail(ctx, PORTA_ERR_IO, "porta_model_save: cannot open %s", tmp);
-  } else if (fclose(out) != 0 && st == PORTA_OK) {
-    st = porta_nn_fail(ctx, PORTA_ERR_IO, "porta_model_save: cannot write %s: %s", tmp,
-                       strerror(errno));
-  }
-  if (st == PORTA_OK) {
-    chmod(tmp, 0644);
-    if (rename(tmp, dst) != 0)
-      st = porta_nn_fail(ctx, PORTA_ERR_IO, "porta_model_save: cannot rename %s to %s: %s", tmp,
-                         dst, strerror(errno));
-  }
-  if (st != PORTA_OK) unlink(tmp);
-  return st;
+  char err[1024];
+  porta_status st = porta_copy_file_atomic(src, dst, err, sizeof err);
+  if (st == PORTA_ERR_NOT_FOUND) return PORTA_OK;
+  if (st != PORTA_OK) return porta_nn_fail(ctx, st, "porta_model_save: %s", err);
+  return PORTA_OK;
 }
 
 static bool same_dir(const char *a, const char *b) {
@@ -154,6 +117,11 @@ porta_status porta_model_save(const porta_model *m, const porta_head *h,
       snprintf(dst, sizeof dst, "%s/%s", dir, tokenizer_files[i]);
       st = copy_file(ctx, src, dst);
     }
+  }
+  if (st == PORTA_OK) { // the folder's own entry (each file's is synced by its commit)
+    char err[1024];
+    st = porta_fsync_parent(dir, err, sizeof err);
+    if (st != PORTA_OK) porta_nn_fail(ctx, st, "porta_model_save: %s", err);
   }
 done:
   for (int i = 0; data && i < count; i++) free(data[i]);

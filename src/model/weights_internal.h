@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/errors.h"
+#include "core/file_atomic.h"
 #include "porta/porta.h"
 
 /* safetensors: the 8-byte header length may not exceed this (the format's own reader uses 100 MB).
@@ -54,9 +56,8 @@ porta_status porta_weights_open_memory(porta_weights **out, const uint8_t *data,
 porta_status porta_config_parse(porta_model_config *cfg, const char *text, size_t size,
                                 const char *name, char *err, size_t err_size);
 
-/* Writes a message to err (if not NULL) and returns status. */
-porta_status porta_io_fail(porta_status status, char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Writes a message to err (if not NULL) and returns status (core/errors.h). */
+#define porta_io_fail porta_error_fail
 
 porta_status porta_map_file(porta_mapped_file *out, const char *path, char *err, size_t err_size);
 void porta_unmap_file(porta_mapped_file *f);
@@ -79,19 +80,6 @@ porta_status porta_torch_parse(porta_weights *w, int file, char *err, size_t err
 
 /* "F32" → PORTA_WEIGHT_F32 ...; false when unknown. */
 bool porta_weight_dtype_parse(const char *name, porta_weight_dtype *out);
-
-/* Atomic file replacement: data goes to "<path>.tmp-XXXXXX" in the same folder; commit fsyncs and
- * renames it over path; abort (or a failed commit) removes it. */
-typedef struct porta_atomic_file {
-  FILE *fp;
-  char *tmp_path;
-  char *path;
-  bool failed;
-} porta_atomic_file;
-porta_status porta_atomic_open(porta_atomic_file *f, const char *path, char *err, size_t err_size);
-void porta_atomic_write(porta_atomic_file *f, const void *data, size_t size);
-porta_status porta_atomic_commit(porta_atomic_file *f, char *err, size_t err_size);
-void porta_atomic_abort(porta_atomic_file *f);
 
 /* An entry of a safetensors file being written: raw little-endian bytes of one dtype. */
 typedef struct porta_raw_array {

@@ -1,8 +1,7 @@
 /* Small helpers of the checkpoint readers and writers: error messages, memory-mapped files,
- * atomic file replacement. */
+ * whole small files (atomic replacement is core/file_atomic.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,16 +10,6 @@
 
 #include "core/errors.h"
 #include "model/weights_internal.h"
-
-porta_status porta_io_fail(porta_status status, char *err, size_t err_size, const char *fmt, ...) {
-  if (err != NULL && err_size > 0) {
-    va_list ap;
-    va_start(ap, fmt);
-    porta_error_vformat(err, err_size, fmt, ap);
-    va_end(ap);
-  }
-  return status;
-}
 
 porta_status porta_map_file(porta_mapped_file *out, const char *path, char *err, size_t err_size) {
   memset(out, 0, sizeof(*out));
@@ -94,83 +83,5 @@ porta_status porta_read_small_file(char **out, size_t *size, const char *path, s
   buf[n] = '\0';
   *out = buf;
   if (size != NULL) *size = n;
-  return PORTA_OK;
-}
-
-// ---- atomic replacement -------------------------------------------------------------------------
-
-porta_status porta_atomic_open(porta_atomic_file *f, const char *path, char *err, size_t err_size) {
-  memset(f, 0, sizeof(*f));
-  size_t len = strlen(path);
-  f->path = strdup(path);
-  f->tmp_path = malloc(len + 16);
-  if (f->path == NULL || f->tmp_path == NULL) {
-    free(f->path);
-    free(f->tmp_path);
-    memset(f, 0, sizeof(*f));
-    return porta_io_fail(PORTA_ERR_OUT_OF_MEMORY, err, err_size, "out of memory writing %s", path);
-  }
-  snprintf(f->tmp_path, len + 16, "%s.tmp-XXXXXX", path);
-  int fd = mkstemp(f->tmp_path);
-  if (fd < 0) {
-    porta_status s = porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot create %s: %s", f->tmp_path,
-                                   strerror(errno));
-    free(f->path);
-    free(f->tmp_path);
-    memset(f, 0, sizeof(*f));
-    return s;
-  }
-  (void)fchmod(fd, 0644); // mkstemp makes 0600; a checkpoint is an ordinary file
-  f->fp = fdopen(fd, "wb");
-  if (f->fp == NULL) {
-    close(fd);
-    unlink(f->tmp_path);
-    free(f->path);
-    free(f->tmp_path);
-    memset(f, 0, sizeof(*f));
-    return porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot open a stream on %s", path);
-  }
-  return PORTA_OK;
-}
-
-void porta_atomic_write(porta_atomic_file *f, const void *data, size_t size) {
-  if (f->failed || size == 0) return;
-  if (fwrite(data, 1, size, f->fp) != size) f->failed = true;
-}
-
-void porta_atomic_abort(porta_atomic_file *f) {
-  if (f->fp != NULL) fclose(f->fp);
-  if (f->tmp_path != NULL) unlink(f->tmp_path);
-  free(f->tmp_path);
-  free(f->path);
-  memset(f, 0, sizeof(*f));
-}
-
-porta_status porta_atomic_commit(porta_atomic_file *f, char *err, size_t err_size) {
-  int e = 0;
-  if (f->failed || fflush(f->fp) != 0) e = errno ? errno : EIO;
-  if (e == 0 && fsync(fileno(f->fp)) != 0) e = errno;
-  if (fclose(f->fp) != 0 && e == 0) e = errno;
-  f->fp = NULL;
-  if (e == 0 && rename(f->tmp_path, f->path) != 0) e = errno;
-  if (e != 0) {
-    porta_status s =
-        porta_io_fail(PORTA_ERR_IO, err, err_size, "cannot write %s: %s", f->path, strerror(e));
-    porta_atomic_abort(f);
-    return s;
-  }
-  // Make the rename itself durable (best effort: some file systems refuse to fsync a folder).
-  char *dir_copy = strdup(f->path);
-  if (dir_copy != NULL) {
-    int dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      (void)fsync(dfd);
-      close(dfd);
-    }
-    free(dir_copy);
-  }
-  free(f->tmp_path);
-  free(f->path);
-  memset(f, 0, sizeof(*f));
   return PORTA_OK;
 }

@@ -202,8 +202,10 @@ porta_status porta_checkpoint_save(const char *dir, const porta_model *model,
   if (rename(tmp, dir) != 0)
     return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot rename %s to %s: %s", tmp, dir,
                             strerror(errno));
+  // the renames are durable only once the folder holding them is synced (power loss)
+  st = porta_fsync_parent(dir, err, err_size);
   porta_remove_tree(old);
-  return PORTA_OK;
+  return st;
 }
 
 /* config.json's "porta_head" (written by porta_model_save), default cls. */

@@ -225,13 +225,16 @@ static bool csv_end_field(csv_record *r) {
 }
 
 /* Parses one record starting at *pos; advances *pos and *line past it. Returns false when the
- * record is malformed (unterminated quote); *error describes it. Field starts are kept as
- * offsets during parsing (buf may move) and turned into pointers at the end. */
+ * record is malformed: a quoted field never closed, or closed by a quote that text follows (RFC
+ * 4180 allows only a separator, a line end or the end of the file there). Both mean a quote that
+ * was never meant to open a field, which would otherwise swallow the rows after it; error[] says
+ * where. Field starts are kept as offsets during parsing (buf may move) and turned into pointers
+ * at the end. */
 static bool csv_read_record(csv_record *r, const char *data, size_t size, size_t *pos,
-                            int64_t *line, const char **error, bool *oom) {
+                            int64_t *line, char *error, size_t error_size, bool *oom) {
   r->count = 0;
   r->buf_len = 0;
-  *error = NULL;
+  error[0] = '\0';
   size_t i = *pos;
   bool done = false;
   while (!done) {
@@ -250,10 +253,13 @@ static bool csv_read_record(csv_record *r, const char *data, size_t size, size_t
     }
     r->starts[r->count] = r->buf_len;
     if (i < size && data[i] == '"') {
+      int64_t opened = *line;
       i++;
       for (;;) {
         if (i >= size) {
-          *error = "unterminated quoted field";
+          snprintf(error, error_size,
+                   "the quoted field opened on line %lld is never closed (unterminated quote)",
+                   (long long)opened);
           *pos = size;
           return false;
         }
@@ -269,9 +275,21 @@ static bool csv_read_record(csv_record *r, const char *data, size_t size, size_t
         if (c == '\n') (*line)++;
         if (!csv_push_char(r, c)) goto oom;
       }
-      // after the closing quote: anything up to the separator is kept as is (lenient)
-      while (i < size && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
-        if (!csv_push_char(r, data[i++])) goto oom;
+      if (i < size && data[i] != ',' && data[i] != '\n' && data[i] != '\r') {
+        char after[24];
+        size_t n = 0;
+        while (n < 16 && i + n < size && data[i + n] != '\n' && data[i + n] != '\r') n++;
+        snprintf(after, sizeof after, "%.*s", (int)n, data + i);
+        if (*line == opened)
+          snprintf(error, error_size, "text (\"%s\") after the closing quote of a quoted field",
+                   after);
+        else
+          snprintf(error, error_size,
+                   "the quoted field opened on line %lld runs to line %lld, where text "
+                   "(\"%s\") follows its closing quote (unterminated quote on line %lld?)",
+                   (long long)opened, (long long)*line, after, (long long)opened);
+        *pos = i;
+        return false;
       }
     } else {
       while (i < size && data[i] != ',' && data[i] != '\n' &&
@@ -311,14 +329,14 @@ static porta_status read_csv(loader *ld, const char *data, size_t size, char *er
   csv_record r = {0};
   size_t pos = 0;
   int64_t line = 1;
-  const char *error;
+  char error[300];
   bool oom = false;
   // header row
   while (pos < size && (data[pos] == '\n' || data[pos] == '\r')) {
     if (data[pos] == '\n') line++;
     pos++;
   }
-  if (!csv_read_record(&r, data, size, &pos, &line, &error, &oom)) {
+  if (!csv_read_record(&r, data, size, &pos, &line, error, sizeof error, &oom)) {
     csv_free(&r);
     if (oom)
       return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory reading %s",
@@ -349,10 +367,12 @@ static porta_status read_csv(loader *ld, const char *data, size_t size, char *er
       continue;
     }
     size_t record_start = pos;
-    if (!csv_read_record(&r, data, size, &pos, &line, &error, &oom)) {
+    if (!csv_read_record(&r, data, size, &pos, &line, error, sizeof error, &oom)) {
       if (oom) break;
-      add_skip(ld, start_line, error);
-      continue;
+      // not a skip: the rows after a stray quote would vanish into one "field"
+      csv_free(&r);
+      return porta_train_fail(err, err_size, PORTA_ERR_FORMAT, "%s: line %lld: %s", path,
+                              (long long)start_line, error);
     }
     size_t record_len = pos - record_start; // without its line end, as a JSON line's
     while (record_len > 0 && (data[record_start + record_len - 1] == '\n' ||
@@ -457,6 +477,51 @@ static porta_status assign_labels(loader *ld, char *err, size_t err_size) {
   return PORTA_OK;
 }
 
+/* A label column holds a few values, each on many rows. A label that breaks that pattern (text
+ * among integer labels, or a value on 1 to 3 rows of hundreds) is most often a row whose columns
+ * slipped (a stray quote or separator) and would silently add a class: ds->label_note says so,
+ * naming the lines. */
+static void check_label_set(loader *ld) {
+  porta_dataset *ds = ld->ds;
+  const porta_label_map *map = &ds->label_map;
+  int64_t *counts = calloc((size_t)(map->count ? map->count : 1), sizeof(int64_t));
+  int64_t *first_line = calloc((size_t)(map->count ? map->count : 1), sizeof(int64_t));
+  if (!counts || !first_line) {
+    free(counts), free(first_line);
+    return;
+  }
+  int64_t integer_rows = 0;
+  for (int64_t i = 0; i < ds->count; i++) {
+    int32_t c = ds->labels[i];
+    if (c < 0 || c >= map->count) continue;
+    if (counts[c]++ == 0) first_line[c] = ds->lines[i];
+    if (is_integer_text(map->names[c])) integer_rows++;
+  }
+  size_t used = 0;
+  char *note = ds->label_note;
+  size_t size = sizeof ds->label_note;
+  bool mostly_integers = integer_rows * 10 >= ds->count * 9 && integer_rows < ds->count;
+  int listed = 0;
+  for (int c = 0; c < map->count && used < size; c++) {
+    bool odd = mostly_integers ? !is_integer_text(map->names[c])
+                               : counts[c] <= 3 && counts[c] * 100 < ds->count;
+    if (!odd) continue;
+    if (listed++ == 3) {
+      used += (size_t)snprintf(note + used, size - used, ", …");
+      break;
+    }
+    used += (size_t)snprintf(
+        note + used, size - used, "%slabel \"%.40s\" on %lld row%s (line %lld)", used ? ", " : "",
+        map->names[c], (long long)counts[c], counts[c] == 1 ? "" : "s", (long long)first_line[c]);
+  }
+  if (used > 0 && used < size)
+    snprintf(note + used, size - used, "%s",
+             mostly_integers ? ": not an integer, as the other labels are (a row whose columns "
+                               "slipped?)"
+                             : ": far rarer than the other labels (a row whose columns slipped?)");
+  free(counts), free(first_line);
+}
+
 static bool ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
   return n >= m && strcasecmp(s + n - m, suffix) == 0;
@@ -511,6 +576,7 @@ porta_status porta_dataset_load(porta_dataset **out, const char *path,
     st = assign_labels(&ld, err, err_size);
     if (st == PORTA_ERR_OUT_OF_MEMORY)
       porta_train_fail(err, err_size, st, "out of memory reading %s", path);
+    if (st == PORTA_OK && ld.has_labels && !opts.label_map) check_label_set(&ld);
   }
   if (ld.label_texts)
     for (int64_t i = 0; i < ds->count; i++) free(ld.label_texts[i]);

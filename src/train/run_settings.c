@@ -1,6 +1,7 @@
 /* The run folder's settings.json: every option of the run, written at the start and read back by
  * --resume so the continued run uses the same settings. */
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -77,6 +78,11 @@ porta_status porta_settings_save(const char *path, const porta_train_options *o,
   cJSON_AddNumberToObject(root, "num_labels", info->num_labels);
   cJSON_AddNumberToObject(root, "rows", (double)info->rows);
   cJSON_AddNumberToObject(root, "skipped_rows", (double)info->skipped_rows);
+  // what --resume checks the data file against (a hash as a string: JSON numbers are doubles)
+  char hash[32];
+  snprintf(hash, sizeof hash, "%016llx", (unsigned long long)info->data.rows_hash);
+  cJSON_AddStringToObject(root, "data_rows_hash", hash);
+  cJSON_AddNumberToObject(root, "data_bytes", (double)info->data.bytes);
   cJSON *split = cJSON_AddObjectToObject(root, "split_rows");
   for (int p = 0; p < 3; p++)
     cJSON_AddNumberToObject(split, porta_split_name(p), (double)info->split_rows[p]);
@@ -127,15 +133,20 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
   }
   // integers first: a bad one leaves o untouched
   int64_t limit_rows = 0, max_length = 0, epochs = 3, batch_size = 32, grad_accum = 1,
-          max_steps = 0, save_every = 0;
+          max_steps = 0, save_every = 0, rows = 0, data_bytes = -1;
   struct {
     const char *key;
     int64_t *value, min, max;
   } ints[] = {
-      {"limit_rows", &limit_rows, 0, INT64_MAX}, {"max_length", &max_length, 0, INT_MAX},
-      {"epochs", &epochs, 0, INT_MAX},           {"batch_size", &batch_size, 1, INT_MAX},
-      {"grad_accum", &grad_accum, 1, INT_MAX},   {"max_steps", &max_steps, 0, INT64_MAX},
+      {"limit_rows", &limit_rows, 0, INT64_MAX},
+      {"max_length", &max_length, 0, INT_MAX},
+      {"epochs", &epochs, 0, INT_MAX},
+      {"batch_size", &batch_size, 1, INT_MAX},
+      {"grad_accum", &grad_accum, 1, INT_MAX},
+      {"max_steps", &max_steps, 0, INT64_MAX},
       {"save_every", &save_every, 0, INT64_MAX},
+      {"rows", &rows, 0, INT64_MAX},
+      {"data_bytes", &data_bytes, -1, INT64_MAX},
   };
   for (size_t i = 0; i < sizeof ints / sizeof ints[0] && st == PORTA_OK; i++)
     st =
@@ -155,6 +166,17 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
   if (st == PORTA_OK && seed && (seed_end == seed || *seed_end != '\0' || seed[0] == '-'))
     st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
                           "%s: \"seed\" is \"%.40s\", not an unsigned integer", path, seed);
+  const char *hash = string_of(root, "data_rows_hash");
+  char *hash_end = NULL;
+  if (hash) strings->data.rows_hash = strtoull(hash, &hash_end, 16);
+  bool hex = hash && strlen(hash) == 16 && *hash_end == '\0';
+  for (int i = 0; hex && i < 16; i++) hex = isxdigit((unsigned char)hash[i]) != 0;
+  if (st == PORTA_OK && hash && !hex)
+    st = porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
+                          "%s: \"data_rows_hash\" is \"%.40s\", not 16 hex digits", path, hash);
+  strings->has_data = hash != NULL;
+  strings->data.rows = rows;
+  strings->data.bytes = data_bytes;
   if (st != PORTA_OK) {
     cJSON_Delete(root);
     return st;

@@ -20,12 +20,6 @@ const char *porta_split_name(int part) {
   }
 }
 
-static uint64_t fnv1a(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-  return h;
-}
-
 static int compare_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return (x > y) - (x < y);
@@ -39,7 +33,8 @@ static porta_status group_rows(const porta_dataset *ds, int64_t *group_of) {
   if (!table) return PORTA_ERR_OUT_OF_MEMORY;
   for (int64_t i = 0; i < capacity; i++) table[i] = -1;
   for (int64_t row = 0; row < ds->count; row++) {
-    uint64_t slot = fnv1a(ds->texts[row]) & (uint64_t)(capacity - 1);
+    uint64_t slot = porta_hash64(PORTA_HASH64_INIT, ds->texts[row], strlen(ds->texts[row])) &
+                    (uint64_t)(capacity - 1);
     for (;;) {
       int64_t first = table[slot];
       if (first < 0) {

@@ -1,6 +1,7 @@
 /* The fine-tuning loop behind `porta train`: data -> split -> tokens -> body + head -> AdamW with
  * a linear schedule -> evaluation each epoch -> best / last checkpoints -> test metrics. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* mkdir -p */
+/* mkdir -p; false (errno set) when a part cannot be made or the path is not a folder. */
 static bool make_dirs(const char *path) {
   char buf[4096];
   porta_pathf(buf, sizeof buf, "%s", path);
@@ -26,7 +27,12 @@ static bool make_dirs(const char *path) {
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) return false;
     *p = '/';
   }
-  return mkdir(buf, 0755) == 0 || errno == EEXIST;
+  if (mkdir(buf, 0755) == 0) return true;
+  if (errno != EEXIST) return false;
+  struct stat sb;
+  if (stat(buf, &sb) != 0) return false;
+  if (!S_ISDIR(sb.st_mode)) errno = ENOTDIR;
+  return S_ISDIR(sb.st_mode);
 }
 
 static void format_duration(char *buf, size_t size, double seconds) {
@@ -57,13 +63,14 @@ typedef struct job {
   bool *decay;
   int param_count;
   porta_optimizer *opt;
-  FILE *metrics;
+  porta_metrics_log metrics; /* metrics.jsonl */
+  porta_run_lock_info lock;  /* held from the start to the end of the call */
   porta_run_info info;
   bool show_bar, log_lines;
 } job;
 
 static void job_free(job *j) {
-  if (j->metrics) fclose(j->metrics);
+  porta_metrics_log_close(&j->metrics, NULL, 0);
   porta_optimizer_free(j->opt);
   free(j->all_params), free(j->params), free(j->tensors), free(j->decay);
   porta_head_free(j->head);
@@ -74,6 +81,7 @@ static void job_free(job *j) {
   porta_label_map_free(&j->labels);
   porta_split_free(&j->split);
   porta_dataset_free(j->ds);
+  porta_run_unlock(&j->lock); // last: everything this run writes is written
 }
 
 static void say(const job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -109,10 +117,39 @@ static porta_status prepare_data(job *j, bool resume, char *err, size_t err_size
   porta_dataset_skip_summary(j->ds, 10, summary, sizeof summary);
   say(j, "data: %s: %lld rows, %d labels%s%s\n", j->o.data_path, (long long)j->ds->count,
       j->labels.count, summary[0] ? "; " : "", summary);
+  if (j->ds->label_note[0]) say(j, "data: warning: %s\n", j->ds->label_note);
   if (j->labels.count < 2)
     return porta_train_fail(err, err_size, PORTA_ERR_FORMAT,
                             "%s: only %d label; a classifier needs at least 2", j->o.data_path,
                             j->labels.count);
+  // integer labels number the classes 0..max (so "1" alone made 2 classes): count those present
+  int32_t first_label = j->ds->labels[0];
+  int64_t other = 0;
+  while (other < j->ds->count && j->ds->labels[other] == first_label) other++;
+  if (other == j->ds->count)
+    return porta_train_fail(
+        err, err_size, PORTA_ERR_FORMAT,
+        "%s: every one of the %lld rows has the label \"%s\"; a classifier "
+        "needs at least 2 labels",
+        j->o.data_path, (long long)j->ds->count,
+        first_label >= 0 && first_label < j->labels.count ? j->labels.names[first_label] : "?");
+  porta_data_fingerprint(&j->info.data, j->ds, &j->labels);
+  if (resume && !j->strings.has_data) {
+    say(j, "data: settings.json records no fingerprint of the data (a run from an older porta): "
+           "not checked\n");
+  } else if (resume) {
+    bool changed;
+    porta_status checked =
+        porta_data_fingerprint_check(&j->strings.data, &j->info.data, j->o.data_path,
+                                     j->o.allow_changed_data, &changed, err, err_size);
+    if (checked != PORTA_OK) return checked;
+    if (changed)
+      say(j,
+          "data: warning: %s changed since the run began (%lld rows then, %lld now); going on "
+          "with --allow-changed-data\n",
+          j->o.data_path, (long long)j->strings.data.rows, (long long)j->ds->count);
+    j->info.data = j->strings.data; // settings.json keeps what the run began with
+  }
   porta_pathf(path, sizeof path, "%s/split.json", j->run_dir);
   if (resume) {
     st = porta_split_load(&j->split, path, err, err_size);
@@ -158,9 +195,10 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   say(j, "device: %s %d: %s\n", porta_backend_name(j->info.backend), j->info.device_index,
       j->info.device_name);
 
-  st = porta_tokenizer_load(&j->tok, j->o.model_dir, err, err_size);
-  if (st != PORTA_OK) return st;
+  // on resume, all from the checkpoint: the original --model folder may have moved or changed
   const char *weights_dir = resume ? j->last_dir : j->o.model_dir;
+  st = porta_tokenizer_load(&j->tok, weights_dir, err, err_size);
+  if (st != PORTA_OK) return st;
   st = porta_model_load(&j->model, j->ctx, weights_dir);
   if (st != PORTA_OK) return porta_train_fail(err, err_size, st, "%s", porta_last_error(j->ctx));
   int rows = porta_model_classifier_labels(j->model);
@@ -191,7 +229,7 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   if (max_length > positions)
     return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
                             "--max-len %d is more than the %lld positions of %s", max_length,
-                            (long long)positions, j->o.model_dir);
+                            (long long)positions, weights_dir);
   j->info.max_length = max_length;
   double t0 = now_seconds();
   st = porta_encode_texts(&j->enc, j->tok, (const char *const *)j->ds->texts, j->ds->labels,
@@ -225,9 +263,9 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   say(j,
       "model: %s (%s, %lld layers, hidden %lld), head %s, %d labels, %.2f M trainable "
       "parameters%s\n",
-      j->o.model_dir, cfg->model_type, (long long)cfg->num_hidden_layers,
-      (long long)cfg->hidden_size, porta_head_kind_name(j->o.head), j->labels.count,
-      trainable_numel / 1e6, j->o.freeze_body ? " (body frozen)" : "");
+      weights_dir, cfg->model_type, (long long)cfg->num_hidden_layers, (long long)cfg->hidden_size,
+      porta_head_kind_name(j->o.head), j->labels.count, trainable_numel / 1e6,
+      j->o.freeze_body ? " (body frozen)" : "");
   porta_adamw_options ao;
   porta_adamw_options_init(&ao);
   ao.lr = j->o.lr;
@@ -245,23 +283,14 @@ static porta_status save_checkpoint(job *j, const char *dir, const porta_train_s
   porta_train_state s = *state;
   s.rng_stream = porta_rng_stream(j->ctx);
   double t0 = now_seconds();
-  porta_status st =
-      porta_checkpoint_save(dir, j->model, j->head, &j->labels, with_optimizer ? j->opt : NULL,
-                            j->params, j->param_count, &s, err, err_size);
+  porta_status st = porta_metrics_log_sync(&j->metrics, err, err_size);
+  if (st == PORTA_OK)
+    st = porta_checkpoint_save(dir, j->model, j->head, &j->labels, with_optimizer ? j->opt : NULL,
+                               j->params, j->param_count, &s, err, err_size);
   if (st == PORTA_OK && !j->show_bar)
     say(j, "  checkpoint %s (step %lld) written in %.1f s\n", dir, (long long)state->step,
         now_seconds() - t0);
   return st;
-}
-
-static void log_evaluation(job *j, const char *split, int64_t epoch, int64_t step,
-                           const porta_metrics *m) {
-  char json[8192];
-  porta_metrics_json(m, json, sizeof json);
-  // {"split":…,"epoch":…,"step":…,"loss":…, + the metrics object's fields}
-  fprintf(j->metrics, "{\"split\": \"%s\", \"epoch\": %lld, \"step\": %lld, \"loss\": %.6f, %s\n",
-          split, (long long)epoch, (long long)step, m->loss, json + 1);
-  fflush(j->metrics);
 }
 
 static void print_metrics_table(const job *j, const char *title, const porta_metrics *m) {
@@ -296,7 +325,9 @@ static porta_status end_of_epoch(job *j, porta_train_state *state, porta_train_r
                                           j->split.count[PORTA_SPLIT_VALID], j->o.batch_size * 2);
     if (st != PORTA_OK)
       return porta_train_fail(err, err_size, st, "evaluating valid: %s", porta_last_error(j->ctx));
-    log_evaluation(j, "valid", state->epoch, state->step, &m);
+    st = porta_metrics_log_evaluation(&j->metrics, "valid", state->epoch, state->step, &m, err,
+                                      err_size);
+    if (st != PORTA_OK) return st;
     char title[64];
     snprintf(title, sizeof title, "epoch %lld valid", (long long)state->epoch + 1);
     if (j->show_bar) fprintf(stderr, "\n");
@@ -434,10 +465,11 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       steps_here++;
       result->steps = state->step;
       result->last_loss = loss;
-      fprintf(
-          j->metrics,
+      st = porta_metrics_log_line(
+          &j->metrics, err, err_size,
           "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6e, \"seq_per_s\": %.2f}\n",
           (long long)state->step, (long long)state->epoch, loss, lr, seq_per_s);
+      if (st != PORTA_OK) break;
       if (j->o.on_step) {
         porta_step_record rec = {state->step, state->epoch, loss, lr, seq_per_s};
         j->o.on_step(j->o.user, &rec);
@@ -445,7 +477,6 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       show_progress(j, state, j->o.epochs, loss, lr, smoothed, now_seconds() - started, steps_here);
       bool epoch_done = state->next_batch >= plan.num_batches || state->step >= state->total_steps;
       if (!epoch_done && j->o.save_every > 0 && state->step % j->o.save_every == 0) {
-        fflush(j->metrics);
         st = save_checkpoint(j, j->last_dir, state, true, err, err_size);
       }
       if (st == PORTA_OK && j->o.stop_after > 0 && steps_here >= j->o.stop_after && !epoch_done) {
@@ -455,7 +486,6 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       if (st == PORTA_OK && j->o.cancel && *j->o.cancel && !epoch_done) {
         if (j->show_bar) fprintf(stderr, "\n");
         say(j, "interrupted at step %lld: writing %s\n", (long long)state->step, j->last_dir);
-        fflush(j->metrics);
         st = save_checkpoint(j, j->last_dir, state, true, err, err_size);
         result->interrupted = true;
         break;
@@ -474,7 +504,6 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
     if (result->interrupted) break;
   }
   if (j->show_bar) fprintf(stderr, "\n");
-  fflush(j->metrics);
   free(lengths), free(ids), free(mask), free(labels), free(batch_rows);
   return st;
 }
@@ -508,35 +537,11 @@ static porta_status final_test(job *j, porta_train_result *result, char *err, si
   } else {
     result->has_test = true;
     result->test = m;
-    log_evaluation(j, "test", result->best_epoch, result->steps, &m);
+    st = porta_metrics_log_evaluation(&j->metrics, "test", result->best_epoch, result->steps, &m,
+                                      err, err_size);
   }
   porta_head_free(head);
   porta_model_free(model);
-  return st;
-}
-
-/* On resume: drops the records metrics.jsonl got after the checkpoint (a killed run logged steps
- * that the resumed run repeats), so the file reads as one uninterrupted run. Evaluations at the
- * checkpoint's step came before it was written and stay. */
-static porta_status trim_metrics(const char *path, int64_t step, char *err, size_t err_size) {
-  char *data;
-  size_t size;
-  if (porta_read_file(path, &data, &size, NULL, 0) != PORTA_OK) return PORTA_OK; // none yet
-  size_t kept = 0;
-  for (size_t pos = 0; pos < size;) {
-    char *line = data + pos;
-    char *nl = memchr(line, '\n', size - pos);
-    size_t len = nl ? (size_t)(nl - line) + 1 : size - pos;
-    const char *field = strstr(line, "\"step\": ");
-    bool keep = field && field < line + len && strtoll(field + 8, NULL, 10) <= step;
-    if (keep) {
-      memmove(data + kept, line, len);
-      kept += len;
-    }
-    pos += len;
-  }
-  porta_status st = porta_write_file_atomic(path, data, kept, err, err_size);
-  free(data);
   return st;
 }
 
@@ -551,10 +556,18 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   bool resume = options->resume_dir && options->resume_dir[0];
   porta_status st = PORTA_OK;
   char path[1200];
+  j->lock.fd = -1;
+  j->metrics.fd = -1;
   if (resume) {
     porta_pathf(j->run_dir, sizeof j->run_dir, "%s", options->resume_dir);
+    struct stat sb;
+    if (stat(j->run_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      st = porta_train_fail(err, err_size, PORTA_ERR_NOT_FOUND, "--resume %s: no such run folder",
+                            j->run_dir);
+    // the lock comes before anything is read: a writer in the folder may be replacing it
+    if (st == PORTA_OK) st = porta_run_lock(&j->lock, j->run_dir, err, err_size);
     porta_pathf(path, sizeof path, "%s/settings.json", j->run_dir);
-    st = porta_settings_load(&j->o, &j->strings, path, err, err_size);
+    if (st == PORTA_OK) st = porta_settings_load(&j->o, &j->strings, path, err, err_size);
   } else {
     if (!j->o.text_field) j->o.text_field = "headline";
     if (!j->o.label_field) j->o.label_field = "is_sarcastic";
@@ -579,24 +592,30 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   if (j->o.log_every <= 0) j->o.log_every = 50;
   porta_pathf(j->last_dir, sizeof j->last_dir, "%s/last", j->run_dir);
   porta_pathf(j->best_dir, sizeof j->best_dir, "%s/best", j->run_dir);
+  porta_pathf(j->metrics.path, sizeof j->metrics.path, "%s/metrics.jsonl", j->run_dir);
   porta_pathf(result->run_dir, sizeof result->run_dir, "%s", j->run_dir);
   bool tty = isatty(STDERR_FILENO);
   j->show_bar = !j->o.quiet && (j->o.progress == 1 || (j->o.progress < 0 && tty));
   j->log_lines = !j->o.quiet && !j->show_bar;
-  if (st == PORTA_OK && !make_dirs(j->run_dir))
+  if (st == PORTA_OK && !resume && !make_dirs(j->run_dir))
     st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot create the run folder %s: %s",
                           j->run_dir, strerror(errno));
+  if (st == PORTA_OK && !resume) st = porta_run_lock(&j->lock, j->run_dir, err, err_size);
+  if (st == PORTA_OK && j->lock.stale_pid > 0)
+    say(j, "run: %s was locked by PID %ld, which is no longer running: taken over\n", j->run_dir,
+        j->lock.stale_pid);
   if (st == PORTA_OK && !resume) {
     // a fresh run in a used folder: the old checkpoints must not pass for this run's
     const char *stale[] = {"best", "best.tmp", "best.old", "last", "last.tmp", "last.old"};
     for (int i = 0; i < 6 && st == PORTA_OK; i++) {
       porta_pathf(path, sizeof path, "%s/%s", j->run_dir, stale[i]);
       if (!porta_remove_tree(path))
-        st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot remove the old checkpoint %s",
-                              path);
+        st = porta_train_fail(err, err_size, PORTA_ERR_IO,
+                              "cannot remove the old checkpoint %s: %s", path, strerror(errno));
     }
   }
   char last_real[1200] = "";
+  bool already_done = false;
   porta_train_state state = {.best_f1 = -1, .best_epoch = -1, .seed = j->o.seed};
   if (st == PORTA_OK && resume) {
     st = porta_checkpoint_resolve(last_real, sizeof last_real, j->last_dir, err, err_size);
@@ -629,14 +648,26 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       st = porta_train_fail(err, err_size, PORTA_ERR_STATE,
                             "%s: the checkpoint's schedule has %lld steps, these settings %lld",
                             j->last_dir, (long long)state.total_steps, (long long)total);
+    porta_schedule schedule = {total, j->o.epochs, steps_per_epoch, micro_per_epoch,
+                               j->o.grad_accum};
+    porta_pathf(path, sizeof path, "%s/trainer_state.json", last_real);
+    if (st == PORTA_OK) st = porta_train_state_check(&state, &schedule, path, err, err_size);
     if (st == PORTA_OK)
       st = porta_optimizer_state_load(j->opt, j->params, j->param_count, last_real, &state, err,
                                       err_size);
     if (st == PORTA_OK) {
       porta_set_rng_stream(j->ctx, state.rng_stream);
       result->best_epoch = state.best_epoch;
-      say(j, "resuming at step %lld of %lld (epoch %lld, batch %lld)\n", (long long)state.step,
-          (long long)total, (long long)state.epoch + 1, (long long)state.next_batch);
+      result->steps = state.step;
+      // a finished run with its test record has nothing left to do (a crash before the test
+      // evaluation leaves one to do)
+      already_done = state.step == total && porta_metrics_has_test(j->metrics.path, state.step);
+      if (already_done)
+        say(j, "the run finished at step %lld of %lld; its test metrics are in %s\n",
+            (long long)state.step, (long long)total, j->metrics.path);
+      else
+        say(j, "resuming at step %lld of %lld (epoch %lld, batch %lld)\n", (long long)state.step,
+            (long long)total, (long long)state.epoch + 1, (long long)state.next_batch);
     }
   }
   state.total_steps = total;
@@ -652,18 +683,9 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
     porta_pathf(path, sizeof path, "%s/settings.json", j->run_dir);
     if (!resume) st = porta_settings_save(path, &j->o, &j->info, err, err_size);
   }
-  if (st == PORTA_OK && resume) {
-    porta_pathf(path, sizeof path, "%s/metrics.jsonl", j->run_dir);
-    st = trim_metrics(path, state.step, err, err_size);
-  }
-  if (st == PORTA_OK) {
-    porta_pathf(path, sizeof path, "%s/metrics.jsonl", j->run_dir);
-    j->metrics = fopen(path, resume ? "a" : "w");
-    if (!j->metrics)
-      st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", path,
-                            strerror(errno));
-  }
-  if (st == PORTA_OK) {
+  if (st == PORTA_OK && resume) st = porta_metrics_trim(j->metrics.path, state.step, err, err_size);
+  if (st == PORTA_OK) st = porta_metrics_log_open(&j->metrics, resume, err, err_size);
+  if (st == PORTA_OK && !already_done) {
     say(j,
         "training: %lld steps (%lld a epoch, batch %d x %d accumulated), lr %g, warmup %lld "
         "steps\n",
@@ -676,11 +698,11 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       say(j, "\nprofile:\n%s\n", report);
     free(report);
   }
-  if (st == PORTA_OK && !result->interrupted) {
+  if (st == PORTA_OK && !result->interrupted && !already_done) {
     st = final_test(j, result, err, err_size);
     if (st == PORTA_OK && !j->o.quiet) {
       fprintf(stderr, "\nresults (%s)\n", j->run_dir);
-      if (result->best_epoch >= 0) {
+      if (result->best_epoch >= 0 && result->best_valid.count > 0) { // evaluated in this call
         char title[64];
         snprintf(title, sizeof title, "valid (best, epoch %lld)",
                  (long long)result->best_epoch + 1);
@@ -692,6 +714,11 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       }
     }
   }
+  // the log's last lines reach the disk, or the run says why not
+  char close_err[1400];
+  porta_status closed = porta_metrics_log_close(&j->metrics, close_err, sizeof close_err);
+  if (st == PORTA_OK && closed != PORTA_OK)
+    st = porta_train_fail(err, err_size, closed, "%s", close_err);
   result->seconds = now_seconds() - started;
   if (st == PORTA_OK) say(j, "done in %.1f s: %s\n", result->seconds, j->run_dir);
   job_free(j);

@@ -31,6 +31,10 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
   // a regular file is measured first; a pipe or device is cut off once it passes the limit
   const size_t limit = PORTA_MAX_FILE_BYTES;
   struct stat sb;
+  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    fclose(f);
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "%s is a folder, not a file", path);
+  }
   if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > limit) {
     fclose(f);
     return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
@@ -67,38 +71,16 @@ porta_status porta_read_file(const char *path, char **data, size_t *size, char *
     return porta_train_fail(err, err_size, PORTA_ERR_LIMIT,
                             "%s: more than the %zu GiB porta reads whole", path, limit >> 30);
   }
-  bool failed = ferror(f) != 0;
+  int failed = ferror(f) ? (errno ? errno : EIO) : 0;
   fclose(f);
   if (failed) {
     free(buf);
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "error reading %s", path);
+    return porta_train_fail(err, err_size, PORTA_ERR_IO, "error reading %s: %s", path,
+                            strerror(failed));
   }
   buf[used] = '\0';
   *data = buf;
   *size = used;
-  return PORTA_OK;
-}
-
-porta_status porta_write_file_atomic(const char *path, const void *data, size_t size, char *err,
-                                     size_t err_size) {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-    return porta_train_fail(err, err_size, PORTA_ERR_LIMIT, "path too long: %s", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f)
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s: %s", tmp,
-                            strerror(errno));
-  bool ok = fwrite(data, 1, size, f) == size;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok) {
-    remove(tmp);
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot write %s", tmp);
-  }
-  if (rename(tmp, path) != 0) {
-    remove(tmp);
-    return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
-                            strerror(errno));
-  }
   return PORTA_OK;
 }
 
