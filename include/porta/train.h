@@ -285,16 +285,17 @@ typedef struct porta_train_options {
   int grad_accum;          /* micro-batches per optimizer step (1) */
   int64_t max_steps;       /* > 0: stop after this many optimizer steps (the schedule ends there) */
   porta_backend_kind backend;
-  int device;             /* -1: default */
-  int num_threads;        /* 0: all cores */
-  const char *out_dir;    /* NULL: runs/<YYYYmmdd-HHMMSS> */
-  const char *resume_dir; /* a run folder: continue from its last/ with its settings.json */
-  int64_t save_every;     /* also write last/ every N steps (0: at each epoch's end only) */
-  int64_t stop_after;     /* > 0: return after N steps of this call, as if killed (tests) */
-  int log_every;          /* plain log line every N steps when stderr is not a TTY (50) */
-  int progress;           /* -1: progress bar when stderr is a TTY; 0: never; 1: always */
-  bool quiet;             /* nothing on stderr */
-  bool profile;           /* after training, each op's share of the device time (PORTA_PROFILE=1) */
+  int device;                  /* -1: default */
+  int num_threads;             /* 0: all cores */
+  porta_selftest_use selftest; /* consult the device self-test (porta_context_options.selftest) */
+  const char *out_dir;         /* NULL: runs/<YYYYmmdd-HHMMSS> */
+  const char *resume_dir;      /* a run folder: continue from its last/ with its settings.json */
+  int64_t save_every;          /* also write last/ every N steps (0: at each epoch's end only) */
+  int64_t stop_after;          /* > 0: return after N steps of this call, as if killed (tests) */
+  int log_every;               /* plain log line every N steps when stderr is not a TTY (50) */
+  int progress;                /* -1: progress bar when stderr is a TTY; 0: never; 1: always */
+  bool quiet;                  /* nothing on stderr */
+  bool profile; /* after training, each op's share of the device time (PORTA_PROFILE=1) */
   /* When not NULL and it becomes non-zero (a signal handler sets it), the loop writes last/ after
    * the step in progress and returns with result->interrupted set: --resume continues exactly. */
   const volatile int *cancel;

@@ -149,12 +149,15 @@ porta_context *cli_context(const cli_device_flags *d, uint64_t seed) {
   o.device = d->device;
   o.num_threads = d->threads;
   o.seed = seed;
+  o.selftest = PORTA_SELFTEST_RUN; /* never a path that failed on this device */
   porta_context *ctx = NULL;
   char err[1024] = "";
   if (porta_context_create(&ctx, &o, err, sizeof err) != PORTA_OK) {
     fprintf(stderr, "porta: cannot open the %s backend: %s\n", porta_backend_name(o.backend), err);
     return NULL;
   }
+  if (porta_context_selftest_note(ctx)[0])
+    fprintf(stderr, "porta: %s\n", porta_context_selftest_note(ctx));
   return ctx;
 }
 
