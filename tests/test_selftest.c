@@ -187,7 +187,8 @@ static void check_auto(void) {
 int main(void) {
   /* a cache of its own: the injected failures must not reach other tests */
   char dir[1024];
-  snprintf(dir, sizeof dir, "%s/selftest-cache-%ld", PORTA_BINARY_DIR, (long)getpid());
+  const char *tmp = getenv("TMPDIR"); /* not the build folder: the binary may run elsewhere */
+  snprintf(dir, sizeof dir, "%s/porta-selftest-%ld", tmp && *tmp ? tmp : "/tmp", (long)getpid());
   setenv("PORTA_CACHE_DIR", dir, 1);
   unsetenv("PORTA_SELFTEST");
   const char *only = getenv("PORTA_TEST_BACKENDS");
