@@ -116,7 +116,8 @@ setup_libraries() {
   # package -> the library it provides; unpacked only when the system has no such library
   for pair in libvulkan1:libvulkan.so.1 ocl-icd-libopencl1:libOpenCL.so.1 libclblast1:libclblast.so.1 \
     libcjson1:libcjson.so.1 libutf8proc2:libutf8proc.so.2 libopenblas0-pthread:libopenblas.so.0 \
-    libgfortran5:libgfortran.so.5 libquadmath0:libquadmath.so.0; do
+    libgfortran5:libgfortran.so.5 libquadmath0:libquadmath.so.0 libstdc++6:libstdc++.so.6 \
+    libgcc-s1:libgcc_s.so.1; do
     pkg=${pair%%:*} soname=${pair#*:}
     if ldconfig -p 2>/dev/null | grep -E "[[:space:]]$soname " >/dev/null; then # no -q: pipefail
       echo "system has $soname"
@@ -198,6 +199,7 @@ setup() {
   setup_icds
   export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   if [ -x "$bin/porta" ] && "$bin/porta" --version; then return 0; fi
+  [ -x "$bin/porta" ] && ldd "$bin/porta" | grep -i "not found"
   echo "no working porta in $bin: building here"
   build_here && bin="$out/bin" && "$bin/porta" --version
 }

@@ -4,8 +4,8 @@
 # which is the one path to carry next to the working tree:
 #   .gpu/bin/    porta and the conformance test programs (Release, stripped)
 #   .gpu/debs/   runtime libraries a bare machine may lack (Vulkan loader, OpenCL ICD loader, CLBlast,
-#                cJSON, utf8proc, OpenBLAS, gfortran): unpacked there with dpkg -x into a private prefix,
-#                never installed
+#                cJSON, utf8proc, OpenBLAS, gfortran, libstdc++): gpu_check.sh unpacks those the machine
+#                lacks (dpkg -x) into a private prefix; nothing is installed
 #   .gpu/model/  all-MiniLM-L6-v2 with its weights stored as F16 (porta widens them to f32 on load),
 #                model.safetensors gzip'd
 #   .gpu/data/   the sarcasm headlines, gzip'd
@@ -37,7 +37,7 @@ strip "$out"/bin/* 2>/dev/null || true
 
 echo "== runtime .debs (apt-get download: nothing is installed here)"
 debs=(libvulkan1 ocl-icd-libopencl1 libclblast1 libcjson1 libutf8proc2 libopenblas0-pthread
-  libgfortran5 libquadmath0)
+  libgfortran5 libquadmath0 libstdc++6 libgcc-s1)
 (cd "$out/debs" && apt-get download "${debs[@]}" 2>&1 | grep -v "^W: Download is performed unsandboxed" || true)
 n_debs=$(ls "$out/debs"/*.deb 2>/dev/null | wc -l)
 [ "$n_debs" -eq "${#debs[@]}" ] || { echo "gpu_prepare: got $n_debs of ${#debs[@]} .debs" >&2; exit 1; }

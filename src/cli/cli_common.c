@@ -136,7 +136,7 @@ int cli_parse_backend(const char *name, porta_backend_kind *out) {
   *out = PORTA_BACKEND_AUTO;
   if (!name) return CLI_OK;
   if (porta_backend_parse(name, out) != PORTA_OK) {
-    fprintf(stderr, "porta: unknown backend \"%s\" (cpu, opencl, vulkan)\n", name);
+    fprintf(stderr, "porta: unknown backend \"%s\" (auto, cpu, opencl, vulkan)\n", name);
     return CLI_USAGE;
   }
   return CLI_OK;
