@@ -312,7 +312,7 @@ if [ -z "$model_dir" ] || [ -z "$data" ]; then
   say "- **demo**: skipped (model: ${model_dir:-none}, data: ${data:-none})"
 else
   if [ "$cpu_mode" = 1 ]; then
-    demo_args=(--epochs 1 --limit-rows 200 --max-steps 4 --batch-size 8 --max-len 32 --log-every 1)
+    demo_args=(--epochs 1 --limit-rows 120 --max-steps 2 --batch-size 8 --max-len 24 --log-every 1)
   else
     demo_args=(--epochs 1 --log-every 100)
   fi
