@@ -282,6 +282,19 @@ porta_status porta_device_selftest(porta_backend_kind backend, int device, unsig
   }
   char local[1024];
   if (!err || err_size == 0) err = local, err_size = sizeof local;
+  /* a cached verdict needs only the device list, not the device opened (--backend auto asks for
+   * it on every context it creates) */
+  enum { CAP = 16 };
+  porta_device_info infos[CAP];
+  int count = 0;
+  if ((flags & PORTA_SELFTEST_USE_CACHE) && device < CAP &&
+      porta_list_devices(backend, infos, CAP, &count, NULL, 0) == PORTA_OK && device < count) {
+    report_init(out, &infos[device]);
+    if (report_load(out) && (!(flags & PORTA_SELFTEST_MEASURE) || out->gemm_gflops > 0)) {
+      out->cached = true;
+      return PORTA_OK;
+    }
+  }
   porta_backend *be = NULL;
   porta_status st = porta_backend_open(&be, backend, device, 0, err, err_size);
   if (st != PORTA_OK) return st;
