@@ -23,7 +23,9 @@
 # lavapipe) so CI proves the script before a GPU ever sees it (torch, if present, runs fp32 on the
 # CPU only). PORTA_GPU_CHECK_BIN=DIR uses the porta and test programs of DIR (porta in DIR, the
 # tests in DIR/tests or DIR) instead of .gpu/bin; PORTA_GPU_CHECK_TORCH=0 skips the torch step;
-# PORTA_MINILM_DIR / PORTA_DATA name the model and data when .gpu has none.
+# PORTA_MINILM_DIR / PORTA_DATA name the model and data when .gpu has none; PORTA_GPU_CHECK_WORK=DIR
+# keeps the scratch folder (unpacked libraries, model, data, checkpoints; default a temporary one,
+# removed at the end).
 set -uo pipefail
 out=${1:?usage: tools/gpu_check.sh OUT_DIR}
 cd "$(dirname "$0")/.."
@@ -34,8 +36,15 @@ report="$out/report.md"
 cpu_mode=${PORTA_GPU_CHECK_ALLOW_CPU:-0}
 budget=${PORTA_GPU_CHECK_BUDGET:-510}
 t_start=$(date +%s)
-export PORTA_CACHE_DIR="$out/cache" TMPDIR="${TMPDIR:-/tmp}"
-mkdir -p "$PORTA_CACHE_DIR"
+export TMPDIR="${TMPDIR:-/tmp}"
+# bulky things (unpacked libraries, the model, data, checkpoints, a build) go to a scratch folder,
+# so OUT_DIR holds only what is worth sending back: report, logs, JSON, metrics, cache verdicts
+work=${PORTA_GPU_CHECK_WORK:-$TMPDIR/porta-gpu-check.$$}
+mkdir -p "$work" || exit 1
+export PORTA_CACHE_DIR="$work/cache"
+mkdir -p "$PORTA_CACHE_DIR" "$out/cache"
+# the self-test verdicts and OpenCL GEMM choices are worth sending back (not the compiled programs)
+keep_cache() { cp "$PORTA_CACHE_DIR"/selftest-*.txt "$PORTA_CACHE_DIR"/ocl-gemm-*.txt "$out/cache/" 2>/dev/null; }
 
 elapsed() { echo $(($(date +%s) - t_start)); }
 say() { echo "$*" | tee -a "$report"; }
@@ -86,7 +95,7 @@ excerpt() {
 } >"$report"
 
 # ---- 1. porta, its libraries and the drivers' ICD files -------------------------------------------
-prefix="$out/prefix"
+prefix="$work/prefix"
 libdirs=""
 # unpack one .deb into the prefix: dpkg-deb, else ar + tar, else python3
 unpack_deb() {
@@ -187,11 +196,11 @@ setup_icds() {
 bin=${PORTA_GPU_CHECK_BIN:-$root/.gpu/bin}
 build_here() {
   command -v cmake >/dev/null && command -v cc >/dev/null || { echo "no cmake or cc here"; return 1; }
-  cmake -S "$root" -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DPORTA_BUILD_EXAMPLES=OFF &&
-    cmake --build "$out/build" -j"$(nproc)" --target porta_cli test_backend_ops test_selftest &&
-    cmake --build "$out/build" -j"$(nproc)" --target test_opencl_backend test_vulkan_backend test_vulkan_ops
-  mkdir -p "$out/bin"
-  cp "$out/build/porta" "$out/bin/" && cp "$out"/build/tests/test_* "$out/bin/" 2>/dev/null
+  cmake -S "$root" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DPORTA_BUILD_EXAMPLES=OFF &&
+    cmake --build "$work/build" -j"$(nproc)" --target porta_cli test_backend_ops test_selftest &&
+    cmake --build "$work/build" -j"$(nproc)" --target test_opencl_backend test_vulkan_backend test_vulkan_ops
+  mkdir -p "$work/bin"
+  cp "$work/build/porta" "$work/bin/" && cp "$work"/build/tests/test_* "$work/bin/" 2>/dev/null
   return 0
 }
 setup() {
@@ -201,7 +210,7 @@ setup() {
   if [ -x "$bin/porta" ] && "$bin/porta" --version; then return 0; fi
   [ -x "$bin/porta" ] && ldd "$bin/porta" | grep -i "not found"
   echo "no working porta in $bin: building here"
-  build_here && bin="$out/bin" && "$bin/porta" --version
+  build_here && bin="$work/bin" && "$bin/porta" --version
 }
 # setup runs in this shell (its exports matter): its output goes to the log by hand
 t0=$(date +%s)
@@ -244,6 +253,7 @@ say "GPU backends to check: ${gpu_backends[*]:-none}$([ "$cpu_mode" = 1 ] && ech
 say ""
 step selftest 150 "$porta" devices --selftest --fresh
 excerpt "$out/logs/selftest.log" 80
+keep_cache
 
 if [ ${#gpu_backends[@]} -eq 0 ]; then
   say "No GPU device found (see setup.log for the ICD files): the GPU steps are skipped."
@@ -268,7 +278,7 @@ done
 # ---- 4. bench -------------------------------------------------------------------------------------
 model_dir=""
 if [ -f .gpu/model/model.safetensors.gz ] || [ -f .gpu/model/model.safetensors ]; then
-  model_dir="$out/model"
+  model_dir="$work/model"
   mkdir -p "$model_dir"
   cp .gpu/model/*.json .gpu/model/vocab.txt "$model_dir/" 2>/dev/null
   if [ -f .gpu/model/model.safetensors.gz ]; then
@@ -299,7 +309,7 @@ step bench-cpu 60 "$porta" bench --backend cpu --quick --sections peak,gemm --re
 # ---- 5. one epoch per GPU backend -----------------------------------------------------------------
 data=""
 if [ -f .gpu/data/sarcasm.jsonl.gz ]; then
-  data="$out/sarcasm.jsonl"
+  data="$work/sarcasm.jsonl"
   gzip -dc .gpu/data/sarcasm.jsonl.gz >"$data"
 else
   for d in "${PORTA_DATA:-}" ../shared/data/sarcasm/Sarcasm_Headlines_Dataset.jsonl \
@@ -319,12 +329,13 @@ else
   for b in "${gpu_backends[@]}"; do
     t0=$(date +%s)
     step "demo-$b" 200 "$porta" train --backend "$b" --device "${gpu_index[$b]}" --model "$model_dir" \
-      --data "$data" --out "$out/run-$b" --no-progress "${demo_args[@]}"
+      --data "$data" --out "$work/run-$b" --no-progress "${demo_args[@]}"
+    cp "$work/run-$b/metrics.jsonl" "$out/metrics-$b.jsonl" 2>/dev/null
     took=$(($(date +%s) - t0))
     grep -m1 '^device:' "$out/logs/demo-$b.log" | sed 's/^/  /' >>"$report"
     {
       echo "  wall time ${took} s (the run's own log has the per-step timing)"
-      grep -E '"split": "(valid|test)"' "$out/run-$b/metrics.jsonl" 2>/dev/null | tail -2 | sed 's/^/  /'
+      grep -E '"split": "(valid|test)"' "$out/metrics-$b.jsonl" 2>/dev/null | tail -2 | sed 's/^/  /'
     } >>"$report"
     excerpt "$out/logs/demo-$b.log" 6
   done
@@ -364,6 +375,8 @@ fi
   echo "Total $(elapsed) s of a $budget s budget. Files: $(cd "$out" && ls *.json 2>/dev/null | tr '\n' ' ')"
   grep -E '^(cpu|opencl|vulkan) [0-9]+:|verdict:' "$out/logs/selftest.log" 2>/dev/null | sed 's/^/    /'
 } >>"$report"
+keep_cache
+[ -z "${PORTA_GPU_CHECK_WORK:-}" ] && rm -rf "$work"
 failed=$(grep -c -E '^- \*\*.*(FAILED|TIMED OUT)' "$report")
 say ""
 say "Steps failed or timed out: $failed"
