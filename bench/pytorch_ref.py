@@ -4,11 +4,14 @@ token 0 + linear, cross-entropy, AdamW) and eval forward, on the same machine, w
 JSON fields as `porta bench --json`, so tools/bench_compare prints porta/PyTorch ratios per row.
 
   python3 bench/pytorch_ref.py --model models/all-MiniLM-L6-v2 --json bench/pytorch-cpu.json
-  (--device cuda on an NVIDIA GPU; TF32 is switched off so the comparison is fp32 against fp32)
+  (--device cuda on an NVIDIA GPU; TF32 is switched off so the comparison is fp32 against fp32;
+   --autocast bf16 runs the forward passes under torch.autocast in bfloat16, the mixed-precision
+   figure a GPU user would otherwise reach for)
 
 Each configuration runs in a fresh process so max RSS belongs to it alone.
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -30,7 +33,9 @@ def run_one(args):
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    body = AutoModel.from_pretrained(args.model, attn_implementation="eager").to(dev)
+    # f32 weights whatever the file holds (tools/gpu_prepare.sh carries them as F16)
+    body = AutoModel.from_pretrained(args.model, attn_implementation="eager",
+                                     torch_dtype=torch.float32).to(dev)
     head = torch.nn.Sequential(torch.nn.Dropout(0.1), torch.nn.Linear(body.config.hidden_size, 2)).to(dev)
     params = list(body.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=5e-5, weight_decay=0.01)
@@ -45,10 +50,16 @@ def run_one(args):
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
+    def autocast():
+        if args.autocast == "bf16":
+            return torch.autocast(device_type=dev.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def train_step():
         body.train(); head.train()
-        h = body(input_ids=ids, attention_mask=mask).last_hidden_state
-        loss = torch.nn.functional.cross_entropy(head(h[:, 0]), labels)
+        with autocast():
+            h = body(input_ids=ids, attention_mask=mask).last_hidden_state
+            loss = torch.nn.functional.cross_entropy(head(h[:, 0]), labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -56,7 +67,7 @@ def run_one(args):
 
     def eval_forward():
         body.eval(); head.eval()
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             h = body(input_ids=ids, attention_mask=mask).last_hidden_state
             return head(h[:, 0])
 
@@ -75,7 +86,7 @@ def run_one(args):
     return {
         "kind": args.kind, "model": os.path.basename(os.path.normpath(args.model)),
         "batch": b, "seq": s, "median_s": med, "seq_per_s": b / med, "tokens_per_s": b * s / med,
-        "repeat": args.repeat, "peak_rss_mb": rss_mb,
+        "repeat": args.repeat, "peak_rss_mb": rss_mb, "autocast": args.autocast,
     }
 
 
@@ -89,6 +100,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--autocast", choices=["off", "bf16"], default="off")
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--kind", default="train_step", help=argparse.SUPPRESS)
     ap.add_argument("--seq", type=int, default=32, help=argparse.SUPPRESS)
@@ -102,7 +114,7 @@ def main():
     for kind, seq in configs:
         cmd = [sys.executable, __file__, "--one", "--kind", kind, "--seq", str(seq), "--model", args.model,
                "--device", args.device, "--threads", str(args.threads), "--batch", str(args.batch),
-               "--repeat", str(args.repeat), "--warmup", str(args.warmup)]
+               "--repeat", str(args.repeat), "--warmup", str(args.warmup), "--autocast", args.autocast]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         r = json.loads(out)
         results.append(r)
@@ -110,6 +122,7 @@ def main():
               f"{r['tokens_per_s']:9.0f} tok/s  max RSS {r['peak_rss_mb']:.0f} MB", flush=True)
     doc = {
         "tool": "pytorch", "version": torch.__version__, "backend": args.device,
+        "autocast": args.autocast,
         "device": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": results,
     }

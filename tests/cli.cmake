@@ -23,6 +23,14 @@ if(TARGET porta_cli)
   set_tests_properties(cli_devices_no_driver PROPERTIES
     ENVIRONMENT "OCL_ICD_VENDORS=/nonexistent;OCL_ICD_FILENAMES=/nonexistent;VK_ICD_FILENAMES=/nonexistent.json;VK_DRIVER_FILES=/nonexistent.json"
     FAIL_REGULAR_EXPRESSION "(opencl|vulkan): [0-9]+ device")
+  # the device self-test of every device here (CPU, PoCL, lavapipe): exit 0 only when every path
+  # a device would use passes; and --backend auto never takes an emulator over the CPU backend
+  add_test(NAME cli_devices_selftest COMMAND ${_porta} devices --selftest)
+  set_tests_properties(cli_devices_selftest PROPERTIES ENVIRONMENT "${_env}" TIMEOUT 300
+    PASS_REGULAR_EXPRESSION "cpu 0: .*ops .*verdict: pass")
+  add_test(NAME cli_devices_auto COMMAND ${_porta} devices)
+  set_tests_properties(cli_devices_auto PROPERTIES ENVIRONMENT "${_env}"
+    PASS_REGULAR_EXPRESSION "--backend auto: (cpu 0: .*\\(auto: the CPU backend|(opencl|vulkan) [0-9]+: .*\\(auto: (discrete|integrated) GPU)")
   add_test(NAME cli_unknown_verb COMMAND ${_porta} frobnicate)
   set_tests_properties(cli_unknown_verb PROPERTIES WILL_FAIL TRUE)
 

@@ -69,7 +69,7 @@ typedef enum porta_status {
 PORTA_API const char *porta_status_string(porta_status status);
 
 typedef enum porta_backend_kind {
-  PORTA_BACKEND_AUTO = 0, /* PORTA_BACKEND environment variable, else CPU */
+  PORTA_BACKEND_AUTO = 0, /* $PORTA_BACKEND, else the best device (see porta_context_create) */
   PORTA_BACKEND_CPU = 1,
   PORTA_BACKEND_OPENCL = 2,
   PORTA_BACKEND_VULKAN = 3,
@@ -107,8 +107,9 @@ typedef struct porta_device_info {
   int subgroup_size; /* 0 when unknown */
   bool fp16;
   bool int8;
-  bool is_cpu;     /* PoCL, lavapipe, the CPU backend */
-  char extra[512]; /* backend-specific details (memory heaps, extensions of note) */
+  bool is_cpu;      /* PoCL, lavapipe, the CPU backend */
+  bool is_discrete; /* a GPU with its own memory (preferred by AUTO over integrated ones) */
+  char extra[512];  /* backend-specific details (memory heaps, extensions of note) */
 } porta_device_info;
 
 /* Lists the devices of one backend into infos[0..capacity). *count receives the number found
@@ -120,13 +121,26 @@ PORTA_API porta_status porta_list_devices(porta_backend_kind backend, porta_devi
 /* ---------------------------------------------------------------------------------------------
  * Context: one backend device + caching allocator + RNG + autograd tape + error state.
  * ------------------------------------------------------------------------------------------- */
+/* How a context uses the device self-test (porta/selftest.h); $PORTA_SELFTEST=0 turns it off
+ * whatever the options say. */
+typedef enum porta_selftest_use {
+  PORTA_SELFTEST_OFF = 0,       /* the backend's own choices, untested */
+  PORTA_SELFTEST_IF_CACHED = 1, /* switch off the paths a cached verdict failed */
+  PORTA_SELFTEST_RUN = 2,       /* the same, running the self-test first when none is cached */
+} porta_selftest_use;
+
 typedef struct porta_context_options {
-  porta_backend_kind backend; /* AUTO: $PORTA_BACKEND, else CPU */
-  int device;                 /* -1: $PORTA_DEVICE, else 0 */
-  uint64_t seed;              /* dropout and init RNG seed */
-  size_t max_device_bytes;    /* 0: $PORTA_MAX_DEVICE_BYTES, else no limit */
-  int num_threads;            /* CPU backend threads; 0: all cores */
-  bool profile;               /* time every op with the backend's timers (also $PORTA_PROFILE=1) */
+  /* AUTO: $PORTA_BACKEND when set (and not "auto"), else the best device: a real GPU (discrete
+   * before integrated) that passes the self-test, the fastest by a short cached GEMM timing when
+   * several do (Vulkan or OpenCL), else the CPU backend. CPU emulators (PoCL, lavapipe) are
+   * never chosen: the CPU backend is faster. porta_context_reason says why. */
+  porta_backend_kind backend;
+  int device;                  /* -1: $PORTA_DEVICE, else 0 */
+  uint64_t seed;               /* dropout and init RNG seed */
+  size_t max_device_bytes;     /* 0: $PORTA_MAX_DEVICE_BYTES, else no limit */
+  int num_threads;             /* CPU backend threads; 0: all cores */
+  bool profile;                /* time every op with the backend's timers (also $PORTA_PROFILE=1) */
+  porta_selftest_use selftest; /* OFF by default; the porta program uses RUN */
 } porta_context_options;
 
 PORTA_API void porta_context_options_init(porta_context_options *options);
@@ -141,6 +155,9 @@ PORTA_API void porta_context_destroy(porta_context *ctx);
 /* The message of the last failed call on this context ("" if none). Valid until the next call. */
 PORTA_API const char *porta_last_error(const porta_context *ctx);
 PORTA_API porta_backend_kind porta_context_backend(const porta_context *ctx);
+/* Why the context runs on its device: "requested", "PORTA_BACKEND=vulkan", or AUTO's reasoning
+ * ("auto: no GPU; PoCL and lavapipe emulate one on the CPU, slower than the CPU backend"). */
+PORTA_API const char *porta_context_reason(const porta_context *ctx);
 PORTA_API const porta_device_info *porta_context_device(const porta_context *ctx);
 /* Waits for all queued device work. */
 PORTA_API porta_status porta_synchronize(porta_context *ctx);
@@ -357,5 +374,6 @@ PORTA_API float porta_lr_linear(int64_t step, int64_t warmup, int64_t total, flo
 #include "porta/text.h"
 #include "porta/train.h"
 #include "porta/bench.h"
+#include "porta/selftest.h"
 
 #endif /* PORTA_PORTA_H */

@@ -302,11 +302,12 @@ typedef struct porta_train_options {
   int grad_accum;          /* micro-batches per optimizer step (1) */
   int64_t max_steps;       /* > 0: stop after this many optimizer steps (the schedule ends there) */
   porta_backend_kind backend;
-  int device;             /* -1: default */
-  int num_threads;        /* 0: all cores */
-  const char *out_dir;    /* NULL: runs/<YYYYmmdd-HHMMSS> */
-  const char *resume_dir; /* a run folder: continue from its last/ with its settings.json */
-  int64_t save_every;     /* also write last/ every N steps (0: at each epoch's end only) */
+  int device;                  /* -1: default */
+  int num_threads;             /* 0: all cores */
+  porta_selftest_use selftest; /* consult the device self-test (porta_context_options.selftest) */
+  const char *out_dir;         /* NULL: runs/<YYYYmmdd-HHMMSS> */
+  const char *resume_dir;      /* a run folder: continue from its last/ with its settings.json */
+  int64_t save_every;          /* also write last/ every N steps (0: at each epoch's end only) */
   /* --resume checks that the data file holds the rows the run began with (settings.json records
    * their fingerprint) and refuses otherwise; true goes on with the changed rows. */
   bool allow_changed_data;

@@ -1,6 +1,12 @@
-/* Shared pieces of the backend interface: op names and the error formatter every backend uses. */
+/* Shared pieces of the backend interface: op names, the error formatter every backend uses, and
+ * the on-disk cache's directory and atomic writes. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 
@@ -69,4 +75,50 @@ porta_status porta_gemm_each_batch2(porta_backend *be, const porta_gemm_args *g,
     if (st != PORTA_OK) return st;
   }
   return PORTA_OK;
+}
+
+/* mkdir -p */
+static bool make_dirs(char *path) {
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    bool ok = mkdir(path, 0755) == 0 || errno == EEXIST;
+    *p = '/';
+    if (!ok) return false;
+  }
+  if (mkdir(path, 0755) != 0 && errno != EEXIST) return false;
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void porta_cache_dir(char *dir, size_t size) {
+  const char *env = getenv("PORTA_CACHE_DIR");
+  const char *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  int n = -1;
+  if (env && *env)
+    n = snprintf(dir, size, "%s", env);
+  else if (xdg && *xdg)
+    n = snprintf(dir, size, "%s/porta", xdg);
+  else if (home && *home)
+    n = snprintf(dir, size, "%s/.cache/porta", home);
+  if (n <= 0 || (size_t)n >= size || !make_dirs(dir)) dir[0] = '\0';
+}
+
+bool porta_cache_write(const char *path, const void *data, size_t size) {
+  char tmp[1100];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) return false;
+  int fd = mkstemp(tmp);
+  if (fd < 0) return false;
+  FILE *f = fdopen(fd, "wb");
+  if (!f) {
+    close(fd);
+    unlink(tmp);
+    return false;
+  }
+  bool ok = fwrite(data, 1, size, f) == size;
+  ok = (fclose(f) == 0) && ok;
+  if (ok) ok = rename(tmp, path) == 0;
+  if (!ok) unlink(tmp);
+  return ok;
 }

@@ -233,6 +233,17 @@ typedef struct porta_sumsq_args {
   bool accumulate;
 } porta_sumsq_args;
 
+/* One fast path of a backend: a variant of the code behind some ops (a GEMM shader, the layout
+ * of the row shaders). Paths of one family ("gemm", "rows", "adamw") are alternatives. */
+#define PORTA_MAX_PATHS 16
+typedef struct porta_backend_path {
+  const char *name; /* "gemm.texel": family, dot, variant */
+  uint32_t op_mask; /* bit (1u << porta_op) for each op it serves */
+  bool available;   /* the device has what the path needs (texel buffers, subgroup arithmetic) */
+  bool automatic;   /* the automatic choice may use it on this device */
+  bool safe;        /* the family's fallback, plain code: never switched off */
+} porta_backend_path;
+
 typedef struct porta_backend_ops {
   void (*destroy)(porta_backend *be);
 
@@ -282,6 +293,15 @@ typedef struct porta_backend_ops {
    * per item) on values derived from its index and writes their sum to out[i] (so nothing is
    * optimised away). Queued like any op. */
   porta_status (*bench_fma)(porta_backend *be, porta_ref out, int64_t n, int iters);
+
+  /* Optional (may be NULL: one code path per op): the variants the backend chooses among, for
+   * the device self-test (src/core/selftest.c). Fills out[0..capacity) and returns the count.
+   * Path i is bit i of porta_backend.paths_off. */
+  int (*paths)(porta_backend *be, porta_backend_path *out, int capacity);
+  /* Makes the ops of path i's family go through path i wherever the shape allows it (elsewhere
+   * through the family's usual choice); i = -1 restores the choice made at creation. A path the
+   * device lacks is PORTA_ERR_UNSUPPORTED. */
+  porta_status (*path_force)(porta_backend *be, int i);
 } porta_backend_ops;
 
 /* Every backend struct starts with this. err holds the message of the last failure (with the
@@ -291,7 +311,15 @@ struct porta_backend {
   porta_backend_kind kind;
   porta_device_info info;
   char err[4096];
+  /* Bit i: path i (see paths) failed this device's self-test; the automatic choice avoids it
+   * and takes the family's safe path instead. Set by the core, read by the backend. */
+  uint32_t paths_off;
 };
+
+/* Whether the automatic choice may take path i (not switched off by the self-test). */
+static inline bool porta_path_on(const porta_backend *be, int i) {
+  return !(be->paths_off & (1u << i));
+}
 
 /* Formats into be->err and returns status (printf-style). */
 porta_status porta_backend_fail(porta_backend *be, porta_status status, const char *fmt, ...)
@@ -299,6 +327,12 @@ porta_status porta_backend_fail(porta_backend *be, porta_status status, const ch
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* The cache directory ($PORTA_CACHE_DIR, else $XDG_CACHE_HOME/porta, else ~/.cache/porta),
+ * created if missing; "" when there is none. */
+void porta_cache_dir(char *dir, size_t size);
+/* Writes a file through a temporary file and a rename: readers never see half of it. */
+bool porta_cache_write(const char *path, const void *data, size_t size);
 
 /* Constructors and device lists, one pair per backend (the GPU ones exist when compiled in:
  * PORTA_HAVE_OPENCL / PORTA_HAVE_VULKAN). On failure *out is NULL and err holds the message. */

@@ -47,7 +47,8 @@ typedef struct cli_device_flags {
 } cli_device_flags;
 #define CLI_DEVICE_FLAGS(d)                                                                        \
   {"backend", CLI_STRING, &(d).backend,                                                            \
-   "cpu | opencl | vulkan (default: $PORTA_BACKEND, else cpu)"},                                   \
+   "auto | cpu | opencl | vulkan (default: $PORTA_BACKEND, else auto: a GPU that passes its "      \
+   "self-test, else cpu)"},                                                                        \
       {"device", CLI_INT, &(d).device,                                                             \
        "device index within the backend (default: $PORTA_DEVICE, else 0)"},                        \
   {                                                                                                \

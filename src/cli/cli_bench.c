@@ -128,6 +128,7 @@ static void bench_backend(bench_run *run, porta_backend_kind kind, int device, i
   o.device = device;
   o.num_threads = threads;
   o.profile = true;
+  o.selftest = PORTA_SELFTEST_RUN;
   porta_context *ctx = NULL;
   char err[1024] = "";
   if (porta_context_create(&ctx, &o, err, sizeof err) != PORTA_OK) {
@@ -136,6 +137,7 @@ static void bench_backend(bench_run *run, porta_backend_kind kind, int device, i
   }
   const porta_device_info *d = porta_context_device(ctx);
   printf("%s: %s (%s, driver %s)\n", porta_backend_name(kind), d->name, d->vendor, d->driver);
+  if (porta_context_selftest_note(ctx)[0]) printf("  %s\n", porta_context_selftest_note(ctx));
   if (run->json) {
     fprintf(run->json, "%s\n  {\"backend\": \"%s\", \"device\": ", run->first_backend ? "" : ",",
             porta_backend_name(kind));

@@ -136,7 +136,7 @@ int cli_parse_backend(const char *name, porta_backend_kind *out) {
   *out = PORTA_BACKEND_AUTO;
   if (!name) return CLI_OK;
   if (porta_backend_parse(name, out) != PORTA_OK) {
-    fprintf(stderr, "porta: unknown backend \"%s\" (cpu, opencl, vulkan)\n", name);
+    fprintf(stderr, "porta: unknown backend \"%s\" (auto, cpu, opencl, vulkan)\n", name);
     return CLI_USAGE;
   }
   return CLI_OK;
@@ -149,12 +149,15 @@ porta_context *cli_context(const cli_device_flags *d, uint64_t seed) {
   o.device = d->device;
   o.num_threads = d->threads;
   o.seed = seed;
+  o.selftest = PORTA_SELFTEST_RUN; /* never a path that failed on this device */
   porta_context *ctx = NULL;
   char err[1024] = "";
   if (porta_context_create(&ctx, &o, err, sizeof err) != PORTA_OK) {
     fprintf(stderr, "porta: cannot open the %s backend: %s\n", porta_backend_name(o.backend), err);
     return NULL;
   }
+  if (porta_context_selftest_note(ctx)[0])
+    fprintf(stderr, "porta: %s\n", porta_context_selftest_note(ctx));
   return ctx;
 }
 

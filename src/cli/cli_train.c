@@ -86,6 +86,7 @@ int cli_train(int argc, char **argv) {
   if (cli_parse_backend(dev.backend, &o.backend) != CLI_OK) return CLI_USAGE;
   o.device = dev.device;
   o.num_threads = dev.threads;
+  o.selftest = PORTA_SELFTEST_RUN;
   o.progress = progress ? 1 : no_progress ? 0 : -1;
   if (porta_head_kind_parse(head, &o.head) != PORTA_OK) {
     fprintf(stderr, "porta train: unknown head \"%s\" (cls, mean, pooler)\n", head);

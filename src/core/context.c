@@ -135,6 +135,48 @@ porta_status porta_list_devices(porta_backend_kind backend, porta_device_info *i
   }
 }
 
+porta_status porta_backend_open(porta_backend **out, porta_backend_kind kind, int device,
+                                int num_threads, char *err, size_t err_size) {
+  *out = NULL;
+  porta_backend *be = NULL;
+  porta_status st;
+  switch (kind) {
+  case PORTA_BACKEND_CPU:
+    st = porta_cpu_backend_create(&be, device, num_threads, err, err_size);
+    break;
+  case PORTA_BACKEND_OPENCL:
+#ifdef PORTA_HAVE_OPENCL
+    st = porta_opencl_backend_create(&be, device, err, err_size);
+#else
+    write_err(err, err_size, "this build of porta has no OpenCL backend (PORTA_WITH_OPENCL=OFF)");
+    st = PORTA_ERR_NO_DEVICE;
+#endif
+    break;
+  case PORTA_BACKEND_VULKAN:
+#ifdef PORTA_HAVE_VULKAN
+    st = porta_vulkan_backend_create(&be, device, err, err_size);
+#else
+    write_err(err, err_size, "this build of porta has no Vulkan backend (PORTA_WITH_VULKAN=OFF)");
+    st = PORTA_ERR_NO_DEVICE;
+#endif
+    break;
+  default:
+    write_err(err, err_size, "porta_context_create: backend %d is not cpu, opencl or vulkan",
+              (int)kind);
+    return PORTA_ERR_INVALID_ARGUMENT;
+  }
+  if (st != PORTA_OK) {
+    if (be && be->ops && be->ops->destroy) be->ops->destroy(be);
+    return st;
+  }
+  if (!be) {
+    write_err(err, err_size, "the %s backend returned no device", porta_backend_name(kind));
+    return PORTA_ERR_BACKEND;
+  }
+  *out = be;
+  return PORTA_OK;
+}
+
 void porta_context_options_init(porta_context_options *options) {
   if (!options) return;
   memset(options, 0, sizeof *options);
@@ -180,19 +222,18 @@ porta_status porta_context_create(porta_context **out, const porta_context_optio
     porta_context_options_init(&opt);
 
   porta_backend_kind kind = opt.backend;
+  char reason[sizeof((porta_context *)0)->reason] = "requested";
   if (kind == PORTA_BACKEND_AUTO) {
     const char *env = getenv("PORTA_BACKEND");
-    kind = PORTA_BACKEND_CPU;
     if (env && *env && porta_backend_parse(env, &kind) != PORTA_OK) {
       write_err(err, err_size, "PORTA_BACKEND=\"%s\" is not one of cpu, opencl, vulkan, auto", env);
       return PORTA_ERR_INVALID_ARGUMENT;
     }
-    if (kind == PORTA_BACKEND_AUTO) kind = PORTA_BACKEND_CPU;
+    if (kind != PORTA_BACKEND_AUTO) snprintf(reason, sizeof reason, "PORTA_BACKEND=%s", env);
   }
   int device = opt.device;
   if (device < 0) {
     const char *env = getenv("PORTA_DEVICE");
-    device = 0;
     if (env && *env) {
       char *end = NULL;
       long v = strtol(env, &end, 10);
@@ -203,6 +244,14 @@ porta_status porta_context_create(porta_context **out, const porta_context_optio
       device = (int)v;
     }
   }
+  porta_selftest_use selftest = opt.selftest;
+  if (kind == PORTA_BACKEND_AUTO) {
+    porta_auto_choose(device, &kind, &device, reason, sizeof reason);
+    /* the choice ran the self-test of a GPU: its verdict is cached */
+    if (kind != PORTA_BACKEND_CPU && selftest == PORTA_SELFTEST_OFF)
+      selftest = PORTA_SELFTEST_IF_CACHED;
+  }
+  if (device < 0) device = 0;
   size_t limit = opt.max_device_bytes;
   if (limit == 0) {
     const char *env = getenv("PORTA_MAX_DEVICE_BYTES");
@@ -217,40 +266,8 @@ porta_status porta_context_create(porta_context **out, const porta_context_optio
   if (env_profile && *env_profile && strcmp(env_profile, "0") != 0) profile = true;
 
   porta_backend *be = NULL;
-  porta_status st;
-  switch (kind) {
-  case PORTA_BACKEND_CPU:
-    st = porta_cpu_backend_create(&be, device, opt.num_threads, err, err_size);
-    break;
-  case PORTA_BACKEND_OPENCL:
-#ifdef PORTA_HAVE_OPENCL
-    st = porta_opencl_backend_create(&be, device, err, err_size);
-#else
-    write_err(err, err_size, "this build of porta has no OpenCL backend (PORTA_WITH_OPENCL=OFF)");
-    st = PORTA_ERR_NO_DEVICE;
-#endif
-    break;
-  case PORTA_BACKEND_VULKAN:
-#ifdef PORTA_HAVE_VULKAN
-    st = porta_vulkan_backend_create(&be, device, err, err_size);
-#else
-    write_err(err, err_size, "this build of porta has no Vulkan backend (PORTA_WITH_VULKAN=OFF)");
-    st = PORTA_ERR_NO_DEVICE;
-#endif
-    break;
-  default:
-    write_err(err, err_size, "porta_context_create: backend %d is not cpu, opencl or vulkan",
-              (int)kind);
-    return PORTA_ERR_INVALID_ARGUMENT;
-  }
-  if (st != PORTA_OK) {
-    if (be && be->ops && be->ops->destroy) be->ops->destroy(be);
-    return st;
-  }
-  if (!be) {
-    write_err(err, err_size, "the %s backend returned no device", porta_backend_name(kind));
-    return PORTA_ERR_BACKEND;
-  }
+  porta_status st = porta_backend_open(&be, kind, device, opt.num_threads, err, err_size);
+  if (st != PORTA_OK) return st;
 
   porta_context *ctx = calloc(1, sizeof *ctx);
   if (!ctx) {
@@ -263,6 +280,8 @@ porta_status porta_context_create(porta_context **out, const porta_context_optio
   ctx->training = true;
   ctx->seed = opt.seed;
   ctx->alloc.limit = limit;
+  snprintf(ctx->reason, sizeof ctx->reason, "%s", reason);
+  porta_selftest_apply(ctx, selftest);
   if (profile) porta_profile_start(ctx);
   *out = ctx;
   return PORTA_OK;
@@ -303,6 +322,8 @@ porta_status porta_fail_backend(porta_context *ctx, porta_status status, const c
 }
 
 const char *porta_last_error(const porta_context *ctx) { return ctx ? ctx->err : ""; }
+
+const char *porta_context_reason(const porta_context *ctx) { return ctx ? ctx->reason : ""; }
 
 porta_backend_kind porta_context_backend(const porta_context *ctx) {
   return ctx ? ctx->kind : PORTA_BACKEND_AUTO;

@@ -155,6 +155,8 @@ struct porta_context {
   porta_backend *be;
   porta_backend_kind kind;
   char err[PORTA_ERR_SIZE];
+  char reason[512];        /* why this device (porta_context_reason) */
+  char selftest_note[768]; /* what the self-test switched off (porta_context_selftest_note) */
   bool training;
   uint64_t seed, stream;
   int no_grad_depth;
@@ -168,6 +170,18 @@ struct porta_context {
   uint64_t prof_ns[PORTA_OP_COUNT], prof_calls[PORTA_OP_COUNT];           /* host timing */
   uint64_t prof_base_ns[PORTA_OP_COUNT], prof_base_calls[PORTA_OP_COUNT]; /* at last reset */
 };
+
+/* Opens device `device` of backend `kind` (not AUTO); num_threads for the CPU backend. On failure
+ * *out is NULL and err holds the message. (context.c) */
+porta_status porta_backend_open(porta_backend **out, porta_backend_kind kind, int device,
+                                int num_threads, char *err, size_t err_size);
+/* AUTO's choice (device_choice.c): a GPU that passes its self-test, the fastest when several do,
+ * else the CPU backend; want_device >= 0 restricts it to that index. Never fails. */
+void porta_auto_choose(int want_device, porta_backend_kind *kind, int *device, char *reason,
+                       size_t reason_size);
+/* Reads (IF_CACHED) or runs (RUN) the self-test of ctx's device and switches off the paths that
+ * failed; writes ctx->selftest_note. (selftest.c) */
+void porta_selftest_apply(porta_context *ctx, porta_selftest_use use);
 
 /* Formats the context's error message and returns status (printf-style). */
 porta_status porta_fail(porta_context *ctx, porta_status status, const char *fmt, ...)

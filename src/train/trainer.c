@@ -186,14 +186,16 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   copts.seed = j->o.seed;
   copts.num_threads = j->o.num_threads;
   copts.profile = j->o.profile;
+  copts.selftest = j->o.selftest;
   porta_status st = porta_context_create(&j->ctx, &copts, err, err_size);
   if (st != PORTA_OK) return st;
   const porta_device_info *dev = porta_context_device(j->ctx);
   j->info.backend = porta_context_backend(j->ctx);
   j->info.device_index = dev ? dev->index : 0;
   porta_pathf(j->info.device_name, sizeof j->info.device_name, "%s", dev ? dev->name : "");
-  say(j, "device: %s %d: %s\n", porta_backend_name(j->info.backend), j->info.device_index,
-      j->info.device_name);
+  say(j, "device: %s %d: %s (%s)\n", porta_backend_name(j->info.backend), j->info.device_index,
+      j->info.device_name, porta_context_reason(j->ctx));
+  if (porta_context_selftest_note(j->ctx)[0]) say(j, "%s\n", porta_context_selftest_note(j->ctx));
 
   // on resume, all from the checkpoint: the original --model folder may have moved or changed
   const char *weights_dir = resume ? j->last_dir : j->o.model_dir;

@@ -190,6 +190,23 @@ static void cpu_destroy(porta_backend *be) {
   free(be);
 }
 
+/* The self-test's paths: GEMM through cblas (0) or the plain loops (1, the fallback). */
+static int cpu_paths(porta_backend *base, porta_backend_path *out, int capacity) {
+  porta_cpu_backend *cpu = (porta_cpu_backend *)base;
+  const uint32_t gemm = 1u << PORTA_OP_GEMM;
+  const porta_backend_path all[2] = {{"gemm.cblas", gemm, true, !cpu->gemm_reference_env, false},
+                                     {"gemm.reference", gemm, true, cpu->gemm_reference_env, true}};
+  for (int i = 0; i < 2 && i < capacity; i++) out[i] = all[i];
+  return 2;
+}
+
+static porta_status cpu_path_force(porta_backend *base, int i) {
+  porta_cpu_backend *cpu = (porta_cpu_backend *)base;
+  if (i < -1 || i > 1) return porta_backend_fail(base, PORTA_ERR_UNSUPPORTED, "cpu: no path %d", i);
+  cpu->gemm_reference = i < 0 ? cpu->gemm_reference_env : i == 1;
+  return PORTA_OK;
+}
+
 static const porta_backend_ops cpu_ops = {
     .destroy = cpu_destroy,
     .alloc = cpu_alloc,
@@ -220,6 +237,8 @@ static const porta_backend_ops cpu_ops = {
     .profile_enable = cpu_profile_enable,
     .profile_read = cpu_profile_read,
     .bench_fma = cpu_bench_fma,
+    .paths = cpu_paths,
+    .path_force = cpu_path_force,
 };
 
 /* ---- device info and construction ---------------------------------------------------------- */
@@ -312,6 +331,7 @@ porta_status porta_cpu_backend_create_ex(porta_backend **out, int device, int nu
    * setting). */
   openblas_set_num_threads(1);
   cpu->gemm_reference = gemm_reference;
+  cpu->gemm_reference_env = gemm_reference;
   cpu->base.ops = &cpu_ops;
   cpu->base.kind = PORTA_BACKEND_CPU;
   cpu_device_info(&cpu->base.info, cpu->num_threads, gemm_reference);

@@ -25,9 +25,10 @@ typedef struct porta_cpu_pool porta_cpu_pool;
 
 typedef struct porta_cpu_backend {
   porta_backend base;
-  int num_threads;      /* ≥ 1 (0 at creation means all cores) */
-  porta_cpu_pool *pool; /* num_threads - 1 workers; NULL with one thread */
-  bool gemm_reference;  /* plain-loop GEMM instead of cblas (PORTA_CPU_GEMM=reference) */
+  int num_threads;         /* ≥ 1 (0 at creation means all cores) */
+  porta_cpu_pool *pool;    /* num_threads - 1 workers; NULL with one thread */
+  bool gemm_reference;     /* plain-loop GEMM instead of cblas (PORTA_CPU_GEMM=reference) */
+  bool gemm_reference_env; /* as chosen at creation (path_force(-1) restores it) */
   bool profiling;
   uint64_t ns_per_op[PORTA_OP_COUNT];
   uint64_t calls_per_op[PORTA_OP_COUNT];

@@ -186,7 +186,7 @@ porta_status porta_cpu_gemm(porta_cpu_backend *cpu, const porta_gemm_args *g) {
   }
   int64_t count = matrix_count(g);
   int64_t work = count * g->m * g->n * g->k;
-  if (cpu->gemm_reference || !fits_blas_int(g)) {
+  if (cpu->gemm_reference || !fits_blas_int(g) || !porta_path_on(&cpu->base, 0)) {
     porta_cpu_for(cpu, count * g->m, work, gemm_reference_range, (void *)g);
     return PORTA_OK;
   }

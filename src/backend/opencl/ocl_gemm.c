@@ -52,6 +52,30 @@ void porta_opencl_set_gemm_mode(porta_backend *base, porta_opencl_gemm_mode mode
   ((ocl_backend *)base)->gemm_mode = mode;
 }
 
+/* Path i is implementation i + 1: every one is a candidate of the measured choice. */
+int ocl_paths(porta_backend *base, porta_backend_path *out, int capacity) {
+  (void)base;
+  const uint32_t gemm = 1u << PORTA_OP_GEMM;
+  const porta_backend_path all[3] = {{"gemm.clblast", gemm, true, true, false},
+                                     {"gemm.own_cpu", gemm, true, true, false},
+                                     {"gemm.own_gpu", gemm, true, true, false}};
+  for (int i = 0; i < 3 && i < capacity; i++) out[i] = all[i];
+  return 3;
+}
+
+porta_status ocl_path_force(porta_backend *base, int i) {
+  ocl_backend *be = (ocl_backend *)base;
+  static const porta_opencl_gemm_mode modes[3] = {
+      PORTA_OPENCL_GEMM_CLBLAST, PORTA_OPENCL_GEMM_OWN_CPU, PORTA_OPENCL_GEMM_OWN_GPU};
+  if (i < -1 || i >= 3) return ocl_fail(be, PORTA_ERR_UNSUPPORTED, "opencl: no path %d", i);
+  be->gemm_mode = i < 0 ? be->gemm_mode_env : modes[i];
+  return PORTA_OK;
+}
+
+static bool impl_on(const ocl_backend *be, porta_opencl_gemm_impl impl) {
+  return porta_path_on(&be->base, (int)impl - 1);
+}
+
 static int gemm_class(bool trans_a, bool trans_b, bool batched) {
   return (trans_a ? 1 : 0) + (trans_b ? 2 : 0) + (batched ? 4 : 0);
 }
@@ -310,7 +334,7 @@ static void choices_save(ocl_backend *be) {
     if (be->gemm_choice[c] != PORTA_OPENCL_IMPL_UNDECIDED)
       len += snprintf(text + len, sizeof text - (size_t)len, "class %d %s %s\n", c,
                       porta_opencl_gemm_impl_name(be->gemm_choice[c]), be->gemm_measured[c]);
-  if (len > 0 && (size_t)len < sizeof text) ocl_write_file_atomic(path, text, (size_t)len);
+  if (len > 0 && (size_t)len < sizeof text) porta_cache_write(path, text, (size_t)len);
 }
 
 static double now_seconds(void) {
@@ -445,6 +469,7 @@ static porta_status measure_class(ocl_backend *be, int cls, char *summary, size_
   summary[0] = '\0';
   for (int i = PORTA_OPENCL_IMPL_CLBLAST; i <= PORTA_OPENCL_IMPL_OWN_GPU; i++) {
     porta_opencl_gemm_impl impl = (porta_opencl_gemm_impl)i;
+    if (!impl_on(be, impl)) continue; /* failed this device's self-test */
     /* the first call of each implementation compiles its kernels (CLBlast's own too) */
     porta_driver_output quiet;
     porta_driver_output_begin(&quiet);
@@ -464,8 +489,9 @@ static porta_status measure_class(ocl_backend *be, int cls, char *summary, size_
   if (best == PORTA_OPENCL_IMPL_UNDECIDED)
     return ocl_fail(be, PORTA_ERR_BACKEND,
                     "gemm: no implementation (CLBlast, own_cpu, own_gpu) computed a correct result "
-                    "on OpenCL device '%s'",
-                    be->base.info.name);
+                    "on OpenCL device '%s'%s",
+                    be->base.info.name,
+                    be->base.paths_off ? " (some were switched off by the device self-test)" : "");
   be->gemm_choice[cls] = best;
   return PORTA_OK;
 }
@@ -491,6 +517,8 @@ porta_status porta_opencl_gemm_choice(porta_backend *base, bool trans_a, bool tr
   }
   int cls = gemm_class(trans_a, trans_b, batched);
   if (!be->gemm_cache_loaded) choices_load(be);
+  if (be->gemm_choice[cls] != PORTA_OPENCL_IMPL_UNDECIDED && !impl_on(be, be->gemm_choice[cls]))
+    be->gemm_choice[cls] = PORTA_OPENCL_IMPL_UNDECIDED; /* measured before the self-test */
   if (be->gemm_choice[cls] == PORTA_OPENCL_IMPL_UNDECIDED) {
     char summary[160];
     porta_status st = measure_class(be, cls, summary, sizeof summary);

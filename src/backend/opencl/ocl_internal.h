@@ -72,6 +72,7 @@ typedef struct ocl_backend {
 
   /* GEMM choice: forced by PORTA_OPENCL_GEMM / porta_opencl_set_gemm_mode, or measured. */
   porta_opencl_gemm_mode gemm_mode;
+  porta_opencl_gemm_mode gemm_mode_env; /* as read at creation (path_force(-1) restores it) */
   porta_opencl_gemm_impl gemm_choice[OCL_GEMM_CLASSES]; /* UNDECIDED until measured */
   char gemm_measured[OCL_GEMM_CLASSES][160]; /* "clblast=9.4 own_cpu=101.2 ..." GFLOP/s */
   bool gemm_cache_loaded;
@@ -82,6 +83,10 @@ typedef struct ocl_backend {
   uint64_t prof_ns[PORTA_OP_COUNT];
   uint64_t prof_calls[PORTA_OP_COUNT];
 } ocl_backend;
+
+/* The self-test's paths (bit i of base.paths_off): GEMM implementation i + 1. */
+int ocl_paths(porta_backend *base, porta_backend_path *out, int capacity);
+porta_status ocl_path_force(porta_backend *base, int i);
 
 /* ---- errors (ocl_errors.c) ------------------------------------------------------------------- */
 const char *ocl_error_name(cl_int code); /* "CL_MEM_OBJECT_ALLOCATION_FAILURE" */
@@ -103,14 +108,9 @@ porta_status ocl_program_get(ocl_backend *be, ocl_program_id id, cl_program *out
  * the log. `label` names the source in messages. */
 porta_status ocl_program_build(ocl_backend *be, const char *label, const char *source,
                                size_t source_len, const char *options, cl_program *out);
-/* Resolves the cache directory ($PORTA_CACHE_DIR, $XDG_CACHE_HOME/porta, ~/.cache/porta) and
- * creates it; writes "" when none works. */
-void ocl_cache_dir_resolve(char *dir, size_t size);
 /* FNV-1a 64 over bytes, chained from h. */
 uint64_t ocl_hash(uint64_t h, const void *data, size_t len);
 #define OCL_HASH_SEED 0xcbf29ce484222325ull
-/* Writes data to path atomically (temp file + rename). Returns false on any failure. */
-bool ocl_write_file_atomic(const char *path, const void *data, size_t size);
 
 /* ---- kernel launches (opencl_backend.c) ------------------------------------------------------ */
 /* Collects arguments for one kernel; the first failure is kept and reported by the launch. */

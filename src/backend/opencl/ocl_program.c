@@ -47,56 +47,6 @@ uint64_t ocl_hash(uint64_t h, const void *data, size_t len) {
 
 static uint64_t hash_str(uint64_t h, const char *s) { return ocl_hash(h, s, strlen(s) + 1); }
 
-/* mkdir -p; true when the directory exists afterwards. */
-static bool make_dirs(const char *path) {
-  char buf[1024];
-  size_t len = strlen(path);
-  if (len == 0 || len >= sizeof buf) return false;
-  memcpy(buf, path, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char saved = buf[i];
-      buf[i] = '\0';
-      if (mkdir(buf, 0755) != 0 && errno != EEXIST) return false;
-      buf[i] = saved;
-    }
-  }
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-void ocl_cache_dir_resolve(char *dir, size_t size) {
-  const char *env = getenv("PORTA_CACHE_DIR");
-  const char *xdg = getenv("XDG_CACHE_HOME");
-  const char *home = getenv("HOME");
-  int n = -1;
-  if (env && *env)
-    n = snprintf(dir, size, "%s", env);
-  else if (xdg && *xdg)
-    n = snprintf(dir, size, "%s/porta", xdg);
-  else if (home && *home)
-    n = snprintf(dir, size, "%s/.cache/porta", home);
-  if (n <= 0 || (size_t)n >= size || !make_dirs(dir)) dir[0] = '\0';
-}
-
-bool ocl_write_file_atomic(const char *path, const void *data, size_t size) {
-  char tmp[1100];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) return false;
-  int fd = mkstemp(tmp);
-  if (fd < 0) return false;
-  FILE *f = fdopen(fd, "wb");
-  if (!f) {
-    close(fd);
-    unlink(tmp);
-    return false;
-  }
-  bool ok = fwrite(data, 1, size, f) == size;
-  ok = (fclose(f) == 0) && ok;
-  if (ok) ok = rename(tmp, path) == 0;
-  if (!ok) unlink(tmp);
-  return ok;
-}
-
 /* The payload of a valid cache entry (malloc'd), or NULL. */
 static unsigned char *cache_read(const char *path, size_t *size) {
   FILE *f = fopen(path, "rb");
@@ -129,7 +79,7 @@ static void cache_write(const char *path, const unsigned char *payload, size_t s
   memcpy(buf + 8, &bytes, 8);
   memcpy(buf + 16, &hash, 8);
   memcpy(buf + 24, payload, size);
-  ocl_write_file_atomic(path, buf, size + 24); /* a cache that cannot be written is no error */
+  porta_cache_write(path, buf, size + 24); /* a cache that cannot be written is no error */
   free(buf);
 }
 

@@ -111,6 +111,9 @@ static void fill_info(const ocl_device_ref *ref, int index, porta_device_info *i
   info->compute_units = (int)units;
   info->max_workgroup_size = (int)max_wg;
   info->is_cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
+  cl_bool unified = CL_TRUE; /* deprecated in OpenCL 2.0 but still answered */
+  clGetDeviceInfo(ref->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
+  info->is_discrete = (type & CL_DEVICE_TYPE_GPU) != 0 && !unified;
   size_t ext_size = 0;
   if (clGetDeviceInfo(ref->device, CL_DEVICE_EXTENSIONS, 0, NULL, &ext_size) == CL_SUCCESS &&
       ext_size > 0) {
@@ -223,6 +226,7 @@ porta_status porta_opencl_backend_create(porta_backend **out, int device, char *
   fill_info(&refs[device], device, &be->base.info);
   free(refs);
   be->gemm_mode = mode;
+  be->gemm_mode_env = mode;
 
   if (!version_at_least_1_2(be->base.info.api_version)) {
     if (err && err_size)
@@ -267,7 +271,7 @@ porta_status porta_opencl_backend_create(porta_backend **out, int device, char *
                        be->local_mem >= 16384)
                           ? 16
                           : 8;
-  ocl_cache_dir_resolve(be->cache_dir, sizeof be->cache_dir);
+  porta_cache_dir(be->cache_dir, sizeof be->cache_dir);
   *out = &be->base;
   return PORTA_OK;
 }
@@ -628,4 +632,6 @@ static const porta_backend_ops ocl_ops = {
     .profile_enable = ocl_profile_enable,
     .profile_read = ocl_profile_read,
     .bench_fma = ocl_bench_fma,
+    .paths = ocl_paths,
+    .path_force = ocl_path_force,
 };

@@ -362,6 +362,7 @@ static void describe_device(VkPhysicalDevice dev, int index, porta_device_info *
   info->fp16 = has_f16i8 && f16i8.shaderFloat16;
   info->int8 = has_f16i8 && f16i8.shaderInt8;
   info->is_cpu = props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  info->is_discrete = props.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
 }
 
 porta_status porta_vulkan_list_devices(porta_device_info *infos, int capacity, int *count,

@@ -40,9 +40,10 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g);
 static bool gemm_nt_by_transpose(vk_backend *be, const porta_gemm_args *g) {
   uint64_t texels = (uint64_t)be->props.limits.maxTexelBufferElements * 4 - 16;
   uint64_t nk = (uint64_t)g->n * (uint64_t)g->k;
-  return be->base.info.is_cpu && be->gemm_variant == VK_GEMM_AUTO && be->texel_ok && !g->trans_a &&
-         g->trans_b && g->batch == 1 && g->batch2 <= 1 && (g->k >= 1024 || g->n <= 512) &&
-         g->m >= 256 && g->n % 4 == 0 && g->k % 4 == 0 && g->lda % 4 == 0 && g->a.off % 4 == 0 &&
+  return be->base.info.is_cpu && be->gemm_variant == VK_GEMM_AUTO && be->texel_ok &&
+         porta_path_on(&be->base, VK_PATH_GEMM_TEXEL) && !g->trans_a && g->trans_b &&
+         g->batch == 1 && g->batch2 <= 1 && (g->k >= 1024 || g->n <= 512) && g->m >= 256 &&
+         g->n % 4 == 0 && g->k % 4 == 0 && g->lda % 4 == 0 && g->a.off % 4 == 0 &&
          nk <= vk_max_elems(be) && nk <= texels && matrix_span(g->m, g->k, g->lda) <= texels &&
          matrix_span(g->m, g->k, g->lda) <= vk_max_elems(be) &&
          matrix_span(g->m, g->n, g->ldc) <= vk_max_elems(be);
@@ -185,8 +186,13 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
                        : batch_span(span_a, per, g->stride_a);
   uint64_t all_b = two ? batch2_span(span_b, g, g->stride_b, g->stride2_b)
                        : batch_span(span_b, per, g->stride_b);
-  bool texel =
-      be->texel_ok && be->gemm_variant != VK_GEMM_VEC && all_a <= texels && all_b <= texels;
+  bool texel = be->texel_ok && be->gemm_variant != VK_GEMM_VEC && all_a <= texels &&
+               all_b <= texels &&
+               (be->gemm_variant == VK_GEMM_TEXEL || porta_path_on(&be->base, VK_PATH_GEMM_TEXEL));
+  /* the self-test switched the vec shaders off: register blocks only through texel buffers */
+  if (cpu_shape && be->gemm_variant == VK_GEMM_AUTO && !texel &&
+      !porta_path_on(&be->base, VK_PATH_GEMM_VEC))
+    cpu_shape = false;
   /* vec4 views need every matrix start aligned: offsets and both batch strides */
   bool a_al = g->a.off % 4 == 0 && (g->batch == 1 || g->stride_a % 4 == 0) &&
               (!two || g->stride2_a % 4 == 0);
@@ -215,7 +221,8 @@ static porta_status gemm_tiles(vk_backend *be, const porta_gemm_args *g) {
     n_spec = texel_ab ? 3 : 2;
     gx = ((uint64_t)g->m + 4 * spec[1] - 1) / (4 * spec[1]); /* x: row blocks (see shader) */
     gy = (blocks + wgx - 1) / wgx;
-  } else if (be->gemm_variant == VK_GEMM_NAIVE) {
+  } else if (be->gemm_variant == VK_GEMM_NAIVE ||
+             (be->gemm_variant != VK_GEMM_TILED && !porta_path_on(&be->base, VK_PATH_GEMM_TILED))) {
     texel = false;
     shader = "gemm_naive";
     spec[0] = 16;

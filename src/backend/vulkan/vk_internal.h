@@ -55,6 +55,22 @@ enum { VK_GEMM_AUTO, VK_GEMM_TILED, VK_GEMM_NAIVE, VK_GEMM_VEC, VK_GEMM_TEXEL };
  * operations where the device has them; SHARED = GROUP through shared memory only. */
 enum { VK_ROWS_AUTO, VK_ROWS_LANES, VK_ROWS_GROUP, VK_ROWS_SHARED };
 
+/* The fast paths of the self-test (bit i of base.paths_off), see vk_paths. Switched off, a path
+ * gives way to the plain one of its family: gemm_naive, shared-memory rows, adamw. */
+enum {
+  VK_PATH_GEMM_TILED,
+  VK_PATH_GEMM_NAIVE,
+  VK_PATH_GEMM_VEC,
+  VK_PATH_GEMM_TEXEL,
+  VK_PATH_ROWS_LANES,
+  VK_PATH_ROWS_SUBGROUP,
+  VK_PATH_ROWS_SHARED,
+  VK_PATH_ADAMW_TEXEL,
+  VK_PATH_ADAMW_PLAIN,
+  VK_PATH_COUNT
+};
+enum { VK_ADAMW_AUTO, VK_ADAMW_TEXEL, VK_ADAMW_PLAIN };
+
 /* A free range inside a memory block. */
 typedef struct vk_range {
   VkDeviceSize offset, size;
@@ -125,12 +141,14 @@ typedef struct vk_backend {
   VkDeviceSize alignment; /* sub-allocation granule: ≥ minStorageBufferOffsetAlignment */
   VkDeviceSize max_range; /* maxStorageBufferRange */
   VkDeviceSize block_bytes;
-  VkDeviceSize max_allocation; /* maxMemoryAllocationSize (Vulkan 1.1 maintenance3) */
-  uint32_t wg;                 /* work-group size for 1-D shaders (power of two) */
-  int gemm_variant;            /* VK_GEMM_*: $PORTA_VULKAN_GEMM, else AUTO */
-  uint32_t subgroup_size;      /* power of two ≤ wg (1 when unknown) */
-  bool subgroup_arith;         /* subgroup arithmetic in compute shaders: the *_sg shaders */
-  int row_mode;                /* VK_ROWS_*: $PORTA_VULKAN_ROWS, else AUTO */
+  VkDeviceSize max_allocation;        /* maxMemoryAllocationSize (Vulkan 1.1 maintenance3) */
+  uint32_t wg;                        /* work-group size for 1-D shaders (power of two) */
+  int gemm_variant;                   /* VK_GEMM_*: $PORTA_VULKAN_GEMM, else AUTO */
+  uint32_t subgroup_size;             /* power of two ≤ wg (1 when unknown) */
+  bool subgroup_arith;                /* subgroup arithmetic in compute shaders: the *_sg shaders */
+  int row_mode;                       /* VK_ROWS_*: $PORTA_VULKAN_ROWS, else AUTO */
+  int adamw_mode;                     /* VK_ADAMW_*: AUTO unless the self-test forces one */
+  int gemm_variant_env, row_mode_env; /* as read at creation (path_force(-1) restores them) */
   vk_block *blocks;
   int n_blocks, cap_blocks;
   vk_buffer *dummy;   /* bound where a shader's optional input is absent */
@@ -239,6 +257,12 @@ typedef struct vk_row_plan {
   bool subgroup; /* the <name>_sg variant (subgroup reductions) */
 } vk_row_plan;
 vk_row_plan vk_row_plan_for(const vk_backend *be, uint64_t rows, uint64_t n);
+/* Whether row shaders reduce through subgroup arithmetic (the device has it, no forced shared
+ * layout, the self-test did not switch it off). */
+bool vk_rows_subgroup(const vk_backend *be);
+/* The backend's fast paths (porta_backend_ops.paths / path_force). */
+int vk_paths(porta_backend *base, porta_backend_path *out, int capacity);
+porta_status vk_path_force(porta_backend *base, int i);
 /* The pipeline of row shader `name` for this plan (spec constants WG, ROW_LANES). */
 porta_status vk_pipe_rows(vk_backend *be, const char *name, int n_bindings, vk_row_plan plan,
                           vk_pipeline **out);

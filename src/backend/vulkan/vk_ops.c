@@ -235,7 +235,7 @@ static porta_status reduce_piece(vk_backend *be, const vk_views *v, const void *
   vk_row_plan plan = vk_row_plan_for(be, nout, nred);
   bool cpu_lanes = be->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU &&
                    be->row_mode == VK_ROWS_AUTO && nout >= 4 * (uint64_t)be->subgroup_size &&
-                   nred <= 16384;
+                   nred <= 16384 && porta_path_on(&be->base, VK_PATH_ROWS_LANES);
   if (!plan.lanes && (nred < 64 || cpu_lanes)) plan = (vk_row_plan){.wg = be->wg, .lanes = true};
   /* 4 outputs an invocation as vec4s: sums over rows into one contiguous row (bias gradients) */
   bool vec4 = plan.lanes && nk == 1 && k_x[3] == 1 && k_y[3] == 1 && nout % 4 == 0 &&
@@ -436,4 +436,6 @@ const porta_backend_ops vk_backend_ops = {
     .profile_enable = vk_profile_enable,
     .profile_read = vk_profile_read,
     .bench_fma = bench_fma,
+    .paths = vk_paths,
+    .path_force = vk_path_force,
 };

@@ -429,7 +429,10 @@ porta_status vk_ops_nn_adamw(porta_backend *base, const porta_adamw_args *a) {
     if (!vk_aligned16(refs[i])) vec4_ok = 0;
   uint64_t n = (uint64_t)a->n, chunk = vk_max_elems(be), done = 0;
   porta_status st = PORTA_OK;
-  if (vec4_ok && be->texel_ok && be->base.info.is_cpu && n >= 4) {
+  bool texel = be->adamw_mode == VK_ADAMW_TEXEL ||
+               (be->adamw_mode == VK_ADAMW_AUTO && be->base.info.is_cpu &&
+                porta_path_on(&be->base, VK_PATH_ADAMW_TEXEL));
+  if (vec4_ok && be->texel_ok && texel && n >= 4) {
     vk_pipeline *texel;
     uint32_t spec[1] = {be->wg};
     st = vk_pipeline_get_texel(be, "adamw_texel", 4, 0xF, spec, 1, &texel);
@@ -459,7 +462,7 @@ porta_status vk_ops_nn_sumsq(porta_backend *base, const porta_sumsq_args *a) {
   if (st != PORTA_OK) return st;
   /* CPU devices: subgroup-sized groups, which need no barrier with subgroup arithmetic (a lane
    * then loops over ≤ 4096 vec4s of a chunk, under lavapipe's loop limit) */
-  vk_row_plan plan = {.wg = be->wg, .subgroup = be->subgroup_arith};
+  vk_row_plan plan = {.wg = be->wg, .subgroup = vk_rows_subgroup(be)};
   if (be->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU) plan.wg = be->subgroup_size;
   vk_pipeline *pipe;
   if ((st = vk_pipe_rows(be, "sumsq_partial", 2, plan, &pipe)) != PORTA_OK) return st;

@@ -13,34 +13,6 @@
 #include "backend/vulkan/vk_internal.h"
 #include "core/embedded.h"
 
-/* mkdir -p; returns false when the directory cannot be made. */
-static bool make_dirs(const char *path) {
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return false;
-    *p = '/';
-  }
-  return mkdir(buf, 0755) == 0 || errno == EEXIST;
-}
-
-/* $PORTA_CACHE_DIR, else $XDG_CACHE_HOME/porta, else ~/.cache/porta ("" if none). */
-static void cache_dir(char *out, size_t size) {
-  const char *dir = getenv("PORTA_CACHE_DIR");
-  const char *xdg = getenv("XDG_CACHE_HOME");
-  const char *home = getenv("HOME");
-  if (dir && dir[0])
-    snprintf(out, size, "%s", dir);
-  else if (xdg && xdg[0])
-    snprintf(out, size, "%s/porta", xdg);
-  else if (home && home[0])
-    snprintf(out, size, "%s/.cache/porta", home);
-  else
-    out[0] = '\0';
-}
-
 /* Reads the cache file if its header matches this device; returns malloc'd bytes or NULL. */
 static void *read_cache_file(vk_backend *be, size_t *size) {
   *size = 0;
@@ -78,16 +50,8 @@ static void save_cache_file(vk_backend *be) {
     return;
   void *data = malloc(size);
   if (!data) return;
-  if (vkGetPipelineCacheData(be->device, be->pipeline_cache, &size, data) == VK_SUCCESS) {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", be->pipeline_cache_path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (f) {
-      bool ok = fwrite(data, 1, size, f) == size;
-      ok = (fclose(f) == 0) && ok;
-      if (!ok || rename(tmp, be->pipeline_cache_path) != 0) remove(tmp);
-    }
-  }
+  if (vkGetPipelineCacheData(be->device, be->pipeline_cache, &size, data) == VK_SUCCESS)
+    porta_cache_write(be->pipeline_cache_path, data, size);
   free(data);
 }
 
@@ -109,6 +73,8 @@ porta_status vk_pipeline_init(vk_backend *be) {
   if (rows && strcmp(rows, "lanes") == 0) be->row_mode = VK_ROWS_LANES;
   if (rows && strcmp(rows, "group") == 0) be->row_mode = VK_ROWS_GROUP;
   if (rows && strcmp(rows, "shared") == 0) be->row_mode = VK_ROWS_SHARED;
+  be->gemm_variant_env = be->gemm_variant;
+  be->row_mode_env = be->row_mode;
   VkPhysicalDeviceSubgroupProperties sub = {
       .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDeviceProperties2 props2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
@@ -155,9 +121,9 @@ porta_status vk_pipeline_init(vk_backend *be) {
   be->texel_ok = fmt.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT;
 
   char dir[900];
-  cache_dir(dir, sizeof dir);
+  porta_cache_dir(dir, sizeof dir);
   be->pipeline_cache_path[0] = '\0';
-  if (dir[0] && make_dirs(dir)) {
+  if (dir[0]) {
     char uuid[2 * VK_UUID_SIZE + 1];
     for (int i = 0; i < (int)VK_UUID_SIZE; i++)
       snprintf(uuid + 2 * i, 3, "%02x", be->props.pipelineCacheUUID[i]);
@@ -358,10 +324,17 @@ porta_status vk_pipeline_get_texel(vk_backend *be, const char *name, int n_bindi
  * invocation after 65535 loop iterations in all (LP_MAX_TGSI_LOOP_ITERATIONS, one counter per
  * invocation, never reset), so one invocation per row only for rows ≤ 4096 (3 passes), in every
  * mode. */
+bool vk_rows_subgroup(const vk_backend *be) {
+  return be->subgroup_arith && be->row_mode != VK_ROWS_SHARED &&
+         (be->row_mode == VK_ROWS_GROUP || porta_path_on(&be->base, VK_PATH_ROWS_SUBGROUP));
+}
+
 vk_row_plan vk_row_plan_for(const vk_backend *be, uint64_t rows, uint64_t n) {
   bool cpu = be->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
   bool lanes = be->row_mode == VK_ROWS_LANES;
-  if (be->row_mode == VK_ROWS_AUTO) lanes = cpu && rows >= 4 * (uint64_t)be->subgroup_size;
+  if (be->row_mode == VK_ROWS_AUTO)
+    lanes = cpu && rows >= 4 * (uint64_t)be->subgroup_size &&
+            porta_path_on(&be->base, VK_PATH_ROWS_LANES);
   vk_row_plan plan = {.wg = be->subgroup_size, .lanes = lanes && n <= 4096};
   if (plan.lanes) { /* a few chunks a group: fewer, larger groups */
     plan.wg = 8 * be->subgroup_size < be->wg ? 8 * be->subgroup_size : be->wg;
@@ -369,8 +342,76 @@ vk_row_plan vk_row_plan_for(const vk_backend *be, uint64_t rows, uint64_t n) {
   }
   uint64_t per_lane = cpu && be->row_mode == VK_ROWS_AUTO ? 1024 : 4;
   while (plan.wg < be->wg && per_lane * plan.wg < n) plan.wg *= 2;
-  plan.subgroup = be->subgroup_arith && be->row_mode != VK_ROWS_SHARED;
+  plan.subgroup = vk_rows_subgroup(be);
   return plan;
+}
+
+int vk_paths(porta_backend *base, porta_backend_path *out, int capacity) {
+  vk_backend *be = (vk_backend *)base;
+  bool cpu = be->base.info.is_cpu;
+  const uint32_t gemm = 1u << PORTA_OP_GEMM, adamw = 1u << PORTA_OP_ADAMW;
+  const uint32_t rows = 1u << PORTA_OP_SOFTMAX | 1u << PORTA_OP_SOFTMAX_BWD |
+                        1u << PORTA_OP_LAYERNORM | 1u << PORTA_OP_LAYERNORM_BWD |
+                        1u << PORTA_OP_CROSS_ENTROPY | 1u << PORTA_OP_REDUCE;
+  const porta_backend_path all[VK_PATH_COUNT] = {
+      [VK_PATH_GEMM_TILED] = {"gemm.tiled", gemm, true, true, false},
+      [VK_PATH_GEMM_NAIVE] = {"gemm.naive", gemm, true, false, true},
+      [VK_PATH_GEMM_VEC] = {"gemm.vec", gemm, true, cpu, false},
+      [VK_PATH_GEMM_TEXEL] = {"gemm.texel", gemm, be->texel_ok, cpu && be->texel_ok, false},
+      [VK_PATH_ROWS_LANES] = {"rows.lanes", rows, true, cpu, false},
+      [VK_PATH_ROWS_SUBGROUP] = {"rows.subgroup", rows | 1u << PORTA_OP_SUMSQ, be->subgroup_arith,
+                                 be->subgroup_arith, false},
+      [VK_PATH_ROWS_SHARED] = {"rows.shared", rows | 1u << PORTA_OP_SUMSQ, true,
+                               !be->subgroup_arith, true},
+      [VK_PATH_ADAMW_TEXEL] = {"adamw.texel", adamw, be->texel_ok, cpu && be->texel_ok, false},
+      [VK_PATH_ADAMW_PLAIN] = {"adamw.plain", adamw, true, !(cpu && be->texel_ok), true},
+  };
+  for (int i = 0; i < VK_PATH_COUNT && i < capacity; i++) out[i] = all[i];
+  return VK_PATH_COUNT;
+}
+
+porta_status vk_path_force(porta_backend *base, int i) {
+  vk_backend *be = (vk_backend *)base;
+  porta_backend_path p[VK_PATH_COUNT];
+  vk_paths(base, p, VK_PATH_COUNT);
+  if (i >= 0 && (i >= VK_PATH_COUNT || !p[i].available))
+    return vk_fail(be, PORTA_ERR_UNSUPPORTED, "vulkan: path %d is not available on '%s'", i,
+                   be->base.info.name);
+  switch (i) {
+  case -1:
+    be->gemm_variant = be->gemm_variant_env;
+    be->row_mode = be->row_mode_env;
+    be->adamw_mode = VK_ADAMW_AUTO;
+    break;
+  case VK_PATH_GEMM_TILED:
+    be->gemm_variant = VK_GEMM_TILED;
+    break;
+  case VK_PATH_GEMM_NAIVE:
+    be->gemm_variant = VK_GEMM_NAIVE;
+    break;
+  case VK_PATH_GEMM_VEC:
+    be->gemm_variant = VK_GEMM_VEC;
+    break;
+  case VK_PATH_GEMM_TEXEL:
+    be->gemm_variant = VK_GEMM_TEXEL;
+    break;
+  case VK_PATH_ROWS_LANES:
+    be->row_mode = VK_ROWS_LANES;
+    break;
+  case VK_PATH_ROWS_SUBGROUP:
+    be->row_mode = VK_ROWS_GROUP;
+    break;
+  case VK_PATH_ROWS_SHARED:
+    be->row_mode = VK_ROWS_SHARED;
+    break;
+  case VK_PATH_ADAMW_TEXEL:
+    be->adamw_mode = VK_ADAMW_TEXEL;
+    break;
+  default:
+    be->adamw_mode = VK_ADAMW_PLAIN;
+    break;
+  }
+  return PORTA_OK;
 }
 
 porta_status vk_pipe_rows(vk_backend *be, const char *name, int n_bindings, vk_row_plan plan,
