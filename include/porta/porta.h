@@ -341,5 +341,6 @@ float porta_lr_linear(int64_t step, int64_t warmup, int64_t total, float base_lr
 #include "porta/text.h"
 #include "porta/train.h"
 #include "porta/bench.h"
+#include "porta/dist.h"
 
 #endif /* PORTA_PORTA_H */
