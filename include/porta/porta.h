@@ -144,6 +144,13 @@ bool porta_is_training(const porta_context *ctx);
  * restore it to resume a run exactly. */
 uint64_t porta_rng_stream(const porta_context *ctx);
 void porta_set_rng_stream(porta_context *ctx, uint64_t stream);
+/* Data-parallel shards: the tensors that follow hold rows [first_row, first_row + rows) of a
+ * batch (their first dimension, or the outermost one before a reshape). Dropout then draws for
+ * every row the mask the whole batch would draw for it (the element counter is offset by
+ * first_row × elements per row), so N ranks drop exactly what one process drops — provided each
+ * shard is padded to the whole batch's sequence length. rows = 0 turns it off. A dropout whose
+ * tensor is not a whole number of rows then fails with PORTA_ERR_SHAPE. */
+porta_status porta_set_batch_shard(porta_context *ctx, int64_t first_row, int64_t rows);
 uint64_t porta_context_seed(const porta_context *ctx);
 
 /* Device memory in use by live tensors and held in the allocator's cache, and the peak. */
