@@ -17,3 +17,29 @@ if(PORTA_WITH_MPI AND MPIEXEC_EXECUTABLE)
     ${PORTA_MPIEXEC} $<TARGET_FILE:test_dist_comm> --stall)
   set_tests_properties(dist_comm_stall PROPERTIES TIMEOUT 60)
 endif()
+
+# porta train on 2 ranks against one process (per-step losses, one run folder, resume with
+# another rank count) on each backend, and the faults (a failed rank, a killed rank).
+if(PORTA_WITH_MPI AND MPIEXEC_EXECUTABLE AND TARGET porta_cli)
+  set(_dist ${CMAKE_CURRENT_SOURCE_DIR}/dist)
+  set(_backends cpu)
+  if(PORTA_WITH_OPENCL)
+    list(APPEND _backends opencl)
+  endif()
+  if(PORTA_WITH_VULKAN)
+    list(APPEND _backends vulkan)
+  endif()
+  foreach(backend IN LISTS _backends)
+    add_test(NAME dist_train_2ranks_${backend} COMMAND sh ${_dist}/train_ranks.sh
+      $<TARGET_FILE:porta_cli> ${backend} ${CMAKE_BINARY_DIR}/dist_train_${backend} ${PORTA_MPIEXEC})
+    set_tests_properties(dist_train_2ranks_${backend} PROPERTIES TIMEOUT 300
+      ENVIRONMENT "PORTA_CACHE_DIR=${CMAKE_BINARY_DIR}/porta-cache")
+  endforeach()
+  set(_mpiexec_flags "")
+  if(_mpiexec_version MATCHES "Open MPI|OpenRTE")
+    set(_mpiexec_flags --oversubscribe --allow-run-as-root)
+  endif()
+  add_test(NAME dist_train_faults COMMAND sh ${_dist}/faults.sh $<TARGET_FILE:porta_cli>
+    ${CMAKE_BINARY_DIR}/dist_faults ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${_mpiexec_flags})
+  set_tests_properties(dist_train_faults PROPERTIES TIMEOUT 180)
+endif()
