@@ -510,6 +510,14 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
   }
   if (j->show_bar) fprintf(stderr, "\n");
   if (j->metrics) fflush(j->metrics);
+  porta_dist_stats ds;
+  porta_dist_get_stats(j->dist, &ds);
+  if (ds.steps > 0)
+    say(j,
+        "data-parallel: %.1f MB all-reduced a step; a step spent %.1f ms staging gradients "
+        "and %.1f ms waiting for the all-reduce (%.1f s in %lld steps)\n",
+        ds.bytes / (double)ds.steps / 1e6, 1e3 * ds.stage_s / (double)ds.steps,
+        1e3 * ds.wait_s / (double)ds.steps, now_seconds() - started, (long long)steps_here);
   free(lengths), free(ids), free(mask), free(labels), free(batch_rows);
   return st;
 }
