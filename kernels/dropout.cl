@@ -1,5 +1,5 @@
 /* Inverted dropout with the Philox-4x32-10 mask of src/backend/philox.h (keep them in step):
- *   key = (seed lo, seed hi), counter = (i lo, i hi, stream lo, stream hi),
+ *   key = (seed lo, seed hi), counter = (base + i lo, hi, stream lo, stream hi),
  *   u_i = (first output word >> 8) · 2^-24;  out[i] = x[i] · (u_i ≥ p ? scale : 0)
  * scale = 1/(1-p) is computed on the host as the CPU backend does, so masks and values match
  * bit for bit. One work-item per element; out may alias x. */
@@ -24,10 +24,10 @@ inline uint philox4x32_10(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1) 
 }
 
 __kernel void dropout_fwd(__global float *out, int out_off, __global const float *x, int x_off,
-                          int n, float p, float scale, ulong seed, ulong stream) {
+                          int n, float p, float scale, ulong seed, ulong stream, ulong base) {
   int i = get_global_id(0);
   if (i >= n) return;
-  ulong idx = (ulong)i;
+  ulong idx = base + (ulong)i;
   uint r = philox4x32_10((uint)idx, (uint)(idx >> 32), (uint)stream, (uint)(stream >> 32),
                          (uint)seed, (uint)(seed >> 32));
   float u = (float)(r >> 8) * (1.0f / 16777216.0f);
@@ -36,13 +36,17 @@ __kernel void dropout_fwd(__global float *out, int out_off, __global const float
 
 /* The same mask for 16 consecutive elements per work-item, as uint16 vectors (CPU drivers: PoCL
  * does not vectorise the scalar kernel's 64-bit products across work-items). Element i of the
- * tensor is lane i % 16 of work-item i / 16; n < 2^31, so the counter's high word is 0. */
+ * tensor is lane i % 16 of work-item i / 16; its counter is base + i, carried into the high word
+ * lane by lane. */
 __kernel void dropout_fwd16(__global float *out, int out_off, __global const float *x, int x_off,
-                            int n, float p, float scale, ulong seed, ulong stream) {
+                            int n, float p, float scale, ulong seed, ulong stream, ulong base) {
   int i0 = get_global_id(0) * 16;
   if (i0 >= n) return;
-  uint16 c0 = (uint16)((uint)i0) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  uint16 c1 = (uint16)(0u), c2 = (uint16)((uint)stream), c3 = (uint16)((uint)(stream >> 32));
+  ulong first = base + (ulong)i0;
+  uint16 c0 = (uint16)((uint)first) + (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  uint16 carry = select((uint16)(0u), (uint16)(1u), c0 < (uint16)((uint)first));
+  uint16 c1 = (uint16)((uint)(first >> 32)) + carry;
+  uint16 c2 = (uint16)((uint)stream), c3 = (uint16)((uint)(stream >> 32));
   uint k0 = (uint)seed, k1 = (uint)(seed >> 32);
   for (int round = 0; round < 10; round++) {
     uint16 hi0 = mul_hi((uint16)(0xD2511F53u), c0), lo0 = (uint16)(0xD2511F53u) * c0;

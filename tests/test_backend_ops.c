@@ -232,12 +232,13 @@ static void embedding_cases(oph_case_list *l) {
 
 /* ---- dropout: the Philox mask must agree bit for bit ----------------------------------------- */
 
-static void add_dropout(oph_case_list *l, int64_t n, float p, uint64_t seed, uint64_t stream,
-                        bool alias, int64_t off) {
-  oph_case *c =
-      oph_new_case(l, PORTA_OP_DROPOUT, "n=%lld p=%g seed=0x%llx stream=0x%llx%s off=%lld",
-                   (long long)n, (double)p, (unsigned long long)seed, (unsigned long long)stream,
-                   alias ? " alias" : "", (long long)off);
+/* base: the counter of element 0, as a batch shard's rows draw it (porta_set_batch_shard) */
+static void add_dropout_at(oph_case_list *l, int64_t n, float p, uint64_t seed, uint64_t stream,
+                           uint64_t base, bool alias, int64_t off) {
+  oph_case *c = oph_new_case(
+      l, PORTA_OP_DROPOUT, "n=%lld p=%g seed=0x%llx stream=0x%llx base=0x%llx%s off=%lld",
+      (long long)n, (double)p, (unsigned long long)seed, (unsigned long long)stream,
+      (unsigned long long)base, alias ? " alias" : "", (long long)off);
   if (!c) return;
   /* x never 0, so a zero in the output always means "dropped". */
   uint32_t *x = oph_rand_f32(&l->rng, n, 0.1f, 1.0f);
@@ -252,7 +253,13 @@ static void add_dropout(oph_case_list *l, int64_t n, float p, uint64_t seed, uin
   }
   out->zero_pattern = true;
   c->alias = alias;
-  c->args.dropout = (porta_dropout_args){.n = n, .p = p, .seed = seed, .stream = stream};
+  c->args.dropout =
+      (porta_dropout_args){.n = n, .p = p, .seed = seed, .stream = stream, .base = base};
+}
+
+static void add_dropout(oph_case_list *l, int64_t n, float p, uint64_t seed, uint64_t stream,
+                        bool alias, int64_t off) {
+  add_dropout_at(l, n, p, seed, stream, 0, alias, off);
 }
 
 static void dropout_cases(oph_case_list *l) {
@@ -266,6 +273,8 @@ static void dropout_cases(oph_case_list *l) {
   add_dropout(l, 1000, 1.0f, 7, 1, false, 3);
   add_dropout(l, 4099, 0.3f, 99, 5, false, 4); /* 4-aligned: vec4 loads on Vulkan, plus a tail */
   add_dropout(l, 1002, 0.5f, 7, 1, true, 4);
+  add_dropout_at(l, 4099, 0.1f, 42, 7, 3 * 4099, false, 0);      /* the 4th row of a shard */
+  add_dropout_at(l, 1000, 0.5f, 42, 7, 0xfffffffaull, false, 4); /* the low word wraps */
 }
 
 /* ---- cross-entropy fwd/bwd: ignored labels, no valid label, large logits --------------------- */

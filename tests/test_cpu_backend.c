@@ -434,12 +434,13 @@ static void hand_loss_optim(check_counter *c, porta_backend *be) {
                            .n = N,
                            .p = 0.5f,
                            .seed = 0x0123456789abcdefull,
-                           .stream = 0x100000002ull};
+                           .stream = 0x100000002ull,
+                           .base = 0xffffff00ull}; /* a shard's counters, crossing 2^32 */
   be->ops->dropout(be, &dr);
   get(&d, dout, out, N);
   int mismatches = 0, dropped = 0;
   for (int i = 0; i < N; i++) {
-    float u = porta_philox_uniform(dr.seed, dr.stream, (uint64_t)i);
+    float u = porta_philox_uniform(dr.seed, dr.stream, dr.base + (uint64_t)i);
     float want = u >= 0.5f ? 2.0f : 0.0f;
     mismatches += out[i] != want;
     dropped += out[i] == 0;

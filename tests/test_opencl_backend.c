@@ -321,13 +321,15 @@ static void test_dropout(porta_backend *be) {
   for (int i = 0; i < n; i++) x[i] = 1.0f + (float)i / n;
   void *buf = dev_alloc(be, n);
   be->ops->upload(be, buf, 0, x, sizeof x);
-  porta_dropout_args d = {{buf, 0}, {buf, 0}, n, 0.3f, 0x123456789abcdefull, 0xfedcba9876ull};
+  /* base just below 2^32: the counter's low word wraps inside a 16-lane vector (a batch shard) */
+  porta_dropout_args d = {{buf, 0},        {buf, 0},     n, 0.3f, 0x123456789abcdefull,
+                          0xfedcba9876ull, 0xfffffff9ull};
   porta_status st = be->ops->dropout(be, &d);
   if (st == PORTA_OK) st = be->ops->download(be, buf, 0, y, sizeof y);
   int mismatches = 0, zeros = 0;
   float scale = 1.0f / (1.0f - d.p);
   for (int i = 0; i < n; i++) {
-    float u = porta_philox_uniform(d.seed, d.stream, (uint64_t)i);
+    float u = porta_philox_uniform(d.seed, d.stream, d.base + (uint64_t)i);
     float want = x[i] * (u >= d.p ? scale : 0.0f);
     if (memcmp(&want, &y[i], 4) != 0) mismatches++;
     zeros += y[i] == 0.0f;

@@ -412,11 +412,12 @@ static void test_misc(void) {
   int64_t n = 5000;
   float *x = randv(n), *w = malloc((size_t)n * 4);
   uint64_t seed = 0x1234567890abcdefull, stream = 0xfedcba9876543210ull;
+  uint64_t base = 0xfffffe00ull; /* a batch shard's counters, crossing 2^32 */
   float p = 0.1f, scale = 1.0f / (1.0f - p);
   for (int64_t i = 0; i < n; i++)
-    w[i] = x[i] * (porta_philox_uniform(seed, stream, (uint64_t)i) >= p ? scale : 0.0f);
+    w[i] = x[i] * (porta_philox_uniform(seed, stream, base + (uint64_t)i) >= p ? scale : 0.0f);
   void *dx = dev(x, n, 0);
-  porta_dropout_args da = {{dx, 0}, {dx, 0}, n, p, seed, stream};
+  porta_dropout_args da = {{dx, 0}, {dx, 0}, n, p, seed, stream, base};
   OK(be->ops->dropout(be, &da));
   got = get(dx, n, 0);
   compare("dropout (philox, in place): exact", got, w, n, 0);

@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake pkg-config git clang libclang-rt-14-dev
   ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd clinfo
   libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
-  libcjson-dev libutf8proc-dev libopenblas-dev python3 python3-pip unzip valgrind)
+  libcjson-dev libutf8proc-dev libopenblas-dev libopenmpi-dev openmpi-bin
+  python3 python3-pip unzip valgrind)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

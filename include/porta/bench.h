@@ -27,6 +27,12 @@ typedef struct porta_bench_result {
   int repeat;
 } porta_bench_result;
 
+/* An f32 sum all-reduce of bytes over comm's ranks (collective: every rank calls it): the
+ * slowest rank's median time and the bus bandwidth, busbw = bytes / time · 2(n-1)/n (what
+ * nccl-tests reports; the ring's per-link traffic). On failure porta_comm_last_error says why. */
+PORTA_API porta_status porta_bench_allreduce(porta_comm *comm, size_t bytes, int repeat,
+                                             porta_bench_result *out);
+
 /* Achievable f32 FMA throughput (GFLOP/s) and device-memory copy bandwidth (GB/s, read + write).
  * fma->value is 0 and unit "n/a" when the backend has no bench kernel. */
 PORTA_API porta_status porta_bench_peak(porta_context *ctx, int repeat, porta_bench_result *fma,

@@ -171,6 +171,13 @@ PORTA_API bool porta_is_training(const porta_context *ctx);
  * restore it to resume a run exactly. */
 PORTA_API uint64_t porta_rng_stream(const porta_context *ctx);
 PORTA_API void porta_set_rng_stream(porta_context *ctx, uint64_t stream);
+/* Data-parallel shards: the tensors that follow hold rows [first_row, first_row + rows) of a
+ * batch (their first dimension, or the outermost one before a reshape). Dropout then draws for
+ * every row the mask the whole batch would draw for it (the element counter is offset by
+ * first_row × elements per row), so N ranks drop exactly what one process drops — provided each
+ * shard is padded to the whole batch's sequence length. rows = 0 turns it off. A dropout whose
+ * tensor is not a whole number of rows then fails with PORTA_ERR_SHAPE. */
+PORTA_API porta_status porta_set_batch_shard(porta_context *ctx, int64_t first_row, int64_t rows);
 PORTA_API uint64_t porta_context_seed(const porta_context *ctx);
 
 /* Device memory in use by live tensors and held in the allocator's cache, and the peak. */
@@ -375,5 +382,6 @@ PORTA_API float porta_lr_linear(int64_t step, int64_t warmup, int64_t total, flo
 #include "porta/train.h"
 #include "porta/bench.h"
 #include "porta/selftest.h"
+#include "porta/dist.h"
 
 #endif /* PORTA_PORTA_H */

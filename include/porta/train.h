@@ -21,6 +21,8 @@
 extern "C" {
 #endif
 
+typedef struct porta_comm porta_comm; /* porta/dist.h */
+
 /* ---------------------------------------------------------------------------------------------
  * Seeded RNG (xoshiro256** seeded by splitmix64): the same numbers on every machine, so splits
  * and data orders do not depend on the C library's rand().
@@ -213,6 +215,11 @@ PORTA_API void porta_encoded_rows_free(porta_encoded_rows *rows);
  * ids / mask [batch, *seq_len], labels [batch] (may be NULL). Arrays need batch * max_length. */
 PORTA_API void porta_batch_fill(int32_t *ids, int32_t *mask, int32_t *labels, int *seq_len,
                                 const porta_encoded_rows *enc, const int64_t *rows, int batch);
+/* The same, padded to at least pad_to tokens (a data-parallel shard pads to its whole batch's
+ * longest row, so that its rows compute what they would in the whole batch). */
+PORTA_API void porta_batch_fill_padded(int32_t *ids, int32_t *mask, int32_t *labels, int *seq_len,
+                                       const porta_encoded_rows *enc, const int64_t *rows,
+                                       int batch, int pad_to);
 
 /* Runs model + head over rows[0..count) of enc (all rows when rows is NULL) in eval mode under
  * no_grad, batch_size rows at a time sorted by length. probs [count, num_labels] (may be NULL)
@@ -322,6 +329,11 @@ typedef struct porta_train_options {
   /* Called after every optimizer step (may be NULL). */
   void (*on_step)(void *user, const porta_step_record *record);
   void *user;
+  /* Data-parallel training (porta/dist.h): NULL or one rank: a single process. With N ranks,
+   * each runs porta_train with the same options; --batch-size stays the global batch, rank r
+   * computes its shard of every batch, and rank 0 alone writes the run folder and prints. */
+  porta_comm *comm;
+  size_t bucket_bytes; /* gradients all-reduced in buckets of this size (0: 25 MB) */
 } porta_train_options;
 
 PORTA_API void porta_train_options_init(porta_train_options *options);

@@ -183,13 +183,14 @@ typedef struct porta_embedding_bwd_args {
   int64_t n_ids, dim, vocab;
 } porta_embedding_bwd_args;
 
-/* out[i] = x[i] · (u_i ≥ p ? 1/(1-p) : 0), u_i = porta_philox_uniform(seed, stream, i).
+/* out[i] = x[i] · (u_i ≥ p ? 1/(1-p) : 0), u_i = porta_philox_uniform(seed, stream, base + i).
+ * base: the counter of element 0 (a shard of a batch draws the whole batch's mask for its rows).
  * The backward pass is this same op applied to dy. out may alias x. */
 typedef struct porta_dropout_args {
   porta_ref out, x;
   int64_t n;
   float p;
-  uint64_t seed, stream;
+  uint64_t seed, stream, base;
 } porta_dropout_args;
 
 /* probs = softmax(logits) [B, C]; loss[0] = Σ_valid -log probs[b, labels[b]] / n_valid

@@ -39,6 +39,26 @@ int cli_parse(int argc, char **argv, const cli_flag *flags, const char *usage, c
               int max_positional, int *n_positional, bool *help);
 void cli_print_usage(FILE *out, const char *usage, const cli_flag *flags);
 
+/* Data-parallel flags (porta train): --dist auto|none|mpi, --dist-timeout SECONDS. */
+typedef struct cli_dist_flags {
+  const char *dist;
+  double timeout_s;
+} cli_dist_flags;
+#define CLI_DIST_FLAGS(f)                                                                          \
+  {"dist", CLI_STRING, &(f).dist, "auto (MPI when launched by mpirun / srun) | none | mpi"}, {     \
+    "dist-timeout", CLI_DOUBLE, &(f).timeout_s,                                                    \
+        "fail a collective that stalls this many seconds (300)"                                    \
+  }
+void cli_dist_flags_init(cli_dist_flags *f);
+/* Creates the communicator; with several ranks on a GPU backend, *device becomes --device plus
+ * the local rank, and *threads (0: unset) the host's cores over its ranks. */
+int cli_dist_begin(const cli_dist_flags *f, porta_backend_kind backend, int *device, int *threads,
+                   porta_comm **out);
+/* Prints "porta: rank R of N: <message>" and, with several ranks, ends the whole job (MPI_Abort)
+ * with exit code code, so that no rank waits for this one. Returns with one rank. */
+void cli_dist_fail(porta_comm *comm, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Device flags every verb takes. */
 typedef struct cli_device_flags {
   const char *backend; /* "cpu" | "opencl" | "vulkan" | "auto" */

@@ -10,7 +10,7 @@
 
 static const char usage[] =
     "usage: porta bench [--backend all|cpu|opencl|vulkan] [--sections "
-    "peak,gemm,attention,train,eval]\n"
+    "peak,gemm,attention,train,eval,allreduce]\n"
     "                   [--model DIR] [--batch N] [--seqs 64,128] [--repeat N] [--max-square N]\n"
     "                   [--quick] [--profile] [--json FILE]\n\n"
     "Measures each backend's device after warm-up (median of --repeat runs; device timers where "
@@ -24,7 +24,9 @@ static const char usage[] =
     "the\n"
     "best GEMM measured before the row when that is higher; train/eval rows as model-FLOPs\n"
     "utilisation (6 x matmul parameters x tokens + attention, over that peak). --profile prints\n"
-    "each op's share of the train and eval steps (warm-up included), from the backend's timers.";
+    "each op's share of the train and eval steps (warm-up included), from the backend's timers.\n"
+    "allreduce: under mpirun -np N (only that section then), an f32 sum all-reduce from 4 KiB to\n"
+    "256 MiB: the slowest rank's median time and the bus bandwidth, 2(N-1)/N x bytes / time.";
 
 typedef struct bench_run {
   FILE *json;
@@ -245,10 +247,32 @@ static void bench_backend(bench_run *run, porta_backend_kind kind, int device, i
   porta_context_destroy(ctx);
 }
 
+/* The all-reduce section: every rank takes part, rank 0 prints. */
+static int bench_allreduce(bench_run *run, porta_comm *comm, int repeat, bool quick) {
+  bool root = porta_comm_rank(comm) == 0;
+  char mpi[160];
+  porta_dist_mpi_version(mpi, sizeof mpi);
+  if (root) printf("allreduce: %d ranks, %s\n", porta_comm_size(comm), mpi);
+  for (size_t bytes = 4096; bytes <= ((size_t)256 << 20); bytes *= quick ? 16 : 4) {
+    porta_bench_result r;
+    if (porta_bench_allreduce(comm, bytes, repeat, &r) != PORTA_OK) {
+      cli_dist_fail(comm, CLI_FAILED, "bench: %s", porta_comm_last_error(comm));
+      return CLI_FAILED;
+    }
+    if (root) {
+      print_row(&r);
+      json_row(run, &r);
+    }
+  }
+  return CLI_OK;
+}
+
 int cli_bench(int argc, char **argv) {
   const char *backend = "all", *sections = "all", *model = NULL, *json = NULL, *seqs = "64,128";
   int device = -1, threads = 0, batch = 32, repeat = 5, max_square = 2048;
   bool quick = false, profile = false;
+  cli_dist_flags dist;
+  cli_dist_flags_init(&dist);
   cli_flag flags[] = {
       {"backend", CLI_STRING, &backend, "all (default) | cpu | opencl | vulkan"},
       {"device", CLI_INT, &device, "device index within the backend"},
@@ -263,6 +287,7 @@ int cli_bench(int argc, char **argv) {
       {"quick", CLI_BOOL, &quick, "fewer shapes (a smoke run)"},
       {"profile", CLI_BOOL, &profile, "print each op's share of the train / eval steps"},
       {"json", CLI_STRING, &json, "also write every figure to this JSON file"},
+      CLI_DIST_FLAGS(dist),
       {NULL, 0, NULL, NULL},
   };
   char *positional[1];
@@ -276,6 +301,28 @@ int cli_bench(int argc, char **argv) {
   }
   porta_backend_kind only = PORTA_BACKEND_AUTO;
   if (strcmp(backend, "all") && cli_parse_backend(backend, &only) != CLI_OK) return CLI_USAGE;
+  porta_comm *comm = NULL;
+  rc = cli_dist_begin(&dist, only, &device, &threads, &comm);
+  if (rc != CLI_OK) return rc;
+  if (porta_comm_size(comm) > 1) { /* under mpirun: the all-reduce section alone */
+    bench_run ranks = {NULL, true, 0};
+    if (json && porta_comm_rank(comm) == 0) {
+      ranks.json = fopen(json, "w");
+      if (ranks.json)
+        fprintf(ranks.json, "{\"tool\": \"porta\", \"commit\": \"%s\", \"rows\": [",
+                PORTA_GIT_COMMIT);
+    }
+    rc = bench_allreduce(&ranks, comm, repeat, quick);
+    if (ranks.json) {
+      fprintf(ranks.json, "\n]}\n");
+      fclose(ranks.json);
+    }
+    porta_comm_destroy(comm);
+    return rc;
+  }
+  porta_comm_destroy(comm);
+  if (section_on(sections, "allreduce") && strcmp(sections, "all"))
+    printf("allreduce: one process; run it as mpirun -np N porta bench --sections allreduce\n");
 
   porta_model_config cfg;
   bool have_cfg = false;

@@ -33,6 +33,8 @@ int cli_train(int argc, char **argv) {
   porta_train_options_init(&o);
   cli_device_flags dev;
   cli_device_flags_init(&dev);
+  cli_dist_flags dist; /* mpirun -np N porta train ...: data-parallel (cli_dist.c) */
+  cli_dist_flags_init(&dist);
   const char *head = "cls", *warmup = NULL;
   bool no_progress = false, progress = false;
   cli_flag flags[] = {
@@ -76,6 +78,7 @@ int cli_train(int argc, char **argv) {
       {"quiet", CLI_BOOL, &o.quiet, "print nothing but errors"},
       {"profile", CLI_BOOL, &o.profile, "at the end, each op's share of the device time"},
       CLI_DEVICE_FLAGS(dev),
+      CLI_DIST_FLAGS(dist),
       {NULL, 0, NULL, NULL},
   };
   char *positional[1];
@@ -121,6 +124,8 @@ int cli_train(int argc, char **argv) {
       return CLI_USAGE;
     }
   }
+  rc = cli_dist_begin(&dist, o.backend, &o.device, &o.num_threads, &o.comm);
+  if (rc != CLI_OK) return rc;
   o.cancel = &cancel_requested;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
@@ -130,9 +135,11 @@ int cli_train(int argc, char **argv) {
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   if (st != PORTA_OK) {
-    fprintf(stderr, "porta train: %s (%s)\n", err, porta_status_string(st));
+    cli_dist_fail(o.comm, CLI_FAILED, "train: %s (%s)", err, porta_status_string(st));
+    porta_comm_destroy(o.comm);
     return CLI_FAILED;
   }
+  porta_comm_destroy(o.comm);
   if (result.interrupted && !o.quiet)
     fprintf(stderr, "stopped after step %lld; continue with: porta train --resume %s\n",
             (long long)result.steps, result.run_dir);

@@ -25,7 +25,9 @@ static void print_version(void) {
   porta_backend_kind kinds[3] = {PORTA_BACKEND_CPU, PORTA_BACKEND_OPENCL, PORTA_BACKEND_VULKAN};
   for (int i = 0; i < 3; i++)
     if (porta_backend_compiled(kinds[i])) printf(" %s", porta_backend_name(kinds[i]));
-  printf("\n");
+  char mpi[160];
+  printf("\ndistributed: %s\n",
+         porta_dist_mpi_version(mpi, sizeof mpi) ? mpi : "none (built without MPI)");
 }
 
 static void print_help(FILE *out) {
@@ -34,7 +36,7 @@ static void print_help(FILE *out) {
       "usage: porta <command> [options]   (porta <command> --help for its options)\n\ncommands:\n");
   for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
     if (verb_present(&verbs[i])) fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
-  fprintf(out, "\n  --version  print the version and the backends built in\n");
+  fprintf(out, "\n  --version  print the version, the backends and the MPI built in\n");
 }
 
 /* The verbs print their results on stdout: a full disk or a closed pipe must not pass for

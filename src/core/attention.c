@@ -120,7 +120,8 @@ static porta_status attention_backward(porta_node *n) {
                             .n = ds->numel,
                             .p = drop_p,
                             .seed = (uint64_t)n->i[6],
-                            .stream = (uint64_t)n->i[7]};
+                            .stream = (uint64_t)n->i[7],
+                            .base = (uint64_t)n->i[8]};
     st = porta_be_dropout(ctx, n->op, &a);
   }
   if (st == PORTA_OK) {
@@ -176,7 +177,8 @@ static porta_status attention_run(porta_tensor **out, porta_tensor **probs, port
     st = porta_be_softmax(ctx, what, &a);
   }
   porta_tensor_destroy(scores);
-  uint64_t stream = 0;
+  uint64_t stream = 0, base = 0;
+  if (st == PORTA_OK && dropping) st = porta_dropout_base(ctx, what, B * H * Sq * Sk, &base);
   if (st == PORTA_OK && dropping) { /* P' = dropout(P), one stream for the whole tensor */
     stream = ctx->stream++;
     st = porta_tensor_temp(ctx, &pd, PORTA_F32, 4, pshape, what);
@@ -186,7 +188,8 @@ static porta_status attention_run(porta_tensor **out, porta_tensor **probs, port
                               .n = B * H * Sq * Sk,
                               .p = dropout_p,
                               .seed = ctx->seed,
-                              .stream = stream};
+                              .stream = stream,
+                              .base = base};
       st = porta_be_dropout(ctx, what, &a);
     }
   }
@@ -205,6 +208,7 @@ static porta_status attention_run(porta_tensor **out, porta_tensor **probs, port
     memcpy(nd.i, sizes, sizeof sizes);
     nd.i[6] = (int64_t)ctx->seed;
     nd.i[7] = (int64_t)stream;
+    nd.i[8] = (int64_t)base;
     nd.b[0] = d->merged;
     nd.f[0] = scale;
     nd.f[1] = dropout_p;

@@ -351,6 +351,30 @@ void porta_set_rng_stream(porta_context *ctx, uint64_t stream) {
 }
 uint64_t porta_context_seed(const porta_context *ctx) { return ctx ? ctx->seed : 0; }
 
+porta_status porta_set_batch_shard(porta_context *ctx, int64_t first_row, int64_t rows) {
+  if (!ctx) return PORTA_ERR_INVALID_ARGUMENT;
+  if (first_row < 0 || rows < 0)
+    return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT,
+                      "porta_set_batch_shard: rows [%lld, +%lld) cannot be negative",
+                      (long long)first_row, (long long)rows);
+  ctx->shard_first_row = rows ? first_row : 0;
+  ctx->shard_rows = rows;
+  return PORTA_OK;
+}
+
+porta_status porta_dropout_base(porta_context *ctx, const char *what, int64_t numel,
+                                uint64_t *base) {
+  *base = 0;
+  if (ctx->shard_rows == 0) return PORTA_OK;
+  if (numel % ctx->shard_rows != 0)
+    return porta_fail(ctx, PORTA_ERR_SHAPE,
+                      "%s: %lld elements are not a whole number of the batch shard's %lld rows "
+                      "(porta_set_batch_shard)",
+                      what, (long long)numel, (long long)ctx->shard_rows);
+  *base = (uint64_t)ctx->shard_first_row * (uint64_t)(numel / ctx->shard_rows);
+  return PORTA_OK;
+}
+
 void porta_memory_stats_get(const porta_context *ctx, porta_memory_stats *out) {
   if (!out) return;
   memset(out, 0, sizeof *out);

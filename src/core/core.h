@@ -120,7 +120,7 @@ struct porta_node {
   porta_tensor *out;
   porta_tensor *t[PORTA_NODE_TENSORS]; /* inputs and saved tensors (meaning per op), pinned */
   float f[4];
-  int64_t i[8];
+  int64_t i[9];
   bool b[4];
 };
 
@@ -159,6 +159,7 @@ struct porta_context {
   char selftest_note[768]; /* what the self-test switched off (porta_context_selftest_note) */
   bool training;
   uint64_t seed, stream;
+  int64_t shard_first_row, shard_rows; /* porta_set_batch_shard (rows 0: off) */
   int no_grad_depth;
   porta_allocator alloc;
   porta_tensor *tensors; /* caller-owned and temporary tensors */
@@ -212,6 +213,9 @@ porta_status porta_be_embedding(porta_context *ctx, const char *what,
                                 const porta_embedding_args *a);
 porta_status porta_be_embedding_bwd(porta_context *ctx, const char *what,
                                     const porta_embedding_bwd_args *a);
+/* The dropout counter of element 0 of a tensor of numel elements under porta_set_batch_shard. */
+porta_status porta_dropout_base(porta_context *ctx, const char *what, int64_t numel,
+                                uint64_t *base);
 porta_status porta_be_dropout(porta_context *ctx, const char *what, const porta_dropout_args *a);
 porta_status porta_be_cross_entropy(porta_context *ctx, const char *what,
                                     const porta_cross_entropy_args *a);

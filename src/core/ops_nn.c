@@ -283,7 +283,8 @@ static porta_status dropout_backward(porta_node *n) {
                           .n = x->numel,
                           .p = n->f[0],
                           .seed = (uint64_t)n->i[0],
-                          .stream = (uint64_t)n->i[1]};
+                          .stream = (uint64_t)n->i[1],
+                          .base = (uint64_t)n->i[2]};
   st = porta_be_dropout(x->ctx, n->op, &a);
   porta_status st2 = porta_grad_end(x, g);
   return st != PORTA_OK ? st : st2;
@@ -301,6 +302,9 @@ porta_status porta_dropout(porta_tensor **out, porta_tensor *x, float p) {
                       (double)p);
   if (!ctx->training || p == 0.0f) /* identity: a view that passes the gradient through */
     return porta_reshape(out, x, x->ndim, x->shape);
+  uint64_t base;
+  st = porta_dropout_base(ctx, what, x->numel, &base);
+  if (st != PORTA_OK) return st;
   uint64_t stream = ctx->stream++;
   st = porta_tensor_temp(ctx, out, PORTA_F32, x->ndim, x->shape, what);
   if (st == PORTA_OK) {
@@ -309,7 +313,8 @@ porta_status porta_dropout(porta_tensor **out, porta_tensor *x, float p) {
                             .n = x->numel,
                             .p = p,
                             .seed = ctx->seed,
-                            .stream = stream};
+                            .stream = stream,
+                            .base = base};
     st = porta_be_dropout(ctx, what, &a);
   }
   if (st == PORTA_OK && porta_grad_needed(ctx, x, NULL, NULL)) {
@@ -318,6 +323,7 @@ porta_status porta_dropout(porta_tensor **out, porta_tensor *x, float p) {
     nd.f[0] = p;
     nd.i[0] = (int64_t)ctx->seed;
     nd.i[1] = (int64_t)stream;
+    nd.i[2] = (int64_t)base;
     st = porta_tape_push(ctx, &nd);
   }
   finish(st, out);

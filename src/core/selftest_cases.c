@@ -541,11 +541,15 @@ static void case_dropout_fill(st_harness *h) {
   const char *what = "dropout 1001 p 0.1";
   int x = buf_random(h, what, 1001, -1, 1), out = buf_nan(h, what, 1001);
   porta_status st[2];
-  SIDES {
-    porta_dropout_args a = {R(h, out, 0, s), R(h, x, 0, s), 1001, 0.1f, 42, 7};
-    st[s] = h->bad ? PORTA_ERR_STATE : h->be[s]->ops->dropout(h->be[s], &a);
+  /* base: the Philox counter offset of a data-parallel shard (rows after the first) */
+  for (uint64_t base = 0; base <= 5005; base += 5005) {
+    what = base ? "dropout 1001 p 0.1 base 5005" : "dropout 1001 p 0.1";
+    SIDES {
+      porta_dropout_args a = {R(h, out, 0, s), R(h, x, 0, s), 1001, 0.1f, 42, 7, base};
+      st[s] = h->bad ? PORTA_ERR_STATE : h->be[s]->ops->dropout(h->be[s], &a);
+    }
+    if (ran(h, what, st)) check(h, what, out, TOL_ELEMENTWISE);
   }
-  if (ran(h, what, st)) check(h, what, out, TOL_ELEMENTWISE);
   what = "fill 37";
   SIDES {
     st[s] = h->bad ? PORTA_ERR_STATE : h->be[s]->ops->fill(h->be[s], R(h, out, 3, s), 37, 3.5f);

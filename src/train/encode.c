@@ -67,7 +67,13 @@ void porta_encoded_rows_free(porta_encoded_rows *rows) {
 
 void porta_batch_fill(int32_t *ids, int32_t *mask, int32_t *labels, int *seq_len,
                       const porta_encoded_rows *enc, const int64_t *rows, int batch) {
-  int longest = 1;
+  porta_batch_fill_padded(ids, mask, labels, seq_len, enc, rows, batch, 1);
+}
+
+void porta_batch_fill_padded(int32_t *ids, int32_t *mask, int32_t *labels, int *seq_len,
+                             const porta_encoded_rows *enc, const int64_t *rows, int batch,
+                             int pad_to) {
+  int longest = pad_to > 1 ? pad_to : 1;
   for (int b = 0; b < batch; b++)
     if (enc->lengths[rows[b]] > longest) longest = enc->lengths[rows[b]];
   // ids / mask [batch, longest]: the row's ids, then padding

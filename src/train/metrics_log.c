@@ -23,6 +23,7 @@ porta_status porta_metrics_log_open(porta_metrics_log *log, bool append, char *e
 
 porta_status porta_metrics_log_line(porta_metrics_log *log, char *err, size_t err_size,
                                     const char *fmt, ...) {
+  if (log->fd < 0) return PORTA_OK; /* not open: a rank other than 0 logs nothing */
   va_list args;
   va_start(args, fmt);
   int n = vsnprintf(NULL, 0, fmt, args);
@@ -58,6 +59,7 @@ porta_status porta_metrics_log_evaluation(porta_metrics_log *log, const char *sp
 }
 
 porta_status porta_metrics_log_sync(porta_metrics_log *log, char *err, size_t err_size) {
+  if (log->fd < 0) return PORTA_OK;
   if (fsync(log->fd) != 0 && errno != EINVAL)
     return porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot fsync %s: %s", log->path,
                             strerror(errno));

@@ -98,7 +98,8 @@ typedef struct porta_metrics_log {
 /* Opens log->path (set by the caller), appending or truncating. */
 porta_status porta_metrics_log_open(porta_metrics_log *log, bool append, char *err,
                                     size_t err_size);
-/* Appends one formatted line with a single write; a failure is PORTA_ERR_IO naming the file and
+/* Appends one formatted line with a single write (nothing when the log is not open: ranks other
+ * than 0 of a data-parallel job keep none); a failure is PORTA_ERR_IO naming the file and
  * the cause. */
 porta_status porta_metrics_log_line(porta_metrics_log *log, char *err, size_t err_size,
                                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "train/dist_train.h"
 #include "train/train_internal.h"
 
 static double now_seconds(void) {
@@ -67,10 +68,14 @@ typedef struct job {
   porta_run_lock_info lock;  /* held from the start to the end of the call */
   porta_run_info info;
   bool show_bar, log_lines;
+  /* data-parallel (dist_train.h): NULL for one process; rank 0 alone writes and prints */
+  porta_dist_trainer *dist;
+  bool is_root, dist_cancel;
 } job;
 
 static void job_free(job *j) {
   porta_metrics_log_close(&j->metrics, NULL, 0);
+  porta_dist_trainer_free(j->dist);
   porta_optimizer_free(j->opt);
   free(j->all_params), free(j->params), free(j->tensors), free(j->decay);
   porta_head_free(j->head);
@@ -162,8 +167,8 @@ static porta_status prepare_data(job *j, bool resume, char *err, size_t err_size
   } else {
     st = porta_split_make(&j->split, j->ds, j->o.valid_fraction, j->o.test_fraction, j->o.seed, err,
                           err_size);
-    if (st == PORTA_OK) st = porta_split_save(&j->split, path, err, err_size);
-    if (st == PORTA_OK) {
+    if (st == PORTA_OK && j->is_root) st = porta_split_save(&j->split, path, err, err_size);
+    if (st == PORTA_OK && j->is_root) {
       porta_pathf(path, sizeof path, "%s/labels.json", j->run_dir);
       st = porta_label_map_save(&j->labels, path, err, err_size);
     }
@@ -277,11 +282,17 @@ static porta_status prepare_model(job *j, bool resume, char *err, size_t err_siz
   ao.weight_decay = j->o.weight_decay;
   st = porta_adamw_create(&j->opt, j->ctx, j->tensors, j->param_count, j->decay, &ao);
   if (st != PORTA_OK) return porta_train_fail(err, err_size, st, "%s", porta_last_error(j->ctx));
-  return PORTA_OK;
+  st = porta_dist_trainer_create(&j->dist, j->o.comm, j->ctx, j->tensors, j->param_count,
+                                 j->o.bucket_bytes, err, err_size);
+  if (st == PORTA_OK && j->dist)
+    say(j, "data-parallel: %d ranks, each a shard of every batch of %d\n",
+        porta_comm_size(j->o.comm), j->o.batch_size);
+  return st;
 }
 
 static porta_status save_checkpoint(job *j, const char *dir, const porta_train_state *state,
                                     bool with_optimizer, char *err, size_t err_size) {
+  if (!j->is_root) return PORTA_OK; /* every rank holds the same weights: rank 0 writes them */
   porta_train_state s = *state;
   s.rng_stream = porta_rng_stream(j->ctx);
   double t0 = now_seconds();
@@ -322,7 +333,7 @@ static porta_status end_of_epoch(job *j, porta_train_state *state, porta_train_r
   if (j->split.count[PORTA_SPLIT_VALID] > 0) {
     porta_metrics m;
     double t0 = now_seconds();
-    porta_status st = porta_classify_rows(NULL, NULL, &m, NULL, j->model, j->head, &j->enc,
+    porta_status st = porta_dist_classify(j->dist, &m, j->model, j->head, &j->enc,
                                           j->split.rows[PORTA_SPLIT_VALID],
                                           j->split.count[PORTA_SPLIT_VALID], j->o.batch_size * 2);
     if (st != PORTA_OK)
@@ -375,7 +386,9 @@ static void show_progress(job *j, const porta_train_state *state, int64_t epochs
 }
 
 /* One optimizer step over micro-batches [first, last) of the plan: forward, backward (each
- * micro-batch's loss scaled by 1/count so the gradient is their mean), clip, AdamW. */
+ * micro-batch's loss scaled by 1/count so the gradient is their mean), clip, AdamW. With N ranks
+ * each computes its shard of every micro-batch, its loss scaled by the shard's share of the rows,
+ * and the gradients are summed over the ranks before clip + AdamW (dist_train.h). */
 static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64_t *train_rows,
                                int64_t first, int64_t last, float lr, int32_t *ids, int32_t *mask,
                                int32_t *labels, int64_t *batch_rows, float *loss_out,
@@ -388,22 +401,36 @@ static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64
     int64_t start = plan->batch_start[mb];
     int n = (int)(plan->batch_start[mb + 1] - start);
     for (int i = 0; i < n; i++) batch_rows[i] = train_rows[plan->rows[start + i]];
-    int seq_len;
-    porta_batch_fill(ids, mask, labels, &seq_len, &j->enc, batch_rows, n);
-    porta_model_input in = {ids, mask, NULL, labels, n, seq_len};
-    porta_model_output out;
-    porta_status st = porta_model_classify(&out, j->model, j->head, &in, NULL);
-    porta_tensor *scaled = out.loss;
-    if (st == PORTA_OK && micro > 1) st = porta_scale(&scaled, out.loss, 1.0f / (float)micro);
-    float loss = 0;
-    if (st == PORTA_OK) st = porta_tensor_download(out.loss, &loss, 1);
-    if (st == PORTA_OK) st = porta_backward(scaled);
-    porta_release_temporaries(ctx);
-    if (st != PORTA_OK) return st;
-    loss_sum += loss;
     rows += n;
+    int64_t shard_first, shard_rows; /* all n rows in one process */
+    porta_dist_shard(j->dist, n, &shard_first, &shard_rows);
+    float share = (float)shard_rows / (float)n;
+    if (shard_rows > 0) {
+      int seq_len;
+      porta_batch_fill_padded(ids, mask, labels, &seq_len, &j->enc, batch_rows + shard_first,
+                              (int)shard_rows,
+                              porta_dist_pad_length(j->dist, &j->enc, batch_rows, n));
+      porta_status st = j->dist ? porta_set_batch_shard(ctx, shard_first, shard_rows) : PORTA_OK;
+      porta_model_input in = {ids, mask, NULL, labels, (int)shard_rows, seq_len};
+      porta_model_output out;
+      if (st == PORTA_OK) st = porta_model_classify(&out, j->model, j->head, &in, NULL);
+      porta_tensor *scaled = out.loss;
+      if (st == PORTA_OK && (micro > 1 || share != 1.0f))
+        st = porta_scale(&scaled, out.loss, share / (float)micro);
+      float loss = 0;
+      if (st == PORTA_OK) st = porta_tensor_download(out.loss, &loss, 1);
+      if (st == PORTA_OK) st = porta_backward(scaled);
+      porta_release_temporaries(ctx);
+      if (st != PORTA_OK) return st;
+      loss_sum += j->dist ? loss * share : loss;
+    }
+    porta_status st = porta_dist_after_micro(j->dist, n);
+    if (st != PORTA_OK) return st;
   }
-  porta_status st = PORTA_OK;
+  /* with N ranks: the gradients, losses and cancel requests summed over the ranks */
+  j->dist_cancel = j->o.cancel && *j->o.cancel;
+  porta_status st = porta_dist_reduce_step(j->dist, &loss_sum, &j->dist_cancel);
+  if (st != PORTA_OK) return st;
   /* clip + AdamW: the clip coefficient is folded into AdamW's read of the gradients */
   st = porta_optimizer_clip_step(j->opt, j->o.max_grad_norm, lr, NULL);
   if (st == PORTA_OK) st = porta_optimizer_zero_grad(j->opt);
@@ -411,6 +438,11 @@ static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64
   *loss_out = loss_sum / (float)micro;
   *rows_out = rows;
   return st;
+}
+
+/* A signal asked to stop: with N ranks, when any rank got one (they agree at each step). */
+static bool cancel_requested(const job *j) {
+  return j->dist ? j->dist_cancel : j->o.cancel && *j->o.cancel;
 }
 
 static porta_status run_loop(job *j, porta_train_state *state, porta_train_result *result,
@@ -448,8 +480,9 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       st = train_step(j, &plan, train_rows, first, last, lr, ids, mask, labels, batch_rows, &loss,
                       &rows);
       if (st != PORTA_OK) {
+        const char *why = porta_dist_error(j->dist);
         porta_train_fail(err, err_size, st, "step %lld: %s", (long long)state->step + 1,
-                         porta_last_error(j->ctx));
+                         why[0] ? why : porta_last_error(j->ctx));
         break;
       }
       if (!isfinite(loss)) {
@@ -485,7 +518,7 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
         result->interrupted = true;
         break;
       }
-      if (st == PORTA_OK && j->o.cancel && *j->o.cancel && !epoch_done) {
+      if (st == PORTA_OK && cancel_requested(j) && !epoch_done) {
         if (j->show_bar) fprintf(stderr, "\n");
         say(j, "interrupted at step %lld: writing %s\n", (long long)state->step, j->last_dir);
         st = save_checkpoint(j, j->last_dir, state, true, err, err_size);
@@ -502,10 +535,18 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
     if (st == PORTA_OK) st = save_checkpoint(j, j->last_dir, state, true, err, err_size);
     if (st == PORTA_OK && j->o.stop_after > 0 && steps_here >= j->o.stop_after)
       result->interrupted = true;
-    if (st == PORTA_OK && j->o.cancel && *j->o.cancel) result->interrupted = true;
+    if (st == PORTA_OK && cancel_requested(j)) result->interrupted = true;
     if (result->interrupted) break;
   }
   if (j->show_bar) fprintf(stderr, "\n");
+  porta_dist_stats ds;
+  porta_dist_get_stats(j->dist, &ds);
+  if (ds.steps > 0)
+    say(j,
+        "data-parallel: %.1f MB all-reduced a step; a step spent %.1f ms staging gradients "
+        "and %.1f ms waiting for the all-reduce (%.1f s in %lld steps)\n",
+        ds.bytes / (double)ds.steps / 1e6, 1e3 * ds.stage_s / (double)ds.steps,
+        1e3 * ds.wait_s / (double)ds.steps, now_seconds() - started, (long long)steps_here);
   free(lengths), free(ids), free(mask), free(labels), free(batch_rows);
   return st;
 }
@@ -515,7 +556,10 @@ static porta_status final_test(job *j, porta_train_result *result, char *err, si
   if (j->split.count[PORTA_SPLIT_TEST] == 0) return PORTA_OK;
   const char *dir = j->split.count[PORTA_SPLIT_VALID] > 0 ? j->best_dir : j->last_dir;
   char real[1200];
-  porta_status st = porta_checkpoint_resolve(real, sizeof real, dir, err, err_size);
+  /* every rank reads the checkpoint rank 0 wrote: once it is complete */
+  porta_status st = porta_dist_barrier(j->dist);
+  if (st != PORTA_OK) return porta_train_fail(err, err_size, st, "%s", porta_dist_error(j->dist));
+  st = porta_checkpoint_resolve(real, sizeof real, dir, err, err_size);
   if (st != PORTA_OK) return st;
   // free the training state first: the best model takes its place
   porta_optimizer_free(j->opt);
@@ -531,9 +575,8 @@ static porta_status final_test(job *j, porta_train_result *result, char *err, si
   if (st != PORTA_OK) return st;
   porta_label_map_free(&labels);
   porta_metrics m;
-  st = porta_classify_rows(NULL, NULL, &m, NULL, model, head, &j->enc,
-                           j->split.rows[PORTA_SPLIT_TEST], j->split.count[PORTA_SPLIT_TEST],
-                           j->o.batch_size * 2);
+  st = porta_dist_classify(j->dist, &m, model, head, &j->enc, j->split.rows[PORTA_SPLIT_TEST],
+                           j->split.count[PORTA_SPLIT_TEST], j->o.batch_size * 2);
   if (st != PORTA_OK) {
     porta_train_fail(err, err_size, st, "evaluating test: %s", porta_last_error(j->ctx));
   } else {
@@ -554,6 +597,8 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   job *j = calloc(1, sizeof *j);
   if (!j) return porta_train_fail(err, err_size, PORTA_ERR_OUT_OF_MEMORY, "out of memory");
   j->o = *options;
+  j->is_root = porta_comm_rank(options->comm) == 0;
+  if (!j->is_root) j->o.quiet = true; /* rank 0 prints for the job */
   double started = now_seconds();
   bool resume = options->resume_dir && options->resume_dir[0];
   porta_status st = PORTA_OK;
@@ -566,8 +611,9 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
     if (stat(j->run_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
       st = porta_train_fail(err, err_size, PORTA_ERR_NOT_FOUND, "--resume %s: no such run folder",
                             j->run_dir);
-    // the lock comes before anything is read: a writer in the folder may be replacing it
-    if (st == PORTA_OK) st = porta_run_lock(&j->lock, j->run_dir, err, err_size);
+    // the lock comes before anything is read: a writer in the folder may be replacing it (rank 0
+    // of a data-parallel job holds it for all ranks)
+    if (st == PORTA_OK && j->is_root) st = porta_run_lock(&j->lock, j->run_dir, err, err_size);
     porta_pathf(path, sizeof path, "%s/settings.json", j->run_dir);
     if (st == PORTA_OK) st = porta_settings_load(&j->o, &j->strings, path, err, err_size);
   } else {
@@ -599,14 +645,16 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
   bool tty = isatty(STDERR_FILENO);
   j->show_bar = !j->o.quiet && (j->o.progress == 1 || (j->o.progress < 0 && tty));
   j->log_lines = !j->o.quiet && !j->show_bar;
-  if (st == PORTA_OK && !resume && !make_dirs(j->run_dir))
+  // one writer per run folder: rank 0 of a data-parallel job (the other ranks write nothing)
+  if (st == PORTA_OK && !resume && j->is_root && !make_dirs(j->run_dir))
     st = porta_train_fail(err, err_size, PORTA_ERR_IO, "cannot create the run folder %s: %s",
                           j->run_dir, strerror(errno));
-  if (st == PORTA_OK && !resume) st = porta_run_lock(&j->lock, j->run_dir, err, err_size);
+  if (st == PORTA_OK && !resume && j->is_root)
+    st = porta_run_lock(&j->lock, j->run_dir, err, err_size);
   if (st == PORTA_OK && j->lock.stale_pid > 0)
     say(j, "run: %s was locked by PID %ld, which is no longer running: taken over\n", j->run_dir,
         j->lock.stale_pid);
-  if (st == PORTA_OK && !resume) {
+  if (st == PORTA_OK && !resume && j->is_root) {
     // a fresh run in a used folder: the old checkpoints must not pass for this run's
     const char *stale[] = {"best", "best.tmp", "best.old", "last", "last.tmp", "last.old"};
     for (int i = 0; i < 6 && st == PORTA_OK; i++) {
@@ -683,10 +731,12 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
     gmtime_r(&t, &tm);
     strftime(j->info.started_at, sizeof j->info.started_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
     porta_pathf(path, sizeof path, "%s/settings.json", j->run_dir);
-    if (!resume) st = porta_settings_save(path, &j->o, &j->info, err, err_size);
+    if (!resume && j->is_root) st = porta_settings_save(path, &j->o, &j->info, err, err_size);
   }
-  if (st == PORTA_OK && resume) st = porta_metrics_trim(j->metrics.path, state.step, err, err_size);
-  if (st == PORTA_OK) st = porta_metrics_log_open(&j->metrics, resume, err, err_size);
+  if (st == PORTA_OK && resume && j->is_root)
+    st = porta_metrics_trim(j->metrics.path, state.step, err, err_size);
+  // only rank 0 opens metrics.jsonl; the log's calls do nothing on a log that is not open
+  if (st == PORTA_OK && j->is_root) st = porta_metrics_log_open(&j->metrics, resume, err, err_size);
   if (st == PORTA_OK && !already_done) {
     say(j,
         "training: %lld steps (%lld a epoch, batch %d x %d accumulated), lr %g, warmup %lld "

@@ -388,7 +388,7 @@ typedef struct dropout_job {
   const float *x;
   float *out;
   float p, keep_scale;
-  uint64_t seed, stream;
+  uint64_t seed, stream, base; /* base: the counter of element 0 */
 } dropout_job;
 
 /* Lanes of the portable Philox loop below: rounds outside, lanes inside. */
@@ -409,7 +409,7 @@ static void dropout_portable(const dropout_job *job, int64_t begin, int64_t end)
      * arithmetic in the same order (test_cpu_backend compares the bits with philox.h's) */
     uint32_t c0[PHILOX_LANES], c1[PHILOX_LANES], c2[PHILOX_LANES], c3[PHILOX_LANES];
     for (int l = 0; l < PHILOX_LANES; l++) {
-      uint64_t i = (uint64_t)(i0 + l);
+      uint64_t i = job->base + (uint64_t)(i0 + l);
       c0[l] = (uint32_t)i, c1[l] = (uint32_t)(i >> 32), c2[l] = t0, c3[l] = t1;
     }
     uint32_t k0 = s0, k1 = s1;
@@ -460,7 +460,7 @@ __attribute__((target("avx2"))) static void dropout_avx2(const dropout_job *job,
   for (; i0 + 8 <= end; i0 += 8) {
     uint32_t lo_words[8], hi_words[8];
     for (int l = 0; l < 8; l++) {
-      uint64_t i = (uint64_t)(i0 + l);
+      uint64_t i = job->base + (uint64_t)(i0 + l);
       lo_words[l] = (uint32_t)i, hi_words[l] = (uint32_t)(i >> 32);
     }
     __m256i c0 = _mm256_loadu_si256((const __m256i *)lo_words);
@@ -496,7 +496,7 @@ __attribute__((target("avx512f"))) static void dropout_avx512(const dropout_job 
   for (; i0 + 16 <= end; i0 += 16) {
     uint32_t lo_words[16], hi_words[16];
     for (int l = 0; l < 16; l++) {
-      uint64_t i = (uint64_t)(i0 + l);
+      uint64_t i = job->base + (uint64_t)(i0 + l);
       lo_words[l] = (uint32_t)i, hi_words[l] = (uint32_t)(i >> 32);
     }
     __m512i c0 = _mm512_loadu_si512(lo_words), c1 = _mm512_loadu_si512(hi_words);
@@ -553,8 +553,13 @@ porta_status porta_cpu_dropout(porta_cpu_backend *cpu, const porta_dropout_args 
   if (!st) st = porta_cpu_check_ref(cpu, "dropout", "x", a->x, a->n);
   if (st || a->n == 0) return st;
   /* keep_scale is inf when p == 1: never selected */
-  dropout_job job = {
-      porta_cpu_f32(a->x), porta_cpu_f32(a->out), a->p, 1.0f / (1.0f - a->p), a->seed, a->stream};
+  dropout_job job = {porta_cpu_f32(a->x),
+                     porta_cpu_f32(a->out),
+                     a->p,
+                     1.0f / (1.0f - a->p),
+                     a->seed,
+                     a->stream,
+                     a->base};
   /* Philox costs ~50 operations an element: worth threads from 4096 elements. */
   porta_cpu_for(cpu, a->n, a->n * 4, dropout_range, &job);
   return PORTA_OK;

@@ -402,6 +402,7 @@ porta_status ocl_dropout(porta_backend *base, const porta_dropout_args *a) {
   ocl_arg_float(&l, scale);
   ocl_arg_ulong(&l, a->seed);
   ocl_arg_ulong(&l, a->stream);
+  ocl_arg_ulong(&l, a->base);
   return run_1d(&l, PORTA_OP_DROPOUT, vec16 ? (a->n + 15) / 16 : a->n);
 }
 

@@ -306,8 +306,8 @@ porta_status vk_ops_nn_dropout(porta_backend *base, const porta_dropout_args *a)
               (uint32_t)(a->seed >> 32),
               (uint32_t)a->stream,
               (uint32_t)(a->stream >> 32),
-              (uint32_t)s,
-              (uint32_t)(s >> 32)};
+              (uint32_t)(a->base + s),
+              (uint32_t)((a->base + s) >> 32)};
     vk_bind binds[2] = {{{a->out.buf, a->out.off + s}, cnt}, {{a->x.buf, a->x.off + s}, cnt}};
     uint32_t gx, gy;
     vk_groups_1d((cnt + 3) / 4, be->wg, &gx, &gy); /* 4 elements an invocation */
