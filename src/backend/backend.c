@@ -11,45 +11,10 @@
 #include "backend/backend.h"
 
 const char *porta_op_name(porta_op op) {
-  switch (op) {
-  case PORTA_OP_GEMM:
-    return "gemm";
-  case PORTA_OP_BINARY:
-    return "binary";
-  case PORTA_OP_UNARY:
-    return "unary";
-  case PORTA_OP_UNARY_BWD:
-    return "unary_bwd";
-  case PORTA_OP_REDUCE:
-    return "reduce";
-  case PORTA_OP_COPY_STRIDED:
-    return "copy_strided";
-  case PORTA_OP_SOFTMAX:
-    return "softmax";
-  case PORTA_OP_SOFTMAX_BWD:
-    return "softmax_bwd";
-  case PORTA_OP_LAYERNORM:
-    return "layernorm";
-  case PORTA_OP_LAYERNORM_BWD:
-    return "layernorm_bwd";
-  case PORTA_OP_EMBEDDING:
-    return "embedding";
-  case PORTA_OP_EMBEDDING_BWD:
-    return "embedding_bwd";
-  case PORTA_OP_DROPOUT:
-    return "dropout";
-  case PORTA_OP_CROSS_ENTROPY:
-    return "cross_entropy";
-  case PORTA_OP_CROSS_ENTROPY_BWD:
-    return "cross_entropy_bwd";
-  case PORTA_OP_ADAMW:
-    return "adamw";
-  case PORTA_OP_SUMSQ:
-    return "sumsq";
-  case PORTA_OP_COUNT:
-    break;
-  }
-  return "unknown_op";
+#define PORTA_OP_NAME(ENUM, name, args_type) [PORTA_OP_##ENUM] = #name,
+  static const char *const names[PORTA_OP_COUNT] = {PORTA_OP_TABLE(PORTA_OP_NAME)};
+#undef PORTA_OP_NAME
+  return op >= 0 && op < PORTA_OP_COUNT ? names[op] : "unknown_op";
 }
 
 porta_status porta_backend_fail(porta_backend *be, porta_status status, const char *fmt, ...) {

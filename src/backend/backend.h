@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/op_table.h"
 #include "porta/porta.h"
 
 #ifdef __cplusplus
@@ -30,26 +31,10 @@ typedef struct porta_ref {
   size_t off;
 } porta_ref;
 
-typedef enum porta_op {
-  PORTA_OP_GEMM,
-  PORTA_OP_BINARY,
-  PORTA_OP_UNARY,
-  PORTA_OP_UNARY_BWD,
-  PORTA_OP_REDUCE,
-  PORTA_OP_COPY_STRIDED,
-  PORTA_OP_SOFTMAX,
-  PORTA_OP_SOFTMAX_BWD,
-  PORTA_OP_LAYERNORM,
-  PORTA_OP_LAYERNORM_BWD,
-  PORTA_OP_EMBEDDING,
-  PORTA_OP_EMBEDDING_BWD,
-  PORTA_OP_DROPOUT,
-  PORTA_OP_CROSS_ENTROPY,
-  PORTA_OP_CROSS_ENTROPY_BWD,
-  PORTA_OP_ADAMW,
-  PORTA_OP_SUMSQ,
-  PORTA_OP_COUNT
-} porta_op;
+/* The ops, one per row of the op table (backend/op_table.h). */
+#define PORTA_OP_ENUM(ENUM, name, args_type) PORTA_OP_##ENUM,
+typedef enum porta_op { PORTA_OP_TABLE(PORTA_OP_ENUM) PORTA_OP_COUNT } porta_op;
+#undef PORTA_OP_ENUM
 
 /* Name of an op ("gemm", "softmax_bwd"), for messages and profiles. */
 const char *porta_op_name(porta_op op);
@@ -265,23 +250,12 @@ typedef struct porta_backend_ops {
    * for "in general"). The core never falls back silently. */
   bool (*supports)(porta_backend *be, porta_op op, const void *args);
 
-  porta_status (*gemm)(porta_backend *be, const porta_gemm_args *a);
-  porta_status (*binary)(porta_backend *be, const porta_binary_args *a);
-  porta_status (*unary)(porta_backend *be, const porta_unary_args *a);
-  porta_status (*unary_bwd)(porta_backend *be, const porta_unary_bwd_args *a);
-  porta_status (*reduce)(porta_backend *be, const porta_reduce_args *a);
-  porta_status (*copy_strided)(porta_backend *be, const porta_copy_args *a);
-  porta_status (*softmax)(porta_backend *be, const porta_softmax_args *a);
-  porta_status (*softmax_bwd)(porta_backend *be, const porta_softmax_bwd_args *a);
-  porta_status (*layernorm)(porta_backend *be, const porta_layernorm_args *a);
-  porta_status (*layernorm_bwd)(porta_backend *be, const porta_layernorm_bwd_args *a);
-  porta_status (*embedding)(porta_backend *be, const porta_embedding_args *a);
-  porta_status (*embedding_bwd)(porta_backend *be, const porta_embedding_bwd_args *a);
-  porta_status (*dropout)(porta_backend *be, const porta_dropout_args *a);
-  porta_status (*cross_entropy)(porta_backend *be, const porta_cross_entropy_args *a);
-  porta_status (*cross_entropy_bwd)(porta_backend *be, const porta_cross_entropy_bwd_args *a);
-  porta_status (*adamw)(porta_backend *be, const porta_adamw_args *a);
-  porta_status (*sumsq)(porta_backend *be, const porta_sumsq_args *a);
+  /* One slot per row of the op table (backend/op_table.h): porta_status name(be, const args *a).
+   * A slot may be NULL when the backend lacks the op (the core reports it as unsupported). */
+#define PORTA_OP_SLOT(ENUM, name, args_type)                                                       \
+  porta_status (*name)(porta_backend * be, const args_type *a);
+  PORTA_OP_TABLE(PORTA_OP_SLOT)
+#undef PORTA_OP_SLOT
 
   /* Optional profiling (may be NULL): when enabled, the backend times each op with its own
    * timers (OpenCL events, Vulkan timestamps, clock on CPU) and adds nanoseconds per op. */

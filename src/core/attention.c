@@ -65,7 +65,7 @@ static porta_status head_gemm(porta_context *ctx, const char *what, bool ta, boo
     g.batch2 = B;
     g.stride2_a = la.sb, g.stride2_b = lb.sb, g.stride2_c = lc.sb;
   }
-  return porta_be_gemm(ctx, what, &g);
+  return porta_run(ctx, what, &g);
 }
 
 /* The sizes of one attention op and its operands' layouts. */
@@ -122,12 +122,12 @@ static porta_status attention_backward(porta_node *n) {
                             .seed = (uint64_t)n->i[6],
                             .stream = (uint64_t)n->i[7],
                             .base = (uint64_t)n->i[8]};
-    st = porta_be_dropout(ctx, n->op, &a);
+    st = porta_run(ctx, n->op, &a);
   }
   if (st == PORTA_OK) {
     porta_softmax_bwd_args a = {
         .dx = DS, .y = P, .dy = DS, .rows = B * H * Sq, .n = Sk, .scale = 1.0f};
-    st = porta_be_softmax_bwd(ctx, n->op, &a);
+    st = porta_run(ctx, n->op, &a);
   }
   if (st == PORTA_OK && q->requires_grad) { /* dQ[Sq, D] += scale · dS[Sq, Sk] · K[Sk, D] */
     st = porta_grad_acc(q, &dst, &beta);
@@ -174,7 +174,7 @@ static porta_status attention_run(porta_tensor **out, porta_tensor **probs, port
                             .mask_div = H * Sq,
                             .scale = 1.0f};
     if (mask) a.mask = porta_tensor_ref(mask);
-    st = porta_be_softmax(ctx, what, &a);
+    st = porta_run(ctx, what, &a);
   }
   porta_tensor_destroy(scores);
   uint64_t stream = 0, base = 0;
@@ -190,7 +190,7 @@ static porta_status attention_run(porta_tensor **out, porta_tensor **probs, port
                               .seed = ctx->seed,
                               .stream = stream,
                               .base = base};
-      st = porta_be_dropout(ctx, what, &a);
+      st = porta_run(ctx, what, &a);
     }
   }
   /* O = P'[Sq, Sk] · V[Sk, Dv] */

@@ -195,34 +195,23 @@ porta_status porta_fail_backend(porta_context *ctx, porta_status status, const c
 
 /* ---- checked dispatch (dispatch.c): supports() check, call, error copy, profiling ---------- */
 
-porta_status porta_be_gemm(porta_context *ctx, const char *what, const porta_gemm_args *a);
-porta_status porta_be_binary(porta_context *ctx, const char *what, const porta_binary_args *a);
-porta_status porta_be_unary(porta_context *ctx, const char *what, const porta_unary_args *a);
-porta_status porta_be_unary_bwd(porta_context *ctx, const char *what,
-                                const porta_unary_bwd_args *a);
-porta_status porta_be_reduce(porta_context *ctx, const char *what, const porta_reduce_args *a);
-porta_status porta_be_copy_strided(porta_context *ctx, const char *what, const porta_copy_args *a);
-porta_status porta_be_softmax(porta_context *ctx, const char *what, const porta_softmax_args *a);
-porta_status porta_be_softmax_bwd(porta_context *ctx, const char *what,
-                                  const porta_softmax_bwd_args *a);
-porta_status porta_be_layernorm(porta_context *ctx, const char *what,
-                                const porta_layernorm_args *a);
-porta_status porta_be_layernorm_bwd(porta_context *ctx, const char *what,
-                                    const porta_layernorm_bwd_args *a);
-porta_status porta_be_embedding(porta_context *ctx, const char *what,
-                                const porta_embedding_args *a);
-porta_status porta_be_embedding_bwd(porta_context *ctx, const char *what,
-                                    const porta_embedding_bwd_args *a);
+/* The checked call of a backend op: supports() first (PORTA_ERR_UNSUPPORTED naming the op and the
+ * backend, never a silent fallback), then the backend's slot for `op`, with `args` pointing to that
+ * op's args struct; the backend's message is copied into the context on failure; timed on the
+ * host when profiling without backend timers. Call it through porta_run. */
+porta_status porta_dispatch(porta_context *ctx, const char *what, porta_op op, const void *args);
+
+/* porta_run(ctx, what, &args): porta_dispatch of the op whose args struct `args` points to (the op
+ * follows from the type, so no call can pair an op with another op's arguments; a pointer to
+ * anything else does not compile). The trailing `int : 0` only closes the list. */
+#define PORTA_OP_OF_ARGS(ENUM, name, args_type)                                                    \
+  args_type * : PORTA_OP_##ENUM, const args_type * : PORTA_OP_##ENUM,
+#define porta_run(ctx, what, args)                                                                 \
+  porta_dispatch((ctx), (what), _Generic((args), PORTA_OP_TABLE(PORTA_OP_OF_ARGS) int : 0), (args))
+
 /* The dropout counter of element 0 of a tensor of numel elements under porta_set_batch_shard. */
 porta_status porta_dropout_base(porta_context *ctx, const char *what, int64_t numel,
                                 uint64_t *base);
-porta_status porta_be_dropout(porta_context *ctx, const char *what, const porta_dropout_args *a);
-porta_status porta_be_cross_entropy(porta_context *ctx, const char *what,
-                                    const porta_cross_entropy_args *a);
-porta_status porta_be_cross_entropy_bwd(porta_context *ctx, const char *what,
-                                        const porta_cross_entropy_bwd_args *a);
-porta_status porta_be_adamw(porta_context *ctx, const char *what, const porta_adamw_args *a);
-porta_status porta_be_sumsq(porta_context *ctx, const char *what, const porta_sumsq_args *a);
 porta_status porta_be_fill(porta_context *ctx, const char *what, porta_ref out, int64_t n,
                            float value);
 /* dst = beta · dst + alpha · src over n contiguous elements (a reduce with nothing reduced). */

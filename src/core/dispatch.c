@@ -36,31 +36,43 @@ static porta_status after(porta_context *ctx, const char *what, porta_op op, por
   return PORTA_OK;
 }
 
-#define PORTA_DISPATCH(name, OP, type)                                                             \
-  porta_status porta_be_##name(porta_context *ctx, const char *what, const type *a) {              \
-    uint64_t t0 = 0;                                                                               \
-    porta_status st = before(ctx, what, OP, a, ctx->be->ops->name != NULL, &t0);                   \
-    if (st != PORTA_OK) return st;                                                                 \
-    return after(ctx, what, OP, ctx->be->ops->name(ctx->be, a), t0);                               \
+/* The backend's slot for op (has_slot said it is there), called with the op's own args type. */
+static porta_status call_slot(porta_backend *be, porta_op op, const void *args) {
+  switch (op) {
+#define PORTA_OP_CALL(ENUM, name, args_type)                                                       \
+  case PORTA_OP_##ENUM:                                                                            \
+    return be->ops->name(be, (const args_type *)args);
+    PORTA_OP_TABLE(PORTA_OP_CALL)
+#undef PORTA_OP_CALL
+  case PORTA_OP_COUNT:
+    break;
   }
+  return PORTA_ERR_UNSUPPORTED;
+}
 
-PORTA_DISPATCH(gemm, PORTA_OP_GEMM, porta_gemm_args)
-PORTA_DISPATCH(binary, PORTA_OP_BINARY, porta_binary_args)
-PORTA_DISPATCH(unary, PORTA_OP_UNARY, porta_unary_args)
-PORTA_DISPATCH(unary_bwd, PORTA_OP_UNARY_BWD, porta_unary_bwd_args)
-PORTA_DISPATCH(reduce, PORTA_OP_REDUCE, porta_reduce_args)
-PORTA_DISPATCH(copy_strided, PORTA_OP_COPY_STRIDED, porta_copy_args)
-PORTA_DISPATCH(softmax, PORTA_OP_SOFTMAX, porta_softmax_args)
-PORTA_DISPATCH(softmax_bwd, PORTA_OP_SOFTMAX_BWD, porta_softmax_bwd_args)
-PORTA_DISPATCH(layernorm, PORTA_OP_LAYERNORM, porta_layernorm_args)
-PORTA_DISPATCH(layernorm_bwd, PORTA_OP_LAYERNORM_BWD, porta_layernorm_bwd_args)
-PORTA_DISPATCH(embedding, PORTA_OP_EMBEDDING, porta_embedding_args)
-PORTA_DISPATCH(embedding_bwd, PORTA_OP_EMBEDDING_BWD, porta_embedding_bwd_args)
-PORTA_DISPATCH(dropout, PORTA_OP_DROPOUT, porta_dropout_args)
-PORTA_DISPATCH(cross_entropy, PORTA_OP_CROSS_ENTROPY, porta_cross_entropy_args)
-PORTA_DISPATCH(cross_entropy_bwd, PORTA_OP_CROSS_ENTROPY_BWD, porta_cross_entropy_bwd_args)
-PORTA_DISPATCH(adamw, PORTA_OP_ADAMW, porta_adamw_args)
-PORTA_DISPATCH(sumsq, PORTA_OP_SUMSQ, porta_sumsq_args)
+/* Whether the backend has a slot for op (a NULL slot: the op is unsupported). */
+static bool has_slot(const porta_backend_ops *ops, porta_op op) {
+  switch (op) {
+#define PORTA_OP_HAS(ENUM, name, args_type)                                                        \
+  case PORTA_OP_##ENUM:                                                                            \
+    return ops->name != NULL;
+    PORTA_OP_TABLE(PORTA_OP_HAS)
+#undef PORTA_OP_HAS
+  case PORTA_OP_COUNT:
+    break;
+  }
+  return false;
+}
+
+porta_status porta_dispatch(porta_context *ctx, const char *what, porta_op op, const void *args) {
+  if (op < 0 || op >= PORTA_OP_COUNT || !args)
+    return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT, "%s: no such op (%d) or no arguments", what,
+                      (int)op);
+  uint64_t t0 = 0;
+  porta_status st = before(ctx, what, op, args, has_slot(ctx->be->ops, op), &t0);
+  if (st != PORTA_OK) return st;
+  return after(ctx, what, op, call_slot(ctx->be, op, args), t0);
+}
 
 porta_status porta_be_fill(porta_context *ctx, const char *what, porta_ref out, int64_t n,
                            float value) {
@@ -83,5 +95,5 @@ porta_status porta_be_axpby(porta_context *ctx, const char *what, porta_ref dst,
   r.out_stride[3] = 1;
   r.alpha = alpha;
   r.beta = beta;
-  return porta_be_reduce(ctx, what, &r);
+  return porta_run(ctx, what, &r);
 }

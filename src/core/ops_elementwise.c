@@ -29,7 +29,7 @@ static porta_status reduce_into_grad(porta_tensor *x, porta_ref src, const int64
   for (int i = 0; i < 4; i++)
     if (x4[i] == 1 && o4[i] != 1) r.out_stride[i] = 0;
   r.alpha = alpha;
-  return porta_be_reduce(x->ctx, what, &r);
+  return porta_run(x->ctx, what, &r);
 }
 
 /* ---- add / sub / mul / div -------------------------------------------------------------------
@@ -63,7 +63,7 @@ static porta_status binary_raw(porta_context *ctx, const char *what, porta_binar
   memcpy(args.shape, o4, sizeof args.shape);
   memcpy(args.a_stride, xs, sizeof args.a_stride);
   memcpy(args.b_stride, ys, sizeof args.b_stride);
-  return porta_be_binary(ctx, what, &args);
+  return porta_run(ctx, what, &args);
 }
 
 static porta_status binary_backward(porta_node *n) {
@@ -203,7 +203,7 @@ static porta_status unary_backward(porta_node *n) {
   args.dy = porta_tensor_ref(dy);
   args.n = x->numel;
   args.alpha = n->f[0];
-  st = porta_be_unary_bwd(x->ctx, n->op, &args);
+  st = porta_run(x->ctx, n->op, &args);
   porta_status st2 = porta_grad_end(x, g);
   return st != PORTA_OK ? st : st2;
 }
@@ -223,7 +223,7 @@ static porta_status unary_op(porta_tensor **out, porta_tensor *x, porta_unary_op
   args.n = x->numel;
   args.alpha = alpha;
   args.beta = 0.0f;
-  st = porta_be_unary(ctx, what, &args);
+  st = porta_run(ctx, what, &args);
   if (st == PORTA_OK && porta_grad_needed(ctx, x, NULL, NULL)) {
     porta_node n = {.backward = unary_backward, .op = what, .out = *out};
     n.t[0] = x;

@@ -28,7 +28,7 @@ static porta_status gemm(porta_context *ctx, const char *what, bool ta, bool tb,
   g.stride_b = sb;
   g.stride_c = sc;
   g.batch = batch;
-  return porta_be_gemm(ctx, what, &g);
+  return porta_run(ctx, what, &g);
 }
 
 static porta_ref ref_at(porta_ref r, int64_t off) {
@@ -204,7 +204,7 @@ static porta_status linear_backward(porta_node *nd) {
     porta_strides4(shape, r.x_stride);
     r.out_stride[3] = 1; /* sum over R */
     r.alpha = 1.0f;
-    st = porta_be_reduce(ctx, nd->op, &r);
+    st = porta_run(ctx, nd->op, &r);
   }
   return st;
 }
@@ -247,7 +247,7 @@ porta_status porta_linear(porta_tensor **out, porta_tensor *x, porta_tensor *w,
     memcpy(c.shape, shape, sizeof shape);
     porta_strides4(shape, c.out_stride);
     c.x_stride[3] = 1;
-    st = porta_be_copy_strided(ctx, what, &c);
+    st = porta_run(ctx, what, &c);
     beta = 1.0f;
   }
   if (st == PORTA_OK)

@@ -27,7 +27,7 @@ static porta_status softmax_backward(porta_node *n) {
                               .rows = n->i[0],
                               .n = n->i[1],
                               .scale = 1.0f};
-  st = porta_be_softmax_bwd(x->ctx, n->op, &a);
+  st = porta_run(x->ctx, n->op, &a);
   porta_status st2 = porta_grad_end(x, g);
   return st != PORTA_OK ? st : st2;
 }
@@ -68,7 +68,7 @@ static porta_status prepare_mask(porta_context *ctx, const char *what, porta_ten
     if (m4[i] == 1) c.x_stride[i] = 0;
   *ref = c.out;
   *div = 1;
-  return porta_be_copy_strided(ctx, what, &c);
+  return porta_run(ctx, what, &c);
 bad:;
   char sx[96], sm[96];
   return porta_fail(ctx, PORTA_ERR_SHAPE, "%s: mask %s does not broadcast to scores %s", what,
@@ -91,7 +91,7 @@ porta_status porta_softmax(porta_tensor **out, porta_tensor *x, porta_tensor *ma
   if (st == PORTA_OK) {
     a.y = porta_tensor_ref(*out);
     a.x = porta_tensor_ref(x);
-    st = porta_be_softmax(ctx, what, &a);
+    st = porta_run(ctx, what, &a);
   }
   porta_tensor_destroy(expanded); /* the queue is in order: later users of the block wait */
   if (st == PORTA_OK && porta_grad_needed(ctx, x, NULL, NULL)) {
@@ -147,7 +147,7 @@ static porta_status layer_norm_backward(porta_node *n) {
       if (st == PORTA_OK) st = porta_be_fill(ctx, n->op, a.dbeta, cols, 0.0f);
     }
   }
-  if (st == PORTA_OK) st = porta_be_layernorm_bwd(ctx, n->op, &a);
+  if (st == PORTA_OK) st = porta_run(ctx, n->op, &a);
   if (st == PORTA_OK && beta_aliases)
     st = porta_be_axpby(ctx, n->op, porta_tensor_ref(beta->grad), a.dbeta, cols, 1.0f, 1.0f);
   if (x->requires_grad) {
@@ -196,7 +196,7 @@ porta_status porta_layer_norm(porta_tensor **out, porta_tensor *x, porta_tensor 
                               .rows = rows,
                               .n = cols,
                               .eps = eps};
-    st = porta_be_layernorm(ctx, what, &a);
+    st = porta_run(ctx, what, &a);
   }
   if (st == PORTA_OK && porta_grad_needed(ctx, x, gamma, beta)) {
     porta_node nd = {.backward = layer_norm_backward, .op = what, .out = *out};
@@ -229,7 +229,7 @@ static porta_status embedding_backward(porta_node *n) {
                                 .vocab = table->shape[0]};
   porta_status st = porta_grad_zeroed(table, &a.dtable);
   if (st != PORTA_OK) return st;
-  return porta_be_embedding_bwd(table->ctx, n->op, &a);
+  return porta_run(table->ctx, n->op, &a);
 }
 
 porta_status porta_embedding(porta_tensor **out, porta_tensor *table, porta_tensor *ids) {
@@ -257,7 +257,7 @@ porta_status porta_embedding(porta_tensor **out, porta_tensor *table, porta_tens
                               .n_ids = ids->numel,
                               .dim = table->shape[1],
                               .vocab = table->shape[0]};
-    st = porta_be_embedding(ctx, what, &a);
+    st = porta_run(ctx, what, &a);
   }
   if (st == PORTA_OK && porta_grad_needed(ctx, table, NULL, NULL)) {
     porta_node nd = {.backward = embedding_backward, .op = what, .out = *out};
@@ -285,7 +285,7 @@ static porta_status dropout_backward(porta_node *n) {
                           .seed = (uint64_t)n->i[0],
                           .stream = (uint64_t)n->i[1],
                           .base = (uint64_t)n->i[2]};
-  st = porta_be_dropout(x->ctx, n->op, &a);
+  st = porta_run(x->ctx, n->op, &a);
   porta_status st2 = porta_grad_end(x, g);
   return st != PORTA_OK ? st : st2;
 }
@@ -315,7 +315,7 @@ porta_status porta_dropout(porta_tensor **out, porta_tensor *x, float p) {
                             .seed = ctx->seed,
                             .stream = stream,
                             .base = base};
-    st = porta_be_dropout(ctx, what, &a);
+    st = porta_run(ctx, what, &a);
   }
   if (st == PORTA_OK && porta_grad_needed(ctx, x, NULL, NULL)) {
     porta_node nd = {.backward = dropout_backward, .op = what, .out = *out};
@@ -345,7 +345,7 @@ static porta_status cross_entropy_backward(porta_node *n) {
                                     .dloss = porta_tensor_ref(n->out->grad),
                                     .batch = logits->shape[0],
                                     .classes = logits->shape[1]};
-  st = porta_be_cross_entropy_bwd(logits->ctx, n->op, &a);
+  st = porta_run(logits->ctx, n->op, &a);
   porta_status st2 = porta_grad_end(logits, g);
   return st != PORTA_OK ? st : st2;
 }
@@ -374,7 +374,7 @@ porta_status porta_cross_entropy(porta_tensor **out, porta_tensor *logits, porta
                                   .labels = porta_tensor_ref(labels),
                                   .batch = logits->shape[0],
                                   .classes = logits->shape[1]};
-    st = porta_be_cross_entropy(ctx, what, &a);
+    st = porta_run(ctx, what, &a);
   }
   if (st == PORTA_OK && porta_grad_needed(ctx, logits, NULL, NULL)) {
     porta_node nd = {.backward = cross_entropy_backward, .op = what, .out = *out};

@@ -99,7 +99,7 @@ static porta_status copy_strided(porta_context *ctx, const char *what, porta_ref
   memcpy(c.out_stride, out_stride, sizeof c.out_stride);
   memcpy(c.x_stride, x_stride, sizeof c.x_stride);
   c.accumulate = accumulate;
-  return porta_be_copy_strided(ctx, what, &c);
+  return porta_run(ctx, what, &c);
 }
 
 /* permute: out[o4] (contiguous) = x read with strides xs (x's strides in out's dim order).
@@ -278,7 +278,7 @@ static porta_status reduce_backward(porta_node *n) {
                           .n = dy->numel,
                           .alpha = alpha,
                           .beta = 0.0f};
-    st = porta_be_unary(ctx, n->op, &u);
+    st = porta_run(ctx, n->op, &u);
     src = porta_tensor_ref(scaled);
   }
   porta_ref dst;
@@ -311,7 +311,7 @@ static porta_status reduce_op(porta_tensor **out, porta_tensor *x, const bool ma
   if (st != PORTA_OK) return st;
   r.out = porta_tensor_ref(*out);
   r.x = porta_tensor_ref(x);
-  st = porta_be_reduce(ctx, what, &r);
+  st = porta_run(ctx, what, &r);
   if (st == PORTA_OK && porta_grad_needed(ctx, x, NULL, NULL)) {
     porta_node n = {.backward = reduce_backward, .op = what, .out = *out};
     n.t[0] = x;

@@ -184,7 +184,7 @@ static porta_status adamw_step(porta_optimizer *opt, int i, double lr, float gra
                         .bias_correction1 = bc1,
                         .bias_correction2 = bc2,
                         .grad_scale = grad_scale};
-  return porta_be_adamw(ctx, what, &a);
+  return porta_run(ctx, what, &a);
 }
 
 /* torch.optim.SGD: g = grad + wd·p;  buf = g (first step) or momentum·buf + g;  p -= lr·buf */
@@ -332,7 +332,7 @@ static porta_status clip_coef(porta_context *ctx, const char *what, porta_tensor
     if (!g) continue;
     porta_sumsq_args a = {
         .out = porta_tensor_ref(acc), .x = porta_tensor_ref(g), .n = g->numel, .accumulate = *any};
-    st = porta_be_sumsq(ctx, what, &a);
+    st = porta_run(ctx, what, &a);
     *any = true;
   }
   float sumsq = 0.0f;
@@ -358,7 +358,7 @@ static porta_status scale_grads(porta_context *ctx, const char *what, porta_tens
                           .n = g->numel,
                           .alpha = coef,
                           .beta = 0.0f};
-    st = porta_be_unary(ctx, what, &u);
+    st = porta_run(ctx, what, &u);
   }
   return st;
 }
