@@ -309,8 +309,31 @@ void porta_cache_dir(char *dir, size_t size);
 /* Writes a file through a temporary file and a rename: readers never see half of it. */
 bool porta_cache_write(const char *path, const void *data, size_t size);
 
-/* Constructors and device lists, one pair per backend (the GPU ones exist when compiled in:
- * PORTA_HAVE_OPENCL / PORTA_HAVE_VULKAN). On failure *out is NULL and err holds the message. */
+/* ---- the registry (registry.c): the backends of this build, one signature to open each ------ */
+typedef struct porta_backend_options {
+  int device;      /* index among the backend's devices */
+  int num_threads; /* worker threads where the backend has them (CPU); 0: all cores */
+  /* the plain reference kernels where the backend has a faster choice (the CPU backend's loop
+   * GEMM instead of OpenBLAS): the device self-test's oracle */
+  bool reference;
+} porta_backend_options;
+
+typedef struct porta_backend_entry {
+  porta_backend_kind kind;
+  const char *name; /* "cpu", "opencl", "vulkan" */
+  /* Opens a device. On failure *out is NULL and err holds the message. */
+  porta_status (*create)(porta_backend **out, const porta_backend_options *options, char *err,
+                         size_t err_size);
+  /* Lists the devices into infos[0..capacity); *count receives the number found. */
+  porta_status (*list_devices)(porta_device_info *infos, int capacity, int *count, char *err,
+                               size_t err_size);
+} porta_backend_entry;
+
+/* The registered backend of `kind`; NULL when this build has none (or kind is AUTO). */
+const porta_backend_entry *porta_backend_lookup(porta_backend_kind kind);
+
+/* Each backend's own constructor and device list, which its registry entry wraps (the GPU ones
+ * exist when compiled in: PORTA_HAVE_OPENCL / PORTA_HAVE_VULKAN). Tests call them directly. */
 porta_status porta_cpu_backend_create(porta_backend **out, int device, int num_threads, char *err,
                                       size_t err_size);
 porta_status porta_cpu_list_devices(porta_device_info *infos, int capacity, int *count, char *err,

@@ -74,21 +74,7 @@ porta_status porta_backend_parse(const char *name, porta_backend_kind *out) {
 }
 
 bool porta_backend_compiled(porta_backend_kind kind) {
-  switch (kind) {
-  case PORTA_BACKEND_AUTO:
-  case PORTA_BACKEND_CPU:
-    return true;
-#ifdef PORTA_HAVE_OPENCL
-  case PORTA_BACKEND_OPENCL:
-    return true;
-#endif
-#ifdef PORTA_HAVE_VULKAN
-  case PORTA_BACKEND_VULKAN:
-    return true;
-#endif
-  default:
-    return false;
-  }
+  return kind == PORTA_BACKEND_AUTO || porta_backend_lookup(kind) != NULL;
 }
 
 static void write_err(char *err, size_t err_size, const char *fmt, ...)
@@ -104,6 +90,18 @@ static void write_err(char *err, size_t err_size, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* The error for a kind this build has no backend for (not compiled in, or not a backend). */
+static porta_status no_backend(porta_backend_kind kind, const char *what, char *err,
+                               size_t err_size) {
+  if (kind == PORTA_BACKEND_CPU || kind == PORTA_BACKEND_OPENCL || kind == PORTA_BACKEND_VULKAN) {
+    write_err(err, err_size, "this build of porta has no %s backend (it was built without it)",
+              porta_backend_name(kind));
+    return PORTA_ERR_NO_DEVICE;
+  }
+  write_err(err, err_size, "%s: backend %d is not cpu, opencl or vulkan", what, (int)kind);
+  return PORTA_ERR_INVALID_ARGUMENT;
+}
+
 porta_status porta_list_devices(porta_backend_kind backend, porta_device_info *infos, int capacity,
                                 int *count, char *err, size_t err_size) {
   if (count) *count = 0;
@@ -111,60 +109,19 @@ porta_status porta_list_devices(porta_backend_kind backend, porta_device_info *i
     write_err(err, err_size, "porta_list_devices: count is NULL or infos/capacity invalid");
     return PORTA_ERR_INVALID_ARGUMENT;
   }
-  switch (backend) {
-  case PORTA_BACKEND_CPU:
-    return porta_cpu_list_devices(infos, capacity, count, err, err_size);
-  case PORTA_BACKEND_OPENCL:
-#ifdef PORTA_HAVE_OPENCL
-    return porta_opencl_list_devices(infos, capacity, count, err, err_size);
-#else
-    write_err(err, err_size, "this build of porta has no OpenCL backend (PORTA_WITH_OPENCL=OFF)");
-    return PORTA_ERR_NO_DEVICE;
-#endif
-  case PORTA_BACKEND_VULKAN:
-#ifdef PORTA_HAVE_VULKAN
-    return porta_vulkan_list_devices(infos, capacity, count, err, err_size);
-#else
-    write_err(err, err_size, "this build of porta has no Vulkan backend (PORTA_WITH_VULKAN=OFF)");
-    return PORTA_ERR_NO_DEVICE;
-#endif
-  default:
-    write_err(err, err_size, "porta_list_devices: backend %d is not cpu, opencl or vulkan",
-              (int)backend);
-    return PORTA_ERR_INVALID_ARGUMENT;
-  }
+  const porta_backend_entry *entry = porta_backend_lookup(backend);
+  if (entry) return entry->list_devices(infos, capacity, count, err, err_size);
+  return no_backend(backend, "porta_list_devices", err, err_size);
 }
 
 porta_status porta_backend_open(porta_backend **out, porta_backend_kind kind, int device,
                                 int num_threads, char *err, size_t err_size) {
   *out = NULL;
   porta_backend *be = NULL;
-  porta_status st;
-  switch (kind) {
-  case PORTA_BACKEND_CPU:
-    st = porta_cpu_backend_create(&be, device, num_threads, err, err_size);
-    break;
-  case PORTA_BACKEND_OPENCL:
-#ifdef PORTA_HAVE_OPENCL
-    st = porta_opencl_backend_create(&be, device, err, err_size);
-#else
-    write_err(err, err_size, "this build of porta has no OpenCL backend (PORTA_WITH_OPENCL=OFF)");
-    st = PORTA_ERR_NO_DEVICE;
-#endif
-    break;
-  case PORTA_BACKEND_VULKAN:
-#ifdef PORTA_HAVE_VULKAN
-    st = porta_vulkan_backend_create(&be, device, err, err_size);
-#else
-    write_err(err, err_size, "this build of porta has no Vulkan backend (PORTA_WITH_VULKAN=OFF)");
-    st = PORTA_ERR_NO_DEVICE;
-#endif
-    break;
-  default:
-    write_err(err, err_size, "porta_context_create: backend %d is not cpu, opencl or vulkan",
-              (int)kind);
-    return PORTA_ERR_INVALID_ARGUMENT;
-  }
+  const porta_backend_entry *entry = porta_backend_lookup(kind);
+  if (!entry) return no_backend(kind, "porta_context_create", err, err_size);
+  porta_backend_options options = {.device = device, .num_threads = num_threads};
+  porta_status st = entry->create(&be, &options, err, err_size);
   if (st != PORTA_OK) {
     if (be && be->ops && be->ops->destroy) be->ops->destroy(be);
     return st;

@@ -7,13 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend/cpu/cpu_backend.h"
 #include "core/core.h"
 #include "core/selftest.h"
 /* embedded.h has a slash-star inside a comment, which -Wcomment rejects under -Werror. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wcomment"
-#include "core/embedded.h"
+#include "backend/embedded.h"
 #pragma GCC diagnostic pop
 
 #ifndef PORTA_VERSION
@@ -198,7 +197,9 @@ static porta_status selftest_backend(porta_backend *be, unsigned flags, porta_se
     return PORTA_ERR_OUT_OF_MEMORY;
   }
   porta_backend *ref = NULL;
-  porta_status st = porta_cpu_backend_create_ex(&ref, 0, 1, true, err, err_size);
+  porta_backend_options ref_options = {.device = 0, .num_threads = 1, .reference = true};
+  porta_status st =
+      porta_backend_lookup(PORTA_BACKEND_CPU)->create(&ref, &ref_options, err, err_size);
   if (st != PORTA_OK) {
     free(h);
     return st;

@@ -15,7 +15,7 @@
 /* embedded.h has a slash-star inside a comment, which -Wcomment rejects under -Werror. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wcomment"
-#include "core/embedded.h"
+#include "backend/embedded.h"
 #pragma GCC diagnostic pop
 
 const char *porta_opencl_gemm_impl_name(porta_opencl_gemm_impl impl) {

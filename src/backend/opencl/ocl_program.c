@@ -18,7 +18,7 @@
 /* embedded.h has a slash-star inside a comment, which -Wcomment rejects under -Werror. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wcomment"
-#include "core/embedded.h"
+#include "backend/embedded.h"
 #pragma GCC diagnostic pop
 
 static const char *const program_files[OCL_PROG_COUNT] = {

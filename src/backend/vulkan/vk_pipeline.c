@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "backend/vulkan/vk_internal.h"
-#include "core/embedded.h"
+#include "backend/embedded.h"
 
 /* Reads the cache file if its header matches this device; returns malloc'd bytes or NULL. */
 static void *read_cache_file(vk_backend *be, size_t *size) {

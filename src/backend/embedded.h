@@ -1,7 +1,7 @@
-/* Files embedded at build time (cmake/embed.cmake): OpenCL C sources and SPIR-V modules. Nothing
- * is read from the source tree at run time. */
-#ifndef PORTA_EMBEDDED_H
-#define PORTA_EMBEDDED_H
+/* Files embedded at build time (cmake/embed.cmake): OpenCL C sources and SPIR-V modules, owned by
+ * the backend layer. Nothing is read from the source tree at run time. */
+#ifndef PORTA_BACKEND_EMBEDDED_H
+#define PORTA_BACKEND_EMBEDDED_H
 
 #include <stddef.h>
 #include <string.h>
