@@ -200,7 +200,7 @@ build_here() {
     cmake --build "$work/build" -j"$(nproc)" --target porta_cli test_backend_ops test_selftest &&
     cmake --build "$work/build" -j"$(nproc)" --target test_opencl_backend test_vulkan_backend test_vulkan_ops
   mkdir -p "$work/bin"
-  cp "$work/build/porta" "$work/bin/" && cp "$work"/build/tests/test_* "$work/bin/" 2>/dev/null
+  cp "$work/build/porta" "$work/bin/" && cp -L "$work"/build/libporta.so.[0-9]* "$work/bin/" && cp "$work"/build/tests/test_* "$work/bin/" 2>/dev/null
   return 0
 }
 setup() {

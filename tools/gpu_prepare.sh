@@ -32,6 +32,9 @@ cmake --build build-gpu -j"$jobs" --target porta_cli "${tests[@]}"
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/debs" "$out/model" "$out/data"
 cp build-gpu/porta "$out/bin/"
+# the program finds libporta beside itself ($ORIGIN): one real file under its SONAME
+soname=$(objdump -p build-gpu/libporta.so | awk '/SONAME/ {print $2}')
+cp -L "build-gpu/$soname" "$out/bin/"
 for t in "${tests[@]}"; do [ -x "build-gpu/tests/$t" ] && cp "build-gpu/tests/$t" "$out/bin/"; done
 strip "$out"/bin/* 2>/dev/null || true
 

@@ -338,6 +338,18 @@ typedef struct porta_train_options {
 
 PORTA_API void porta_train_options_init(porta_train_options *options);
 
+/* What a run folder's settings.json (written by porta_train) says about the run: the options it
+ * was started with (options' string pointers are NULL: the strings are the arrays beside them),
+ * for programs that evaluate or inspect a run (porta eval --run). */
+typedef struct porta_run_settings {
+  porta_train_options options;
+  char model_dir[1024], data_path[1024], text_field[256], label_field[256];
+} porta_run_settings;
+/* Reads run_dir/settings.json. A folder without one is PORTA_ERR_IO (or NOT_FOUND) naming it; a
+ * malformed one PORTA_ERR_FORMAT. */
+PORTA_API porta_status porta_run_settings_load(porta_run_settings *out, const char *run_dir,
+                                               char *err, size_t err_size);
+
 typedef struct porta_train_result {
   char run_dir[1024];
   int64_t steps;    /* optimizer steps done in total */

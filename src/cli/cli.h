@@ -86,10 +86,8 @@ int cli_parse_backend(const char *name, porta_backend_kind *out);
 const char *cli_default_model(char *buf, size_t size);
 const char *cli_default_data(char *buf, size_t size);
 
-/* A run folder's settings.json (strings copied into text[3]: data, text field, label field) and
- * split.json; err names the file on failure. */
-int cli_run_settings(const char *run, porta_train_options *out, char text[3][1024], char *err,
-                     size_t err_size);
+/* A run folder's settings.json and split.json; err names the file on failure. */
+int cli_run_settings(const char *run, porta_run_settings *out, char *err, size_t err_size);
 int cli_run_split(const char *run, porta_split *out, char *err, size_t err_size);
 
 /* Writes s as a JSON string (with quotes and escapes). */

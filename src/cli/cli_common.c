@@ -6,8 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "train/train_internal.h" /* porta_settings_load: the run folder's settings.json */
+#include "cli.h"
 
 static const cli_flag *find_flag(const cli_flag *flags, const char *name, size_t len) {
   for (const cli_flag *f = flags; f->name; f++)
@@ -258,8 +257,7 @@ void cli_report_nul_line(const char *verb, int64_t line_number) {
           verb, (long long)line_number);
 }
 
-int cli_run_settings(const char *run, porta_train_options *out, char text[3][1024], char *err,
-                     size_t err_size) {
+int cli_run_settings(const char *run, porta_run_settings *out, char *err, size_t err_size) {
   char path[4096];
   snprintf(path, sizeof path, "%s/settings.json", run);
   FILE *f = fopen(path, "rb");
@@ -269,16 +267,7 @@ int cli_run_settings(const char *run, porta_train_options *out, char text[3][102
     return CLI_FAILED;
   }
   fclose(f);
-  porta_settings_strings strings;
-  if (porta_settings_load(out, &strings, path, err, err_size) != PORTA_OK) return CLI_FAILED;
-  snprintf(text[0], 1024, "%s", strings.data_path);
-  snprintf(text[1], 1024, "%s", strings.text_field);
-  snprintf(text[2], 1024, "%s", strings.label_field);
-  out->data_path = text[0];
-  out->text_field = text[1];
-  out->label_field = text[2];
-  out->model_dir = NULL;
-  return CLI_OK;
+  return porta_run_settings_load(out, run, err, err_size) == PORTA_OK ? CLI_OK : CLI_FAILED;
 }
 
 int cli_run_split(const char *run, porta_split *out, char *err, size_t err_size) {

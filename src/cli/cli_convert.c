@@ -1,5 +1,5 @@
 /* porta convert: write model.safetensors beside a pytorch_model.bin. */
-#include "cli/cli.h"
+#include "cli.h"
 
 static const char usage[] =
     "usage: porta convert DIR\n\n"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 void cli_dist_flags_init(cli_dist_flags *f) {
   f->dist = "auto";

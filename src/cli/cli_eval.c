@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static const char usage[] =
     "usage: porta eval --model CHECKPOINT --data FILE [options]\n"
@@ -44,9 +44,8 @@ int cli_eval(int argc, char **argv) {
   int rc = cli_parse(argc, argv, flags, usage, positional, 0, &n_positional, &help);
   if (rc != CLI_OK || help) return rc;
   // --run: the run's own data, fields, split and best checkpoint
-  porta_train_options settings;
-  porta_train_options_init(&settings);
-  char settings_text[3][1024], run_best[4096], err[2048] = "";
+  porta_run_settings settings;
+  char run_best[4096], err[2048] = "";
   porta_split split = {0};
   int part = -1;
   if (run) {
@@ -56,7 +55,7 @@ int cli_eval(int argc, char **argv) {
       fprintf(stderr, "porta eval: unknown --split \"%s\" (train, valid, test)\n", split_name);
       return CLI_USAGE;
     }
-    if (cli_run_settings(run, &settings, settings_text, err, sizeof err) != CLI_OK ||
+    if (cli_run_settings(run, &settings, err, sizeof err) != CLI_OK ||
         cli_run_split(run, &split, err, sizeof err) != CLI_OK) {
       fprintf(stderr, "porta eval: %s\n", err);
       porta_split_free(&split);
@@ -65,7 +64,7 @@ int cli_eval(int argc, char **argv) {
     data = data ? data : settings.data_path;
     text_field = settings.text_field;
     label_field = settings.label_field;
-    limit = settings.limit_rows;
+    limit = settings.options.limit_rows;
     snprintf(run_best, sizeof run_best, "%s/best", run);
     if (!model_dir) model_dir = run_best;
   }

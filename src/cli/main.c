@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static const cli_verb verbs[] = {
     {"train", "fine-tune a model on a labelled data set", cli_train},

@@ -214,3 +214,24 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
   cJSON_Delete(root);
   return PORTA_OK;
 }
+
+porta_status porta_run_settings_load(porta_run_settings *out, const char *run_dir, char *err,
+                                     size_t err_size) {
+  if (!out || !run_dir)
+    return porta_train_fail(err, err_size, PORTA_ERR_INVALID_ARGUMENT,
+                            "porta_run_settings_load: out or run_dir is NULL");
+  memset(out, 0, sizeof *out);
+  porta_train_options_init(&out->options);
+  char path[1200];
+  porta_pathf(path, sizeof path, "%s/settings.json", run_dir);
+  porta_settings_strings strings;
+  porta_status st = porta_settings_load(&out->options, &strings, path, err, err_size);
+  if (st != PORTA_OK) return st;
+  snprintf(out->model_dir, sizeof out->model_dir, "%s", strings.model_dir);
+  snprintf(out->data_path, sizeof out->data_path, "%s", strings.data_path);
+  snprintf(out->text_field, sizeof out->text_field, "%s", strings.text_field);
+  snprintf(out->label_field, sizeof out->label_field, "%s", strings.label_field);
+  out->options.model_dir = out->options.data_path = NULL;
+  out->options.text_field = out->options.label_field = NULL;
+  return PORTA_OK;
+}
