@@ -112,7 +112,22 @@ porta_status ocl_program_build(ocl_backend *be, const char *label, const char *s
 uint64_t ocl_hash(uint64_t h, const void *data, size_t len);
 #define OCL_HASH_SEED 0xcbf29ce484222325ull
 
-/* ---- kernel launches (opencl_backend.c) ------------------------------------------------------ */
+/* ---- buffers (ocl_memory.c), profiling and the bench probe (ocl_profile.c): vtable entries -- */
+porta_status ocl_alloc(porta_backend *base, size_t bytes, void **out);
+void ocl_free(porta_backend *base, void *buf);
+porta_status ocl_upload(porta_backend *base, void *buf, size_t offset, const void *src,
+                        size_t bytes);
+porta_status ocl_download(porta_backend *base, void *buf, size_t offset, void *dst, size_t bytes);
+porta_status ocl_copy(porta_backend *base, void *dst, size_t dst_offset, void *src,
+                      size_t src_offset, size_t bytes);
+porta_status ocl_fill(porta_backend *base, porta_ref out, int64_t n, float value);
+porta_status ocl_synchronize(porta_backend *base);
+void ocl_profile_enable(porta_backend *base, bool on);
+porta_status ocl_profile_read(porta_backend *base, uint64_t ns_per_op[PORTA_OP_COUNT],
+                              uint64_t calls_per_op[PORTA_OP_COUNT]);
+porta_status ocl_bench_fma(porta_backend *base, porta_ref out, int64_t n, int iters);
+
+/* ---- kernel launches (ocl_launch.c) ------------------------------------------------------ */
 /* Collects arguments for one kernel; the first failure is kept and reported by the launch. */
 typedef struct ocl_launch {
   ocl_backend *be;
@@ -145,18 +160,19 @@ void ocl_arg_local(ocl_launch *l, size_t bytes);
  * for profiling under `op` (PORTA_OP_COUNT: not profiled). A zero-sized range enqueues nothing. */
 porta_status ocl_launch_run(ocl_launch *l, porta_op op, cl_uint dims, const size_t *global,
                             const size_t *local);
-/* Records an event produced outside ocl_launch_run (CLBlast, fill) for profiling; takes it. */
+/* Records an event produced outside ocl_launch_run (CLBlast, fill) for profiling; takes it.
+ * (ocl_profile.c) */
 void ocl_profile_add(ocl_backend *be, porta_op op, cl_event event, bool counts_call);
 /* Whether ops should ask for events. */
 static inline bool ocl_profiling(const ocl_backend *be) { return be->profiling; }
 
-/* A scratch buffer of at least `bytes` (grown as needed). */
+/* A scratch buffer of at least `bytes` (grown as needed). (ocl_memory.c) */
 porta_status ocl_scratch(ocl_backend *be, size_t bytes, cl_mem *out);
 
 /* ceil(a / b) · b */
 static inline size_t ocl_round_up(size_t a, size_t b) { return (a + b - 1) / b * b; }
 
-/* ---- ops (ocl_ops_*.c, ocl_gemm.c) ----------------------------------------------------------- */
+/* ---- ops (ocl_ops.c, ocl_gemm.c) ----------------------------------------------------------- */
 porta_status ocl_gemm(porta_backend *be, const porta_gemm_args *a);
 porta_status ocl_binary(porta_backend *be, const porta_binary_args *a);
 porta_status ocl_unary(porta_backend *be, const porta_unary_args *a);
