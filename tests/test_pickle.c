@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "helpers/check.h"
-#include "model/pickle.h"
+#include "formats/pickle.h"
 #include "porta/porta.h"
 
 #define DATA PORTA_TEST_DATA "/modelio"

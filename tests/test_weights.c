@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "helpers/check.h"
-#include "model/weights_internal.h"
+#include "formats/weights_internal.h"
 
 #define DATA PORTA_TEST_DATA "/modelio"
 

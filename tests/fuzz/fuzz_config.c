@@ -1,7 +1,7 @@
 /* libFuzzer: arbitrary bytes as config.json; an accepted config is also copied and validated. */
 #include <stdint.h>
 
-#include "model/weights_internal.h"
+#include "formats/weights_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[512];

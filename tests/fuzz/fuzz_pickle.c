@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "model/pickle.h"
-#include "model/weights_internal.h"
+#include "formats/pickle.h"
+#include "formats/weights_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[512];

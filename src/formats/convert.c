@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "model/weights_internal.h"
+#include "formats/weights_internal.h"
 
 porta_status porta_checkpoint_convert(const char *model_dir, char *err, size_t err_size) {
   if (model_dir == NULL) {

@@ -7,8 +7,8 @@
  * element count) that the caller resolves against the file's storages. Limits bound the mark
  * depth, the stack, the memo and the number of values, so a hostile pickle costs little.
  * No recursion anywhere (a deeply nested pickle cannot overflow the C stack). */
-#ifndef PORTA_MODEL_PICKLE_H
-#define PORTA_MODEL_PICKLE_H
+#ifndef PORTA_FORMATS_PICKLE_H
+#define PORTA_FORMATS_PICKLE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "model/weights_internal.h"
+#include "formats/weights_internal.h"
 
 // A JSON number that is an exact non-negative integer below 2^53.
 static bool json_uint(const cJSON *item, uint64_t *out) {

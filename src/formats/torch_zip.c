@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/torch_zip.h"
-#include "model/weights_internal.h"
+#include "formats/torch_zip.h"
+#include "formats/weights_internal.h"
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/pickle.h"
-#include "model/weights_internal.h"
+#include "formats/pickle.h"
+#include "formats/weights_internal.h"
 
 typedef struct unpickler {
   const uint8_t *data;

@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "model/weights_internal.h"
+#include "formats/weights_internal.h"
 
 // A growing text buffer for the header.
 typedef struct text {

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "model/weights_internal.h"
+#include "formats/weights_internal.h"
 
 // Files store little-endian bytes, copied as they are into host values.
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__

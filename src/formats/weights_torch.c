@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/pickle.h"
-#include "model/torch_zip.h"
-#include "model/weights_internal.h"
+#include "formats/pickle.h"
+#include "formats/torch_zip.h"
+#include "formats/weights_internal.h"
 
 // A storage key resolved to bytes in the mapped file.
 typedef struct storage_bytes {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/errors.h"
-#include "model/weights_internal.h"
+#include "formats/weights_internal.h"
 
 porta_status porta_map_file(porta_mapped_file *out, const char *path, char *err, size_t err_size) {
   memset(out, 0, sizeof(*out));

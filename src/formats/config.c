@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "model/weights_internal.h"
+#include "formats/weights_internal.h"
 
 #define CONFIG_MAX_BYTES (16u << 20)
 #define CONFIG_MAX_LABELS 100000

@@ -3,8 +3,8 @@
  * bytes inside the memory-mapped file. Only stored (method 0, uncompressed) entries are
  * accepted — torch writes nothing else; compressed or encrypted entries, names with "..", absolute
  * names and entries outside the file are refused with a message naming the entry. */
-#ifndef PORTA_MODEL_TORCH_ZIP_H
-#define PORTA_MODEL_TORCH_ZIP_H
+#ifndef PORTA_FORMATS_TORCH_ZIP_H
+#define PORTA_FORMATS_TORCH_ZIP_H
 
 #include <stddef.h>
 #include <stdint.h>

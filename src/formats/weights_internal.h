@@ -1,7 +1,7 @@
 /* Internal pieces shared by the checkpoint readers and writers (safetensors, pytorch_model.bin,
  * config.json). Not part of the public API. */
-#ifndef PORTA_MODEL_WEIGHTS_INTERNAL_H
-#define PORTA_MODEL_WEIGHTS_INTERNAL_H
+#ifndef PORTA_FORMATS_WEIGHTS_INTERNAL_H
+#define PORTA_FORMATS_WEIGHTS_INTERNAL_H
 
 #include <stdarg.h>
 #include <stdint.h>
