@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs a built porta into a temporary prefix and builds a consumer program against it twice:
-# through CMake's find_package(porta) and through pkg-config. Usage: check_install.sh BUILD_DIR
+# through CMake's find_package(porta) and through pkg-config; checks that pkg-config --cflags hands
+# out nothing private and that the installed porta program runs. Usage: check_install.sh BUILD_DIR
 set -euo pipefail
 build=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,3 +18,9 @@ out2=$(LD_LIBRARY_PATH="$libdir" PORTA_BACKEND=cpu "$tmp/app2")
 echo "find_package: $out1"
 echo "pkg-config:   $out2"
 [ "$out1" = "7 10 15 22" ] && [ "$out2" = "7 10 15 22" ]
+# the public headers need nothing of porta's dependencies: no private include folder or define
+cflags=$(pkg-config --cflags porta)
+echo "pkg-config --cflags: $cflags"
+case "$cflags" in *cjson* | *utf8proc* | *openblas* | *UTF8PROC* | *-D*) echo "private flags leak"; exit 1 ;; esac
+# the installed program finds the installed library by itself (RUNPATH \$ORIGIN/../lib)
+[ ! -x "$tmp/prefix/bin/porta" ] || "$tmp/prefix/bin/porta" --version | head -1
