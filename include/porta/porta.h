@@ -212,7 +212,9 @@ PORTA_API porta_status porta_tensor_from_host(porta_context *ctx, porta_tensor *
 PORTA_API void porta_tensor_free(porta_tensor *t);
 /* Makes a temporary caller-owned (it survives porta_release_temporaries). */
 PORTA_API void porta_tensor_keep(porta_tensor *t);
-/* Frees every temporary not kept and clears the autograd tape. */
+/* Frees every temporary not kept and clears the autograd tape. Every pointer to such a temporary
+ * (an op's output, a view of one, a loss) dangles afterwards: reading it is a use after free. Keep
+ * what must outlive the step with porta_tensor_keep, or download it first. */
 PORTA_API void porta_release_temporaries(porta_context *ctx);
 
 /* Copies count elements between host and tensor (count must equal numel). Download waits. */
@@ -242,9 +244,10 @@ PORTA_API const char *porta_tensor_name(const porta_tensor *t);
 PORTA_API porta_status porta_tensor_set_requires_grad(porta_tensor *t, bool requires_grad);
 PORTA_API bool porta_tensor_requires_grad(const porta_tensor *t);
 /* The accumulated gradient (same shape), or NULL before any backward reached the tensor. Owned by
- * the tensor. */
+ * the tensor: valid until the tensor is freed or porta_optimizer_zero_grad frees it (see there);
+ * ask for it again after each backward rather than keeping the pointer. */
 PORTA_API porta_tensor *porta_tensor_grad(const porta_tensor *t);
-/* Sets .grad to zeros (if it exists). */
+/* Sets .grad to zeros in place (if it exists): the pointer porta_tensor_grad gave stays valid. */
 PORTA_API porta_status porta_tensor_zero_grad(porta_tensor *t);
 
 /* Reverse-mode pass from a scalar (numel == 1) loss: accumulates (+=) d loss / d t into .grad of
@@ -351,6 +354,9 @@ PORTA_API porta_status porta_sgd_create(porta_optimizer **out, porta_context *ct
 /* One update with learning rate lr (the schedule's value for this step). Parameters without a
  * gradient are skipped. */
 PORTA_API porta_status porta_optimizer_step(porta_optimizer *opt, float lr);
+/* Frees the gradients of the optimizer's parameters (their memory returns to the allocator; the
+ * next backward makes new ones), unlike porta_tensor_zero_grad, which zeroes in place: a pointer
+ * from porta_tensor_grad dangles after this call. */
 PORTA_API porta_status porta_optimizer_zero_grad(porta_optimizer *opt);
 PORTA_API void porta_optimizer_free(porta_optimizer *opt);
 /* Steps taken so far (AdamW's bias correction uses it). */
