@@ -285,6 +285,72 @@ static void test_adamw_small_beta1(adamw_worst *w) {
   porta_tensor_free(p);
 }
 
+/* Parameter groups: a group at its own lr (scaled by the schedule like the rest) and weight decay,
+ * with a per-parameter no-decay flag, steps as separate optimizers with those settings would. */
+static void test_adamw_groups(check_rng *rng) {
+  enum { NA = 37, NB = 5, NC = 129 };
+  const int64_t sizes[3] = {NA, NB, NC};
+  float init[3][NC], grad[2][3][NC];
+  for (int t = 0; t < 3; t++) {
+    check_fill_uniform(rng, init[t], (size_t)sizes[t], -1, 1);
+    for (int s = 0; s < 2; s++) check_fill_uniform(rng, grad[s][t], (size_t)sizes[t], -1, 1);
+  }
+  porta_tensor *grouped[3], *alone[3];
+  for (int t = 0; t < 3; t++) {
+    CHECK_OK(ctx, porta_tensor_from_host(ctx, &grouped[t], PORTA_F32, 1, &sizes[t], init[t]));
+    CHECK_OK(ctx, porta_tensor_from_host(ctx, &alone[t], PORTA_F32, 1, &sizes[t], init[t]));
+    CHECK_OK(ctx, porta_tensor_set_requires_grad(grouped[t], true));
+    CHECK_OK(ctx, porta_tensor_set_requires_grad(alone[t], true));
+  }
+  /* group 0: a (decay) and b (no decay) at lr 1e-3, decay 0.05; group 1: c at the step's lr */
+  porta_param params[3] = {
+      {grouped[0], "a", true}, {grouped[1], "b", false}, {grouped[2], "c", true}};
+  porta_param_group groups[2] = {{params, 2, 1e-3f, 0.05f}, {params + 2, 1, 0.0f, -1.0f}};
+  porta_adamw_options o;
+  porta_adamw_options_init(&o);
+  o.lr = 2e-4f;
+  porta_optimizer *opt, *opt_ab, *opt_c;
+  CHECK_OK(ctx, porta_adamw_create_groups(&opt, ctx, groups, 2, &o));
+  porta_adamw_options o_ab = o;
+  o_ab.weight_decay = 0.05f;
+  bool mask_ab[2] = {true, false};
+  CHECK_OK(ctx, porta_adamw_create(&opt_ab, ctx, alone, 2, mask_ab, &o_ab));
+  CHECK_OK(ctx, porta_adamw_create(&opt_c, ctx, alone + 2, 1, NULL, &o));
+  const float schedule[2] = {2e-4f, 1e-4f}; /* the step's lr: the group at 1e-3 follows it */
+  for (int s = 0; s < 2; s++) {
+    porta_tensor *g[2][3];
+    for (int t = 0; t < 3; t++)
+      for (int k = 0; k < 2; k++)
+        CHECK_OK(ctx, porta_tensor_from_host(ctx, &g[k][t], PORTA_F32, 1, &sizes[t], grad[s][t]));
+    CHECK_OK(ctx, porta_optimizer_zero_grad(opt));
+    CHECK_OK(ctx, porta_optimizer_zero_grad(opt_ab));
+    CHECK_OK(ctx, porta_optimizer_zero_grad(opt_c));
+    set_grads(grouped, g[0], 3);
+    set_grads(alone, g[1], 3);
+    CHECK_OK(ctx, porta_optimizer_step(opt, schedule[s]));
+    CHECK_OK(ctx, porta_optimizer_step(opt_ab, 1e-3f * (schedule[s] / 2e-4f)));
+    CHECK_OK(ctx, porta_optimizer_step(opt_c, schedule[s]));
+    for (int t = 0; t < 3; t++)
+      for (int k = 0; k < 2; k++) porta_tensor_free(g[k][t]);
+  }
+  for (int t = 0; t < 3; t++) {
+    float got[NC], want[NC];
+    CHECK_OK(ctx, porta_tensor_download(grouped[t], got, (size_t)sizes[t]));
+    CHECK_OK(ctx, porta_tensor_download(alone[t], want, (size_t)sizes[t]));
+    char what[64];
+    snprintf(what, sizeof what, "AdamW groups: tensor %c after 2 steps", "abc"[t]);
+    check_close(&checks, what, got, want, (size_t)sizes[t], 1e-6);
+  }
+  porta_param_group bad = {params, -1, 0.0f, 0.0f};
+  porta_optimizer *none = NULL;
+  check_true(&checks,
+             porta_adamw_create_groups(&none, ctx, &bad, 1, &o) == PORTA_ERR_INVALID_ARGUMENT &&
+                 !none,
+             "a group of -1 params is refused");
+  porta_optimizer_free(opt), porta_optimizer_free(opt_ab), porta_optimizer_free(opt_c);
+  for (int t = 0; t < 3; t++) porta_tensor_free(grouped[t]), porta_tensor_free(alone[t]);
+}
+
 /* backend.h's AdamW arithmetic in plain C: the reference for the large random check below. */
 static void adamw_reference(float *p, float *m, float *v, const float *g, int64_t n, double lr,
                             double beta1, double beta2, double eps, double wd, int64_t step) {
@@ -613,6 +679,7 @@ int main(void) {
     check_rng rng = check_rng_make(99);
     test_adamw_spec(&rng, 0.9);
     test_adamw_spec(&rng, 0.2);
+    test_adamw_groups(&rng);
     printf("     %s AdamW vs torch, max rel err: param %.2e, exp_avg %.2e, exp_avg_sq %.2e\n", name,
            w.param, w.exp_avg, w.exp_avg_sq);
     const float max_norms[3] = {0.5f, 1e6f, 0.0f};

@@ -347,6 +347,22 @@ PORTA_API porta_status porta_adamw_create(porta_optimizer **out, porta_context *
                                           porta_tensor **params, int count,
                                           const bool *weight_decay_mask,
                                           const porta_adamw_options *options);
+/* A parameter group of porta_adamw_create_groups: params[0..count) (porta_model_parameters'
+ * entries; their weight_decay flag says whether decay applies to each), with its own peak learning
+ * rate and weight decay. */
+typedef struct porta_param_group {
+  const struct porta_param *params;
+  int count;
+  /* this group's lr where porta_optimizer_step is given options.lr: the step's lr (a schedule's
+   * value) scales every group in proportion, as torch's LambdaLR does. 0: the step's lr. */
+  float lr;
+  float weight_decay; /* < 0: options.weight_decay */
+} porta_param_group;
+/* AdamW over several groups (e.g. the head at 1e-3, the body at 2e-5; no decay on the
+ * embeddings), otherwise as porta_adamw_create. */
+PORTA_API porta_status porta_adamw_create_groups(porta_optimizer **out, porta_context *ctx,
+                                                 const porta_param_group *groups, int n_groups,
+                                                 const porta_adamw_options *options);
 /* Plain SGD with optional momentum (torch.optim.SGD semantics, no dampening/nesterov). */
 PORTA_API porta_status porta_sgd_create(porta_optimizer **out, porta_context *ctx,
                                         porta_tensor **params, int count, float lr, float momentum,

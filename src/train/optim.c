@@ -16,7 +16,8 @@ struct porta_optimizer {
   optimizer_kind kind;
   int count;
   porta_tensor **params; /* not owned */
-  bool *decay;           /* AdamW: weight decay applies to params[i] */
+  double *decay;         /* AdamW: params[i]'s weight decay (0: none), as a decimal */
+  double *lr_scale;      /* AdamW: params[i]'s group lr / options.lr (1: the step's lr) */
   porta_tensor **slot0;  /* exp_avg (AdamW) / momentum buffer (SGD) */
   porta_tensor **slot1;  /* exp_avg_sq (AdamW) */
   int64_t *param_steps;  /* per parameter, as torch keeps state["step"] */
@@ -74,20 +75,42 @@ static porta_status optimizer_new(porta_optimizer **out, porta_context *ctx, por
   if (opt) {
     opt->params = calloc(n, sizeof *opt->params);
     opt->decay = calloc(n, sizeof *opt->decay);
+    opt->lr_scale = calloc(n, sizeof *opt->lr_scale);
     opt->slot0 = calloc(n, sizeof *opt->slot0);
     opt->slot1 = calloc(n, sizeof *opt->slot1);
     opt->param_steps = calloc(n, sizeof *opt->param_steps);
   }
-  if (!opt || !opt->params || !opt->decay || !opt->slot0 || !opt->slot1 || !opt->param_steps) {
+  if (!opt || !opt->params || !opt->decay || !opt->lr_scale || !opt->slot0 || !opt->slot1 ||
+      !opt->param_steps) {
     porta_optimizer_free(opt);
     return porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "%s: out of host memory", what);
   }
   opt->ctx = ctx;
   opt->kind = kind;
   opt->count = count;
-  for (int i = 0; i < count; i++) opt->params[i] = params[i];
+  for (int i = 0; i < count; i++) opt->params[i] = params[i], opt->lr_scale[i] = 1.0;
   *out = opt;
   return PORTA_OK;
+}
+
+/* Checks AdamW's options (lr may be 0 only when no group needs it as its base). */
+static porta_status adamw_check(porta_context *ctx, const char *what,
+                                const porta_adamw_options *o) {
+  if (ctx && (!(o->beta1 >= 0.0f && o->beta1 < 1.0f) || !(o->beta2 >= 0.0f && o->beta2 < 1.0f) ||
+              !(o->eps >= 0.0f) || !(o->weight_decay >= 0.0f) || !(o->lr >= 0.0f)))
+    return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT,
+                      "%s: betas must be in [0, 1) and lr, eps, weight_decay ≥ 0 (got lr %g, "
+                      "betas %g %g, eps %g, weight_decay %g)",
+                      what, (double)o->lr, (double)o->beta1, (double)o->beta2, (double)o->eps,
+                      (double)o->weight_decay);
+  return PORTA_OK;
+}
+
+static void adamw_set_options(porta_optimizer *opt, const porta_adamw_options *o) {
+  opt->adamw.beta1 = decimal_of(o->beta1);
+  opt->adamw.beta2 = decimal_of(o->beta2);
+  opt->adamw.eps = decimal_of(o->eps);
+  opt->adamw.weight_decay = decimal_of(o->weight_decay);
 }
 
 porta_status porta_adamw_create(porta_optimizer **out, porta_context *ctx, porta_tensor **params,
@@ -99,21 +122,65 @@ porta_status porta_adamw_create(porta_optimizer **out, porta_context *ctx, porta
     o = *options;
   else
     porta_adamw_options_init(&o);
-  if (ctx && (!(o.beta1 >= 0.0f && o.beta1 < 1.0f) || !(o.beta2 >= 0.0f && o.beta2 < 1.0f) ||
-              !(o.eps >= 0.0f) || !(o.weight_decay >= 0.0f) || !(o.lr >= 0.0f)))
-    return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT,
-                      "%s: betas must be in [0, 1) and lr, eps, weight_decay ≥ 0 (got lr %g, "
-                      "betas %g %g, eps %g, weight_decay %g)",
-                      what, (double)o.lr, (double)o.beta1, (double)o.beta2, (double)o.eps,
-                      (double)o.weight_decay);
-  porta_status st = optimizer_new(out, ctx, params, count, OPT_ADAMW, what);
+  porta_status st = adamw_check(ctx, what, &o);
+  if (st == PORTA_OK) st = optimizer_new(out, ctx, params, count, OPT_ADAMW, what);
   if (st != PORTA_OK) return st;
-  (*out)->adamw.beta1 = decimal_of(o.beta1);
-  (*out)->adamw.beta2 = decimal_of(o.beta2);
-  (*out)->adamw.eps = decimal_of(o.eps);
-  (*out)->adamw.weight_decay = decimal_of(o.weight_decay);
+  adamw_set_options(*out, &o);
   for (int i = 0; i < count; i++)
-    (*out)->decay[i] = weight_decay_mask ? weight_decay_mask[i] : true;
+    (*out)->decay[i] = !weight_decay_mask || weight_decay_mask[i] ? (*out)->adamw.weight_decay : 0;
+  return PORTA_OK;
+}
+
+porta_status porta_adamw_create_groups(porta_optimizer **out, porta_context *ctx,
+                                       const porta_param_group *groups, int n_groups,
+                                       const porta_adamw_options *options) {
+  const char *what = "porta_adamw_create_groups";
+  if (!ctx) return PORTA_ERR_INVALID_ARGUMENT;
+  if (!out || n_groups < 0 || (n_groups > 0 && !groups))
+    return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT, "%s: out or groups is NULL (%d groups)",
+                      what, n_groups);
+  *out = NULL;
+  porta_adamw_options o;
+  if (options)
+    o = *options;
+  else
+    porta_adamw_options_init(&o);
+  porta_status st = adamw_check(ctx, what, &o);
+  if (st != PORTA_OK) return st;
+  int64_t total = 0;
+  for (int g = 0; g < n_groups; g++) {
+    const porta_param_group *gr = &groups[g];
+    if (gr->count < 0 || (gr->count > 0 && !gr->params) || !(gr->lr >= 0.0f) ||
+        (gr->lr > 0.0f && !(o.lr > 0.0f)) || gr->weight_decay != gr->weight_decay)
+      return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT,
+                        "%s: group %d: %d params at %p, lr %g (options.lr %g), weight decay %g: "
+                        "counts ≥ 0, lr ≥ 0 (a group lr needs options.lr > 0 to scale by)",
+                        what, g, gr->count, (const void *)gr->params, (double)gr->lr, (double)o.lr,
+                        (double)gr->weight_decay);
+    total += gr->count;
+  }
+  if (total > INT32_MAX)
+    return porta_fail(ctx, PORTA_ERR_LIMIT, "%s: %lld parameters", what, (long long)total);
+  porta_tensor **tensors = calloc(total > 0 ? (size_t)total : 1, sizeof *tensors);
+  if (!tensors) return porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "%s: out of host memory", what);
+  for (int g = 0, k = 0; g < n_groups; g++)
+    for (int i = 0; i < groups[g].count; i++) tensors[k++] = groups[g].params[i].tensor;
+  st = optimizer_new(out, ctx, tensors, (int)total, OPT_ADAMW, what);
+  free(tensors);
+  if (st != PORTA_OK) return st;
+  porta_optimizer *opt = *out;
+  adamw_set_options(opt, &o);
+  for (int g = 0, k = 0; g < n_groups; g++) {
+    const porta_param_group *gr = &groups[g];
+    double decay = gr->weight_decay < 0.0f ? opt->adamw.weight_decay : decimal_of(gr->weight_decay);
+    /* porta_optimizer_step's lr is the schedule's value for options.lr: each group follows it
+     * in proportion (a schedule scales every group alike, as torch's LambdaLR does) */
+    double scale = gr->lr > 0.0f ? decimal_of(gr->lr) / decimal_of(o.lr) : 1.0;
+    for (int i = 0; i < gr->count; i++, k++) {
+      opt->decay[k] = gr->params[i].weight_decay ? decay : 0.0;
+      opt->lr_scale[k] = scale;
+    }
+  }
   return PORTA_OK;
 }
 
@@ -139,6 +206,7 @@ void porta_optimizer_free(porta_optimizer *opt) {
   }
   free(opt->params);
   free(opt->decay);
+  free(opt->lr_scale);
   free(opt->slot0);
   free(opt->slot1);
   free(opt->param_steps);
@@ -176,11 +244,11 @@ static porta_status adamw_step(porta_optimizer *opt, int i, double lr, float gra
                         .m = porta_tensor_ref(opt->slot0[i]),
                         .v = porta_tensor_ref(opt->slot1[i]),
                         .n = p->numel,
-                        .lr = lr,
+                        .lr = lr * opt->lr_scale[i],
                         .beta1 = opt->adamw.beta1,
                         .beta2 = opt->adamw.beta2,
                         .eps = opt->adamw.eps,
-                        .weight_decay = opt->decay[i] ? opt->adamw.weight_decay : 0.0,
+                        .weight_decay = opt->decay[i],
                         .bias_correction1 = bc1,
                         .bias_correction2 = bc2,
                         .grad_scale = grad_scale};
