@@ -264,6 +264,29 @@ static void log_evaluation(job *j, const char *split, int64_t epoch, int64_t ste
   fflush(j->metrics);
 }
 
+/* The run's peaks: printed, and one {"memory": …} record in metrics.jsonl. On the CPU backend the
+ * device memory is part of the host's resident set. */
+static void log_memory(job *j, int64_t step) {
+  porta_memory_stats mem;
+  porta_memory_stats_get(j->ctx, &mem);
+  size_t rss = porta_host_peak_rss_bytes();
+  fprintf(j->metrics,
+          "{\"memory\": {\"peak_host_rss_bytes\": %zu, \"peak_device_bytes\": %zu, "
+          "\"peak_device_live_bytes\": %zu, \"driver_allocs\": %llu, \"blocks_given_back\": %llu, "
+          "\"backend\": \"%s\"}, \"step\": %lld}\n",
+          rss, mem.peak_held_bytes, mem.peak_bytes, (unsigned long long)mem.driver_allocs,
+          (unsigned long long)mem.evictions, porta_backend_name(j->info.backend), (long long)step);
+  fflush(j->metrics);
+  say(j, "memory: peak host RSS %.0f MB; %s device memory peak %.0f MB held (%.0f MB live)\n",
+      rss / 1e6, porta_backend_name(j->info.backend), mem.peak_held_bytes / 1e6,
+      mem.peak_bytes / 1e6);
+  if (j->o.profile) {
+    char *report = malloc(8192);
+    if (report && porta_memory_report(j->ctx, report, 8192) == PORTA_OK) say(j, "%s", report);
+    free(report);
+  }
+}
+
 static void print_metrics_table(const job *j, const char *title, const porta_metrics *m) {
   if (j->o.quiet) return;
   fprintf(stderr,
@@ -296,6 +319,7 @@ static porta_status end_of_epoch(job *j, porta_train_state *state, porta_train_r
                                           j->split.count[PORTA_SPLIT_VALID], j->o.batch_size * 2);
     if (st != PORTA_OK)
       return porta_train_fail(err, err_size, st, "evaluating valid: %s", porta_last_error(j->ctx));
+    porta_memory_trim(j->ctx); // the eval batches' blocks: training needs other shapes
     log_evaluation(j, "valid", state->epoch, state->step, &m);
     char title[64];
     snprintf(title, sizeof title, "epoch %lld valid", (long long)state->epoch + 1);
@@ -342,11 +366,13 @@ static void show_progress(job *j, const porta_train_state *state, int64_t epochs
 }
 
 /* One optimizer step over micro-batches [first, last) of the plan: forward, backward (each
- * micro-batch's loss scaled by 1/count so the gradient is their mean), clip, AdamW. */
+ * micro-batch's loss scaled by 1/count so the gradient is their mean), clip, AdamW. A micro-batch
+ * past max_batch_tokens runs as several passes, each pass's loss scaled by its share of the rows:
+ * the activations of one pass are bounded by the budget, not by the batch's longest row. */
 static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64_t *train_rows,
                                int64_t first, int64_t last, float lr, int32_t *ids, int32_t *mask,
-                               int32_t *labels, int64_t *batch_rows, float *loss_out,
-                               int64_t *rows_out) {
+                               int32_t *labels, int64_t *batch_rows, int *pass_start,
+                               float *loss_out, int64_t *rows_out) {
   porta_context *ctx = j->ctx;
   float loss_sum = 0;
   int64_t rows = 0;
@@ -355,19 +381,24 @@ static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64
     int64_t start = plan->batch_start[mb];
     int n = (int)(plan->batch_start[mb + 1] - start);
     for (int i = 0; i < n; i++) batch_rows[i] = train_rows[plan->rows[start + i]];
-    int seq_len;
-    porta_batch_fill(ids, mask, labels, &seq_len, &j->enc, batch_rows, n);
-    porta_model_input in = {ids, mask, NULL, labels, n, seq_len};
-    porta_model_output out;
-    porta_status st = porta_model_classify(&out, j->model, j->head, &in, NULL);
-    porta_tensor *scaled = out.loss;
-    if (st == PORTA_OK && micro > 1) st = porta_scale(&scaled, out.loss, 1.0f / (float)micro);
-    float loss = 0;
-    if (st == PORTA_OK) st = porta_tensor_download(out.loss, &loss, 1);
-    if (st == PORTA_OK) st = porta_backward(scaled);
-    porta_release_temporaries(ctx);
-    if (st != PORTA_OK) return st;
-    loss_sum += loss;
+    int passes =
+        porta_batch_split(batch_rows, n, j->enc.lengths, j->o.max_batch_tokens, pass_start);
+    for (int p = 0; p < passes; p++) {
+      int count = pass_start[p + 1] - pass_start[p], seq_len;
+      porta_batch_fill(ids, mask, labels, &seq_len, &j->enc, batch_rows + pass_start[p], count);
+      porta_model_input in = {ids, mask, NULL, labels, count, seq_len};
+      porta_model_output out;
+      porta_status st = porta_model_classify(&out, j->model, j->head, &in, NULL);
+      porta_tensor *scaled = out.loss;
+      float share = (float)count / (float)n / (float)micro; // 1/micro when the batch is one pass
+      if (st == PORTA_OK && share != 1.0f) st = porta_scale(&scaled, out.loss, share);
+      float loss = 0;
+      if (st == PORTA_OK) st = porta_tensor_download(out.loss, &loss, 1);
+      if (st == PORTA_OK) st = porta_backward(scaled);
+      porta_release_temporaries(ctx);
+      if (st != PORTA_OK) return st;
+      loss_sum += passes == 1 ? loss : loss * (float)count / (float)n;
+    }
     rows += n;
   }
   porta_status st = PORTA_OK;
@@ -390,8 +421,10 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
   int32_t *mask = malloc((size_t)B * j->enc.max_length * sizeof(int32_t));
   int32_t *labels = malloc((size_t)B * sizeof(int32_t));
   int64_t *batch_rows = malloc((size_t)B * sizeof(int64_t));
-  porta_status st =
-      (lengths && ids && mask && labels && batch_rows) ? PORTA_OK : PORTA_ERR_OUT_OF_MEMORY;
+  int *pass_start = malloc((size_t)(B + 1) * sizeof(int));
+  porta_status st = (lengths && ids && mask && labels && batch_rows && pass_start)
+                        ? PORTA_OK
+                        : PORTA_ERR_OUT_OF_MEMORY;
   if (st != PORTA_OK) porta_train_fail(err, err_size, st, "out of memory");
   for (int64_t i = 0; st == PORTA_OK && i < n_train; i++)
     lengths[i] = j->enc.lengths[train_rows[i]];
@@ -412,8 +445,8 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       double t0 = now_seconds();
       float loss;
       int64_t rows;
-      st = train_step(j, &plan, train_rows, first, last, lr, ids, mask, labels, batch_rows, &loss,
-                      &rows);
+      st = train_step(j, &plan, train_rows, first, last, lr, ids, mask, labels, batch_rows,
+                      pass_start, &loss, &rows);
       if (st != PORTA_OK) {
         porta_train_fail(err, err_size, st, "step %lld: %s", (long long)state->step + 1,
                          porta_last_error(j->ctx));
@@ -434,10 +467,14 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       steps_here++;
       result->steps = state->step;
       result->last_loss = loss;
+      porta_memory_stats mem;
+      porta_memory_stats_get(j->ctx, &mem);
       fprintf(
           j->metrics,
-          "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6e, \"seq_per_s\": %.2f}\n",
-          (long long)state->step, (long long)state->epoch, loss, lr, seq_per_s);
+          "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6e, \"seq_per_s\": %.2f, "
+          "\"device_live_mb\": %.1f, \"device_cached_mb\": %.1f, \"host_rss_mb\": %.1f}\n",
+          (long long)state->step, (long long)state->epoch, loss, lr, seq_per_s,
+          mem.live_bytes / 1e6, mem.cached_bytes / 1e6, porta_host_rss_bytes() / 1e6);
       if (j->o.on_step) {
         porta_step_record rec = {state->step, state->epoch, loss, lr, seq_per_s};
         j->o.on_step(j->o.user, &rec);
@@ -475,7 +512,7 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
   }
   if (j->show_bar) fprintf(stderr, "\n");
   fflush(j->metrics);
-  free(lengths), free(ids), free(mask), free(labels), free(batch_rows);
+  free(lengths), free(ids), free(mask), free(labels), free(batch_rows), free(pass_start);
   return st;
 }
 
@@ -692,6 +729,7 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       }
     }
   }
+  if (st == PORTA_OK && j->metrics) log_memory(j, result->steps);
   result->seconds = now_seconds() - started;
   if (st == PORTA_OK) say(j, "done in %.1f s: %s\n", result->seconds, j->run_dir);
   job_free(j);
