@@ -20,6 +20,8 @@ def read(run):
             if not line:
                 continue
             rec = json.loads(line)
+            if "memory" in rec:  # the run's peaks, written once at its end
+                continue
             (evals if "split" in rec else steps).append(rec)
     return path, steps, evals
 

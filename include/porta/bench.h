@@ -22,7 +22,8 @@ typedef struct porta_bench_result {
   char unit[16];           /* "GFLOP/s", "GB/s", "seq/s" */
   double tokens_per_s;     /* train/eval */
   double fraction_of_peak; /* value / measured peak (GFLOP/s rows; MFU for train steps); < 0 n/a */
-  double peak_device_mb;   /* train/eval: the allocator's peak */
+  double peak_device_mb;   /* train/eval/mixed: the allocator's peak of live bytes (MiB) */
+  double peak_held_mb;     /* train/eval/mixed: the peak of live + cached bytes (MiB) */
   bool device_timer;       /* median_ms came from the backend's timers */
   int repeat;
 } porta_bench_result;
@@ -56,6 +57,14 @@ PORTA_API porta_status porta_bench_attention(porta_context *ctx, int64_t batch, 
 PORTA_API porta_status porta_bench_model_step(porta_context *ctx, const porta_model_config *cfg,
                                               int batch, int seq, bool train, int repeat,
                                               double peak_gflops, porta_bench_result *out);
+
+/* The memory of a real epoch, not one shape: `steps` training steps of batch rows whose padded
+ * length changes every step like a length-bucketed epoch of headlines (8..40 tokens, every 50th
+ * step 48..64), from an emptied cache. value: seq/s over the slice (host clock); seq: the mean
+ * length; peak_device_mb / peak_held_mb: this slice's peaks of live and of live + cached bytes;
+ * the name gives the driver allocations the slice made. */
+PORTA_API porta_status porta_bench_mixed_slice(porta_context *ctx, const porta_model_config *cfg, int batch,
+                                     int steps, porta_bench_result *out);
 
 #ifdef __cplusplus
 }

@@ -138,6 +138,8 @@ typedef struct porta_context_options {
   int device;                  /* -1: $PORTA_DEVICE, else 0 */
   uint64_t seed;               /* dropout and init RNG seed */
   size_t max_device_bytes;     /* 0: $PORTA_MAX_DEVICE_BYTES, else no limit */
+  size_t max_cached_bytes;     /* cap on cached (unused) device bytes; 0: $PORTA_MAX_CACHED_BYTES,
+                                  else the cache is bounded by the peak of live bytes only */
   int num_threads;             /* CPU backend threads; 0: all cores */
   bool profile;                /* time every op with the backend's timers (also $PORTA_PROFILE=1) */
   porta_selftest_use selftest; /* OFF by default; the porta program uses RUN */
@@ -180,14 +182,24 @@ PORTA_API void porta_set_rng_stream(porta_context *ctx, uint64_t stream);
 PORTA_API porta_status porta_set_batch_shard(porta_context *ctx, int64_t first_row, int64_t rows);
 PORTA_API uint64_t porta_context_seed(const porta_context *ctx);
 
-/* Device memory in use by live tensors and held in the allocator's cache, and the peak. */
+/* Device memory in use by live tensors and held in the allocator's cache, and the peaks. The
+ * cache keeps freed blocks for reuse; before it takes a new block from the driver it gives the
+ * least recently used cached blocks back until live + cached fit in the peak of live bytes, and
+ * max_cached_bytes / $PORTA_MAX_CACHED_BYTES caps the cached bytes themselves. */
 typedef struct porta_memory_stats {
-  size_t live_bytes, cached_bytes, peak_bytes;
+  size_t live_bytes, cached_bytes;
+  size_t peak_bytes;      /* most bytes live at once */
+  size_t peak_held_bytes; /* most bytes held from the driver at once (live + cached) */
   uint64_t driver_allocs; /* calls that reached the backend's allocator */
+  uint64_t evictions;     /* cached blocks given back to the driver (trim included) */
 } porta_memory_stats;
 PORTA_API void porta_memory_stats_get(const porta_context *ctx, porta_memory_stats *out);
 /* Returns cached (unused) device buffers to the driver. */
 PORTA_API void porta_memory_trim(porta_context *ctx);
+/* A table of the allocator's totals and of the size classes that held the most bytes at once
+ * (live and cached blocks, peak, cache hits, driver allocations, blocks given back) into buf
+ * (NUL-terminated, truncated to size). */
+PORTA_API porta_status porta_memory_report(porta_context *ctx, char *buf, size_t size);
 
 /* With profiling on: writes a table of each backend op's calls, total device time and share since
  * the last reset into buf (NUL-terminated, truncated to size). PORTA_ERR_STATE when off. */

@@ -307,7 +307,12 @@ typedef struct porta_train_options {
   double warmup;           /* < 1: a fraction of the total steps; >= 1: steps */
   float max_grad_norm;     /* 1.0; <= 0: no clipping */
   int grad_accum;          /* micro-batches per optimizer step (1) */
-  int64_t max_steps;       /* > 0: stop after this many optimizer steps (the schedule ends there) */
+  /* Padded tokens (rows × the longest row) one forward + backward pass may hold (2048): a batch
+   * past it runs as several passes over its rows sorted by length, whose gradients add up to the
+   * whole batch's (the same step, up to float rounding and dropout masks), so one long row does
+   * not pad 31 short ones to its length and the activations stay bounded. <= 0: never split. */
+  int max_batch_tokens;
+  int64_t max_steps; /* > 0: stop after this many optimizer steps (the schedule ends there) */
   porta_backend_kind backend;
   int device;                  /* -1: default */
   int num_threads;             /* 0: all cores */

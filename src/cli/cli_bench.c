@@ -10,7 +10,7 @@
 
 static const char usage[] =
     "usage: porta bench [--backend all|cpu|opencl|vulkan] [--sections "
-    "peak,gemm,attention,train,eval,allreduce]\n"
+    "peak,gemm,attention,train,mixed,eval,allreduce]\n"
     "                   [--model DIR] [--batch N] [--seqs 64,128] [--repeat N] [--max-square N]\n"
     "                   [--quick] [--profile] [--json FILE]\n\n"
     "Measures each backend's device after warm-up (median of --repeat runs; device timers where "
@@ -26,7 +26,9 @@ static const char usage[] =
     "utilisation (6 x matmul parameters x tokens + attention, over that peak). --profile prints\n"
     "each op's share of the train and eval steps (warm-up included), from the backend's timers.\n"
     "allreduce: under mpirun -np N (only that section then), an f32 sum all-reduce from 4 KiB to\n"
-    "256 MiB: the slowest rank's median time and the bus bandwidth, 2(N-1)/N x bytes / time.";
+    "256 MiB: the slowest rank's median time and the bus bandwidth, 2(N-1)/N x bytes / time.\n"
+    "mixed: 60 training steps whose padded length changes every step like a length-bucketed epoch\n"
+    "(8..64 tokens): seq/s and the peak of live and of live + cached device memory.";
 
 typedef struct bench_run {
   FILE *json;
@@ -51,8 +53,8 @@ static void print_row(const porta_bench_result *r) {
   printf("  %-44s %10.3f ms %10.1f %-8s %s%s\n", r->name, r->median_ms, r->value, r->unit, peak,
          r->device_timer ? "" : " (host clock)");
   if (r->tokens_per_s > 0)
-    printf("  %-44s %10s    %10.0f tok/s    peak device memory %.0f MiB\n", "", "", r->tokens_per_s,
-           r->peak_device_mb);
+    printf("  %-44s %10s    %10.0f tok/s    peak device memory %.0f MiB live, %.0f MiB held\n", "",
+           "", r->tokens_per_s, r->peak_device_mb, r->peak_held_mb);
   fflush(stdout);
 }
 
@@ -65,11 +67,12 @@ static void json_row(bench_run *run, const porta_bench_result *r) {
   fprintf(run->json,
           ", \"m\": %lld, \"n\": %lld, \"k\": %lld, \"batch\": %lld, \"seq\": %lld, "
           "\"median_ms\": %.6g, \"value\": %.6g, \"unit\": \"%s\", \"tokens_per_s\": %.6g, "
-          "\"fraction_of_peak\": %.6g, \"peak_device_mb\": %.6g, \"device_timer\": %s, "
+          "\"fraction_of_peak\": %.6g, \"peak_device_mb\": %.6g, \"peak_held_mb\": %.6g, "
+          "\"device_timer\": %s, "
           "\"repeat\": %d",
           (long long)r->m, (long long)r->n, (long long)r->k, (long long)r->batch, (long long)r->seq,
           r->median_ms, r->value, r->unit, r->tokens_per_s, r->fraction_of_peak, r->peak_device_mb,
-          r->device_timer ? "true" : "false", r->repeat);
+          r->peak_held_mb, r->device_timer ? "true" : "false", r->repeat);
   if (!strcmp(r->section, "train_step") || !strcmp(r->section, "eval_forward"))
     fprintf(run->json, ", \"kind\": \"%s\", \"seq_per_s\": %.6g", r->section, r->value);
   fprintf(run->json, "}");
@@ -208,7 +211,8 @@ static void bench_backend(bench_run *run, porta_backend_kind kind, int device, i
         report(run, ctx, st, &r, "attention", &peak);
       }
   }
-  bool train = section_on(sections, "train"), eval = section_on(sections, "eval");
+  bool train = section_on(sections, "train") || section_on(sections, "mixed"),
+       eval = section_on(sections, "eval");
   if ((train || eval) && cfg && !section_on(sections, "gemm")) {
     /* MFU is over the achievable peak: where the FMA kernel is slower than the backend's GEMM
      * (the CPU's is), a 1024³ GEMM measured here sets it, as the gemm section would */
@@ -229,13 +233,19 @@ static void bench_backend(bench_run *run, porta_backend_kind kind, int device, i
     printf(" model steps (%s, %lld layers, hidden %lld)\n", cfg->model_type,
            (long long)cfg->num_hidden_layers, (long long)cfg->hidden_size);
     char *list = strdup(seqs);
-    for (char *tok = strtok(list, ","); tok && train; tok = strtok(NULL, ",")) {
+    bool fixed = section_on(sections, "train");
+    for (char *tok = strtok(list, ","); tok && fixed; tok = strtok(NULL, ",")) {
       porta_profile_reset(ctx);
       st = porta_bench_model_step(ctx, cfg, batch, atoi(tok), true, repeat, peak, &r);
       report(run, ctx, st, &r, "train step", &peak);
       if (profile && st == PORTA_OK) print_profile(ctx);
     }
     free(list);
+    if (section_on(sections, "mixed")) {
+      porta_profile_reset(ctx);
+      st = porta_bench_mixed_slice(ctx, cfg, batch, 60, &r);
+      report(run, ctx, st, &r, "train mixed lengths", &peak);
+    }
     if (eval) {
       porta_profile_reset(ctx);
       st = porta_bench_model_step(ctx, cfg, batch, 32, false, repeat, peak, &r);
@@ -278,7 +288,7 @@ int cli_bench(int argc, char **argv) {
       {"device", CLI_INT, &device, "device index within the backend"},
       {"threads", CLI_INT, &threads, "CPU threads (default: all cores)"},
       {"sections", CLI_STRING, &sections,
-       "comma list of peak,gemm,attention,train,eval (default all)"},
+       "comma list of peak,gemm,attention,train,mixed,eval (default all)"},
       {"model", CLI_STRING, &model, "model folder whose config.json sizes the train/eval steps"},
       {"batch", CLI_INT, &batch, "batch size of GEMM shapes and steps (default 32)"},
       {"seqs", CLI_STRING, &seqs, "sequence lengths of the training steps (default 64,128)"},

@@ -59,6 +59,9 @@ int cli_train(int argc, char **argv) {
       {"warmup", CLI_STRING, &warmup, "linear warm-up: N steps, or a fraction like 0.1 or 10% (0)"},
       {"max-grad-norm", CLI_FLOAT, &o.max_grad_norm, "clip the gradient norm (1.0; 0: off)"},
       {"grad-accum", CLI_INT, &o.grad_accum, "batches accumulated per optimizer step (1)"},
+      {"max-batch-tokens", CLI_INT, &o.max_batch_tokens,
+       "padded tokens per pass; a longer batch runs in passes with the same gradient (2048; 0: "
+       "never split)"},
       {"max-steps", CLI_INT64, &o.max_steps,
        "stop after N optimizer steps (the schedule ends there)"},
       {"limit-rows", CLI_INT64, &o.limit_rows, "use only the first N readable rows"},

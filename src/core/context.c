@@ -218,6 +218,15 @@ porta_status porta_context_create(porta_context **out, const porta_context_optio
       return PORTA_ERR_INVALID_ARGUMENT;
     }
   }
+  size_t max_cached = opt.max_cached_bytes;
+  if (max_cached == 0) {
+    const char *env = getenv("PORTA_MAX_CACHED_BYTES");
+    if (env && *env && !parse_bytes(env, &max_cached)) {
+      write_err(err, err_size,
+                "PORTA_MAX_CACHED_BYTES=\"%s\" is not a byte count (e.g. 268435456 or 256M)", env);
+      return PORTA_ERR_INVALID_ARGUMENT;
+    }
+  }
   bool profile = opt.profile;
   const char *env_profile = getenv("PORTA_PROFILE");
   if (env_profile && *env_profile && strcmp(env_profile, "0") != 0) profile = true;
@@ -239,6 +248,7 @@ porta_status porta_context_create(porta_context **out, const porta_context_optio
   ctx->alloc.limit = limit;
   snprintf(ctx->reason, sizeof ctx->reason, "%s", reason);
   porta_selftest_apply(ctx, selftest);
+  ctx->alloc.max_cached = max_cached;
   if (profile) porta_profile_start(ctx);
   *out = ctx;
   return PORTA_OK;
@@ -339,7 +349,9 @@ void porta_memory_stats_get(const porta_context *ctx, porta_memory_stats *out) {
   out->live_bytes = ctx->alloc.live_bytes;
   out->cached_bytes = ctx->alloc.cached_bytes;
   out->peak_bytes = ctx->alloc.peak_bytes;
+  out->peak_held_bytes = ctx->alloc.peak_held_bytes;
   out->driver_allocs = ctx->alloc.driver_allocs;
+  out->evictions = ctx->alloc.evictions;
 }
 
 void porta_memory_trim(porta_context *ctx) {

@@ -23,20 +23,34 @@ typedef struct porta_buffer {
   int refs;
 } porta_buffer;
 
-/* Cached (free) driver buffers of one size class. */
+/* A cached (free) driver buffer and when it was returned (the allocator's clock). */
+typedef struct porta_cached_block {
+  void *handle;
+  uint64_t tick, generation;
+} porta_cached_block;
+
+/* The blocks of one size class: the cached ones (oldest first) and counts for the report. */
 typedef struct porta_free_list {
   size_t bytes;
-  void **handles;
+  porta_cached_block *blocks;
   int count, capacity;
+  int live, peak_held; /* blocks of this class in use; most held at once (live + cached) */
+  uint64_t hits, driver_allocs, evictions;
 } porta_free_list;
 
 typedef struct porta_allocator {
   porta_free_list *lists; /* sorted by bytes */
   int n_lists, cap_lists;
-  size_t live_bytes, cached_bytes, peak_bytes;
-  size_t limit; /* 0: none */
-  uint64_t driver_allocs;
+  size_t live_bytes, cached_bytes, peak_bytes, peak_held_bytes;
+  size_t limit;      /* 0: none (PORTA_MAX_DEVICE_BYTES) */
+  size_t max_cached; /* 0: none (PORTA_MAX_CACHED_BYTES) */
+  uint64_t driver_allocs, evictions, tick;
+  uint64_t generation; /* porta_release_temporaries calls */
 } porta_allocator;
+
+/* Cached blocks not reused within this many porta_release_temporaries calls go back to the
+ * driver (a training step makes two or three such calls, an eval batch one). */
+#define PORTA_CACHE_IDLE_GENERATIONS 8
 
 /* Size class for a request of `bytes` (≥ 256 B; 256 B steps under 1 MiB, then 4 steps per power
  * of two). */
@@ -48,7 +62,10 @@ porta_status porta_buffer_alloc(porta_context *ctx, size_t bytes, const char *wh
 void porta_buffer_retain(porta_buffer *b);
 /* Drops one reference; the last one returns the block to the cache. */
 void porta_buffer_release(porta_buffer *b);
+/* Returns every cached block to the driver. */
 void porta_allocator_trim(porta_context *ctx);
+/* Called by porta_release_temporaries: one more generation; idle cached blocks go back. */
+void porta_allocator_next_generation(porta_context *ctx);
 void porta_allocator_destroy(porta_context *ctx);
 
 /* ---- tensors (tensor.c) --------------------------------------------------------------------- */

@@ -214,6 +214,7 @@ void porta_release_temporaries(porta_context *ctx) {
     if (t->owner == PORTA_OWNER_TEMPORARY && !t->dead) porta_tensor_destroy(t);
     t = next;
   }
+  porta_allocator_next_generation(ctx);
 }
 
 porta_status porta_tensor_upload(porta_tensor *t, const void *data, size_t count) {

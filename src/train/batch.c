@@ -84,3 +84,32 @@ void porta_epoch_plan_free(porta_epoch_plan *plan) {
   free(plan->batch_start);
   memset(plan, 0, sizeof *plan);
 }
+
+int porta_batch_split(int64_t *rows, int n, const int32_t *lengths, int max_tokens,
+                      int *pass_start) {
+  pass_start[0] = 0;
+  if (n <= 0) return 0;
+  int32_t longest = 0;
+  for (int i = 0; i < n; i++)
+    if (lengths[rows[i]] > longest) longest = lengths[rows[i]];
+  if (max_tokens <= 0 || (int64_t)n * longest <= max_tokens) {
+    pass_start[1] = n;
+    return 1;
+  }
+  for (int i = 1; i < n; i++) { // insertion sort, longest first, stable: n is one batch
+    int64_t row = rows[i];
+    int k = i;
+    for (; k > 0 && lengths[rows[k - 1]] < lengths[row]; k--) rows[k] = rows[k - 1];
+    rows[k] = row;
+  }
+  int passes = 0;
+  for (int start = 0; start < n;) {
+    int64_t pass_longest = lengths[rows[start]]; // sorted: the pass's first row is its longest
+    int count = (int)(max_tokens / (pass_longest > 0 ? pass_longest : 1));
+    if (count < 1) count = 1;
+    if (count > n - start) count = n - start;
+    start += count;
+    pass_start[++passes] = start;
+  }
+  return passes;
+}

@@ -299,6 +299,62 @@ static porta_status run_step(porta_context *ctx, void *p) {
   return porta_tensor_download(out.loss, &loss, 1);
 }
 
+/* Body with random weights + the seed's head (+ AdamW when training); *matmul_params receives the
+ * parameters that take part in matmuls. */
+static porta_status step_setup(porta_context *ctx, const porta_model_config *cfg, bool train,
+                               step_arg *s, double *matmul_params) {
+  memset(s, 0, sizeof *s);
+  s->train = train;
+  *matmul_params = 0;
+  porta_status st = porta_model_create(&s->model, ctx, cfg, 1234);
+  if (st == PORTA_OK) {
+    porta_head_options ho;
+    porta_head_options_init(&ho);
+    ho.kind = PORTA_HEAD_CLS;
+    ho.num_labels = 2;
+    ho.dropout = 0.1f;
+    st = porta_head_create(&s->head, s->model, &ho);
+  }
+  if (st == PORTA_OK) st = porta_model_parameters(s->model, s->head, NULL, 0, &s->n_params);
+  if (st == PORTA_OK && !(s->params = calloc((size_t)s->n_params, sizeof *s->params)))
+    st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "porta_bench: host");
+  if (st == PORTA_OK)
+    st = porta_model_parameters(s->model, s->head, s->params, s->n_params, &s->n_params);
+  if (st == PORTA_OK && train) {
+    porta_tensor **t = calloc((size_t)s->n_params, sizeof *t);
+    bool *decay = calloc((size_t)s->n_params, sizeof *decay);
+    if (!t || !decay) st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "porta_bench: host");
+    for (int i = 0; st == PORTA_OK && i < s->n_params; i++)
+      t[i] = s->params[i].tensor, decay[i] = s->params[i].weight_decay;
+    porta_adamw_options ao;
+    porta_adamw_options_init(&ao);
+    if (st == PORTA_OK) st = porta_adamw_create(&s->opt, ctx, t, s->n_params, decay, &ao);
+    free(t);
+    free(decay);
+  }
+  for (int i = 0; st == PORTA_OK && i < s->n_params; i++)
+    if (!strstr(s->params[i].name, "embeddings")) /* embeddings are lookups, not matmuls */
+      *matmul_params += (double)porta_tensor_numel(s->params[i].tensor);
+  return st;
+}
+
+static void step_free(step_arg *s) {
+  porta_optimizer_free(s->opt);
+  free(s->params);
+  porta_head_free(s->head);
+  porta_model_free(s->model);
+}
+
+/* Random ids in the upper vocabulary (no special tokens) for batch rows of seq tokens. */
+static void random_ids(int32_t *ids, int n, const porta_model_config *cfg, uint64_t seed) {
+  uint64_t r = seed;
+  for (int i = 0; i < n; i++) {
+    r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+    int64_t lo = cfg->vocab_size > 2000 ? 1000 : 3;
+    ids[i] = (int32_t)(lo + (int64_t)(r % (uint64_t)(cfg->vocab_size - lo)));
+  }
+}
+
 porta_status porta_bench_model_step(porta_context *ctx, const porta_model_config *cfg, int batch,
                                     int seq, bool train, int repeat, double peak_gflops,
                                     porta_bench_result *out) {
@@ -308,49 +364,14 @@ porta_status porta_bench_model_step(porta_context *ctx, const porta_model_config
   snprintf(out->name, sizeof out->name, "%s %s b%d s%d", train ? "train" : "eval", cfg->model_type,
            batch, seq);
   step_arg s;
-  memset(&s, 0, sizeof s);
-  s.train = train;
   int32_t *ids = malloc(sizeof(int32_t) * (size_t)batch * (size_t)seq);
   int32_t *labels = malloc(sizeof(int32_t) * (size_t)batch);
-  porta_status st = PORTA_OK;
-  if (!ids || !labels) st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "porta_bench: host");
-  if (st == PORTA_OK) st = porta_model_create(&s.model, ctx, cfg, 1234);
-  if (st == PORTA_OK) {
-    porta_head_options ho;
-    porta_head_options_init(&ho);
-    ho.kind = PORTA_HEAD_CLS;
-    ho.num_labels = 2;
-    ho.dropout = 0.1f;
-    st = porta_head_create(&s.head, s.model, &ho);
-  }
-  if (st == PORTA_OK) st = porta_model_parameters(s.model, s.head, NULL, 0, &s.n_params);
-  if (st == PORTA_OK && !(s.params = calloc((size_t)s.n_params, sizeof *s.params)))
-    st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "porta_bench: host");
-  if (st == PORTA_OK)
-    st = porta_model_parameters(s.model, s.head, s.params, s.n_params, &s.n_params);
   double matmul_params = 0;
-  if (st == PORTA_OK && train) {
-    porta_tensor **t = calloc((size_t)s.n_params, sizeof *t);
-    bool *decay = calloc((size_t)s.n_params, sizeof *decay);
-    if (!t || !decay) st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "porta_bench: host");
-    for (int i = 0; st == PORTA_OK && i < s.n_params; i++)
-      t[i] = s.params[i].tensor, decay[i] = s.params[i].weight_decay;
-    porta_adamw_options ao;
-    porta_adamw_options_init(&ao);
-    if (st == PORTA_OK) st = porta_adamw_create(&s.opt, ctx, t, s.n_params, decay, &ao);
-    free(t);
-    free(decay);
-  }
-  for (int i = 0; st == PORTA_OK && i < s.n_params; i++)
-    if (!strstr(s.params[i].name, "embeddings")) /* embeddings are lookups, not matmuls */
-      matmul_params += (double)porta_tensor_numel(s.params[i].tensor);
+  porta_status st = step_setup(ctx, cfg, train, &s, &matmul_params);
+  if (st == PORTA_OK && (!ids || !labels))
+    st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "porta_bench: host");
   if (st == PORTA_OK) {
-    uint64_t r = 99;
-    for (int i = 0; i < batch * seq; i++) {
-      r ^= r << 13, r ^= r >> 7, r ^= r << 17;
-      int64_t lo = cfg->vocab_size > 2000 ? 1000 : 3;
-      ids[i] = (int32_t)(lo + (int64_t)(r % (uint64_t)(cfg->vocab_size - lo)));
-    }
+    random_ids(ids, batch * seq, cfg, 99);
     for (int b = 0; b < batch; b++) labels[b] = b % 2;
     s.in.input_ids = ids;
     s.in.labels = labels;
@@ -362,6 +383,7 @@ porta_status porta_bench_model_step(porta_context *ctx, const porta_model_config
     porta_memory_stats ms;
     porta_memory_stats_get(ctx, &ms);
     out->peak_device_mb = (double)ms.peak_bytes / (1024.0 * 1024.0);
+    out->peak_held_mb = (double)ms.peak_held_bytes / (1024.0 * 1024.0);
     out->value = batch / (out->median_ms * 1e-3);
     out->tokens_per_s = out->value * seq;
     snprintf(out->unit, sizeof out->unit, "seq/s");
@@ -372,10 +394,65 @@ porta_status porta_bench_model_step(porta_context *ctx, const porta_model_config
     if (peak_gflops > 0)
       out->fraction_of_peak = flops / (out->median_ms * 1e-3) * 1e-9 / peak_gflops;
   }
-  porta_optimizer_free(s.opt);
-  free(s.params);
-  porta_head_free(s.head);
-  porta_model_free(s.model);
+  step_free(&s);
+  free(ids);
+  free(labels);
+  return st;
+}
+
+/* The padded length of step i of the mixed slice: bucketed batches of headline-like rows (the
+ * demo's are 8..40 tokens, one in 50 longer), in a fixed pseudo-random order. */
+static int mixed_length(int i) {
+  uint64_t r = (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
+  r ^= r >> 29;
+  if (i % 50 == 49) return 48 + (int)(r % 17);
+  return 8 + (int)(r % 33);
+}
+
+porta_status porta_bench_mixed_slice(porta_context *ctx, const porta_model_config *cfg, int batch,
+                                     int steps, porta_bench_result *out) {
+  if (!ctx || !cfg || !out || batch < 1 || steps < 1) return PORTA_ERR_INVALID_ARGUMENT;
+  result_init(out, "train_mixed", steps);
+  out->batch = batch;
+  int longest = 64;
+  step_arg s;
+  int32_t *ids = malloc(sizeof(int32_t) * (size_t)batch * (size_t)longest);
+  int32_t *labels = malloc(sizeof(int32_t) * (size_t)batch);
+  double matmul_params = 0;
+  porta_status st = step_setup(ctx, cfg, true, &s, &matmul_params);
+  if (st == PORTA_OK && (!ids || !labels))
+    st = porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "porta_bench: host");
+  /* this slice's own peaks: the cache and the peaks of earlier figures do not count */
+  porta_allocator_trim(ctx);
+  ctx->alloc.peak_bytes = ctx->alloc.live_bytes;
+  ctx->alloc.peak_held_bytes = ctx->alloc.live_bytes;
+  uint64_t allocs = ctx->alloc.driver_allocs;
+  int64_t tokens = 0;
+  double t0 = now_ms();
+  for (int i = 0; st == PORTA_OK && i < steps; i++) {
+    int seq = mixed_length(i);
+    random_ids(ids, batch * seq, cfg, 99 + (uint64_t)i);
+    for (int b = 0; b < batch; b++) labels[b] = (b + i) % 2;
+    s.in = (porta_model_input){ids, NULL, NULL, labels, batch, seq};
+    st = run_step(ctx, &s);
+    porta_release_temporaries(ctx);
+    tokens += (int64_t)batch * seq;
+  }
+  if (st == PORTA_OK) st = porta_synchronize(ctx);
+  double ms = now_ms() - t0;
+  if (st == PORTA_OK) {
+    out->median_ms = ms / steps;
+    out->value = (double)batch * steps / (ms * 1e-3);
+    out->tokens_per_s = (double)tokens / (ms * 1e-3);
+    out->seq = tokens / ((int64_t)batch * steps);
+    snprintf(out->unit, sizeof out->unit, "seq/s");
+    snprintf(out->name, sizeof out->name, "train %s b%d mixed s8..64 (%d steps, %llu allocs)",
+             cfg->model_type, batch, steps,
+             (unsigned long long)(ctx->alloc.driver_allocs - allocs));
+    out->peak_device_mb = (double)ctx->alloc.peak_bytes / (1024.0 * 1024.0);
+    out->peak_held_mb = (double)ctx->alloc.peak_held_bytes / (1024.0 * 1024.0);
+  }
+  step_free(&s);
   free(ids);
   free(labels);
   return st;

@@ -27,6 +27,7 @@ void porta_train_options_init(porta_train_options *o) {
   o->eps = 1e-8f;
   o->max_grad_norm = 1.0f;
   o->grad_accum = 1;
+  o->max_batch_tokens = 2048;
   o->backend = PORTA_BACKEND_AUTO;
   o->device = -1;
   o->log_every = 50;
@@ -68,6 +69,7 @@ porta_status porta_settings_save(const char *path, const porta_train_options *o,
   cJSON_AddNumberToObject(root, "warmup_steps", (double)info->warmup_steps);
   cJSON_AddNumberToObject(root, "max_grad_norm", o->max_grad_norm);
   cJSON_AddNumberToObject(root, "grad_accum", o->grad_accum);
+  cJSON_AddNumberToObject(root, "max_batch_tokens", o->max_batch_tokens);
   cJSON_AddNumberToObject(root, "max_steps", (double)o->max_steps);
   cJSON_AddNumberToObject(root, "total_steps", (double)info->total_steps);
   cJSON_AddNumberToObject(root, "save_every", (double)o->save_every);
@@ -133,7 +135,8 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
   }
   // integers first: a bad one leaves o untouched
   int64_t limit_rows = 0, max_length = 0, epochs = 3, batch_size = 32, grad_accum = 1,
-          max_steps = 0, save_every = 0, rows = 0, data_bytes = -1;
+          max_steps = 0, save_every = 0, rows = 0, data_bytes = -1,
+          max_batch_tokens = 0; // runs before the field: no split
   struct {
     const char *key;
     int64_t *value, min, max;
@@ -147,6 +150,7 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
       {"save_every", &save_every, 0, INT64_MAX},
       {"rows", &rows, 0, INT64_MAX},
       {"data_bytes", &data_bytes, -1, INT64_MAX},
+      {"max_batch_tokens", &max_batch_tokens, -1, INT_MAX},
   };
   for (size_t i = 0; i < sizeof ints / sizeof ints[0] && st == PORTA_OK; i++)
     st =
@@ -209,6 +213,7 @@ porta_status porta_settings_load(porta_train_options *o, porta_settings_strings 
   o->warmup = number_of(root, "warmup", 0);
   o->max_grad_norm = (float)number_of(root, "max_grad_norm", 1.0);
   o->grad_accum = (int)grad_accum;
+  o->max_batch_tokens = (int)max_batch_tokens;
   o->max_steps = max_steps;
   if (o->save_every == 0) o->save_every = save_every;
   cJSON_Delete(root);

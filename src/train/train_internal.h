@@ -132,6 +132,19 @@ porta_status porta_settings_save(const char *path, const porta_train_options *o,
 porta_status porta_settings_load(porta_train_options *o, porta_settings_strings *strings,
                                  const char *path, char *err, size_t err_size);
 
+/* Splits one batch, rows[0..n) indexing lengths, into passes of at most max_tokens padded tokens
+ * (rows × the pass's longest row); a row longer than the budget runs alone. When the batch fits
+ * (or max_tokens <= 0) it is one pass and rows keep their order; else rows are sorted longest
+ * first (stably) and cut greedily. pass_start[0..passes] (n + 1 entries at most) receives the
+ * offsets; returns the number of passes. */
+int porta_batch_split(int64_t *rows, int n, const int32_t *lengths, int max_tokens,
+                      int *pass_start);
+
+/* The resident set of this process now and at its peak, in bytes (0 where the system does not
+ * say). */
+size_t porta_host_rss_bytes(void);
+size_t porta_host_peak_rss_bytes(void);
+
 /* porta_clip_grad_norm over the optimizer's parameters, then porta_optimizer_step, with AdamW
  * reading each gradient times the clip coefficient (src/train/optim.c): bit-identical to clip
  * then step, one pass over the gradients less; the gradients are left unclipped. max_norm <= 0:

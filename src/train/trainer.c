@@ -306,6 +306,30 @@ static porta_status save_checkpoint(job *j, const char *dir, const porta_train_s
   return st;
 }
 
+/* The run's peaks: printed, and one {"memory": …} record in metrics.jsonl. On the CPU backend the
+ * device memory is part of the host's resident set. */
+static porta_status log_memory(job *j, int64_t step, char *err, size_t err_size) {
+  porta_memory_stats mem;
+  porta_memory_stats_get(j->ctx, &mem);
+  size_t rss = porta_host_peak_rss_bytes();
+  porta_status st = porta_metrics_log_line(
+      &j->metrics, err, err_size,
+      "{\"memory\": {\"peak_host_rss_bytes\": %zu, \"peak_device_bytes\": %zu, "
+      "\"peak_device_live_bytes\": %zu, \"driver_allocs\": %llu, \"blocks_given_back\": %llu, "
+      "\"backend\": \"%s\"}, \"step\": %lld}\n",
+      rss, mem.peak_held_bytes, mem.peak_bytes, (unsigned long long)mem.driver_allocs,
+      (unsigned long long)mem.evictions, porta_backend_name(j->info.backend), (long long)step);
+  say(j, "memory: peak host RSS %.0f MB; %s device memory peak %.0f MB held (%.0f MB live)\n",
+      rss / 1e6, porta_backend_name(j->info.backend), mem.peak_held_bytes / 1e6,
+      mem.peak_bytes / 1e6);
+  if (j->o.profile) {
+    char *report = malloc(8192);
+    if (report && porta_memory_report(j->ctx, report, 8192) == PORTA_OK) say(j, "%s", report);
+    free(report);
+  }
+  return st;
+}
+
 static void print_metrics_table(const job *j, const char *title, const porta_metrics *m) {
   if (j->o.quiet) return;
   fprintf(stderr,
@@ -338,6 +362,7 @@ static porta_status end_of_epoch(job *j, porta_train_state *state, porta_train_r
                                           j->split.count[PORTA_SPLIT_VALID], j->o.batch_size * 2);
     if (st != PORTA_OK)
       return porta_train_fail(err, err_size, st, "evaluating valid: %s", porta_last_error(j->ctx));
+    porta_memory_trim(j->ctx); // the eval batches' blocks: training needs other shapes
     st = porta_metrics_log_evaluation(&j->metrics, "valid", state->epoch, state->step, &m, err,
                                       err_size);
     if (st != PORTA_OK) return st;
@@ -386,13 +411,16 @@ static void show_progress(job *j, const porta_train_state *state, int64_t epochs
 }
 
 /* One optimizer step over micro-batches [first, last) of the plan: forward, backward (each
- * micro-batch's loss scaled by 1/count so the gradient is their mean), clip, AdamW. With N ranks
- * each computes its shard of every micro-batch, its loss scaled by the shard's share of the rows,
- * and the gradients are summed over the ranks before clip + AdamW (dist_train.h). */
+ * micro-batch's loss scaled by 1/count so the gradient is their mean), clip, AdamW. A micro-batch
+ * past max_batch_tokens runs as several passes, each pass's loss scaled by its share of the rows:
+ * the activations of one pass are bounded by the budget, not by the batch's longest row. With N
+ * ranks each computes its shard of every pass, its loss scaled by the shard's share of the rows,
+ * and the gradients are summed over the ranks before clip + AdamW (dist_train.h). The passes do
+ * not depend on the number of ranks, so 1 and N ranks compute the same. */
 static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64_t *train_rows,
                                int64_t first, int64_t last, float lr, int32_t *ids, int32_t *mask,
-                               int32_t *labels, int64_t *batch_rows, float *loss_out,
-                               int64_t *rows_out) {
+                               int32_t *labels, int64_t *batch_rows, int *pass_start,
+                               float *loss_out, int64_t *rows_out) {
   porta_context *ctx = j->ctx;
   float loss_sum = 0;
   int64_t rows = 0;
@@ -401,31 +429,37 @@ static porta_status train_step(job *j, const porta_epoch_plan *plan, const int64
     int64_t start = plan->batch_start[mb];
     int n = (int)(plan->batch_start[mb + 1] - start);
     for (int i = 0; i < n; i++) batch_rows[i] = train_rows[plan->rows[start + i]];
-    rows += n;
-    int64_t shard_first, shard_rows; /* all n rows in one process */
-    porta_dist_shard(j->dist, n, &shard_first, &shard_rows);
-    float share = (float)shard_rows / (float)n;
-    if (shard_rows > 0) {
-      int seq_len;
-      porta_batch_fill_padded(ids, mask, labels, &seq_len, &j->enc, batch_rows + shard_first,
-                              (int)shard_rows,
-                              porta_dist_pad_length(j->dist, &j->enc, batch_rows, n));
-      porta_status st = j->dist ? porta_set_batch_shard(ctx, shard_first, shard_rows) : PORTA_OK;
-      porta_model_input in = {ids, mask, NULL, labels, (int)shard_rows, seq_len};
-      porta_model_output out;
-      if (st == PORTA_OK) st = porta_model_classify(&out, j->model, j->head, &in, NULL);
-      porta_tensor *scaled = out.loss;
-      if (st == PORTA_OK && (micro > 1 || share != 1.0f))
-        st = porta_scale(&scaled, out.loss, share / (float)micro);
-      float loss = 0;
-      if (st == PORTA_OK) st = porta_tensor_download(out.loss, &loss, 1);
-      if (st == PORTA_OK) st = porta_backward(scaled);
-      porta_release_temporaries(ctx);
+    int passes =
+        porta_batch_split(batch_rows, n, j->enc.lengths, j->o.max_batch_tokens, pass_start);
+    for (int p = 0; p < passes; p++) {
+      const int64_t *pass_rows = batch_rows + pass_start[p];
+      int pass_n = pass_start[p + 1] - pass_start[p];
+      int64_t shard_first, shard_rows; /* all pass_n rows in one process */
+      porta_dist_shard(j->dist, pass_n, &shard_first, &shard_rows);
+      float share = (float)shard_rows / (float)n; /* of the batch: the loss is a mean over it */
+      if (shard_rows > 0) {
+        int seq_len; /* a shard pads to its whole pass's longest row, as one process would */
+        porta_batch_fill_padded(ids, mask, labels, &seq_len, &j->enc, pass_rows + shard_first,
+                                (int)shard_rows,
+                                porta_dist_pad_length(j->dist, &j->enc, pass_rows, pass_n));
+        porta_status st = j->dist ? porta_set_batch_shard(ctx, shard_first, shard_rows) : PORTA_OK;
+        porta_model_input in = {ids, mask, NULL, labels, (int)shard_rows, seq_len};
+        porta_model_output out;
+        if (st == PORTA_OK) st = porta_model_classify(&out, j->model, j->head, &in, NULL);
+        porta_tensor *scaled = out.loss;
+        if (st == PORTA_OK && (micro > 1 || share != 1.0f))
+          st = porta_scale(&scaled, out.loss, share / (float)micro);
+        float loss = 0;
+        if (st == PORTA_OK) st = porta_tensor_download(out.loss, &loss, 1);
+        if (st == PORTA_OK) st = porta_backward(scaled);
+        porta_release_temporaries(ctx);
+        if (st != PORTA_OK) return st;
+        loss_sum += loss * share;
+      }
+      porta_status st = porta_dist_after_micro(j->dist, pass_n);
       if (st != PORTA_OK) return st;
-      loss_sum += j->dist ? loss * share : loss;
     }
-    porta_status st = porta_dist_after_micro(j->dist, n);
-    if (st != PORTA_OK) return st;
+    rows += n;
   }
   /* with N ranks: the gradients, losses and cancel requests summed over the ranks */
   j->dist_cancel = j->o.cancel && *j->o.cancel;
@@ -455,8 +489,10 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
   int32_t *mask = malloc((size_t)B * j->enc.max_length * sizeof(int32_t));
   int32_t *labels = malloc((size_t)B * sizeof(int32_t));
   int64_t *batch_rows = malloc((size_t)B * sizeof(int64_t));
-  porta_status st =
-      (lengths && ids && mask && labels && batch_rows) ? PORTA_OK : PORTA_ERR_OUT_OF_MEMORY;
+  int *pass_start = malloc((size_t)(B + 1) * sizeof(int));
+  porta_status st = (lengths && ids && mask && labels && batch_rows && pass_start)
+                        ? PORTA_OK
+                        : PORTA_ERR_OUT_OF_MEMORY;
   if (st != PORTA_OK) porta_train_fail(err, err_size, st, "out of memory");
   for (int64_t i = 0; st == PORTA_OK && i < n_train; i++)
     lengths[i] = j->enc.lengths[train_rows[i]];
@@ -477,8 +513,8 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       double t0 = now_seconds();
       float loss;
       int64_t rows;
-      st = train_step(j, &plan, train_rows, first, last, lr, ids, mask, labels, batch_rows, &loss,
-                      &rows);
+      st = train_step(j, &plan, train_rows, first, last, lr, ids, mask, labels, batch_rows,
+                      pass_start, &loss, &rows);
       if (st != PORTA_OK) {
         const char *why = porta_dist_error(j->dist);
         porta_train_fail(err, err_size, st, "step %lld: %s", (long long)state->step + 1,
@@ -500,10 +536,14 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
       steps_here++;
       result->steps = state->step;
       result->last_loss = loss;
+      porta_memory_stats mem;
+      porta_memory_stats_get(j->ctx, &mem);
       st = porta_metrics_log_line(
           &j->metrics, err, err_size,
-          "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6e, \"seq_per_s\": %.2f}\n",
-          (long long)state->step, (long long)state->epoch, loss, lr, seq_per_s);
+          "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6f, \"lr\": %.6e, \"seq_per_s\": %.2f, "
+          "\"device_live_mb\": %.1f, \"device_cached_mb\": %.1f, \"host_rss_mb\": %.1f}\n",
+          (long long)state->step, (long long)state->epoch, loss, lr, seq_per_s,
+          mem.live_bytes / 1e6, mem.cached_bytes / 1e6, porta_host_rss_bytes() / 1e6);
       if (st != PORTA_OK) break;
       if (j->o.on_step) {
         porta_step_record rec = {state->step, state->epoch, loss, lr, seq_per_s};
@@ -547,7 +587,7 @@ static porta_status run_loop(job *j, porta_train_state *state, porta_train_resul
         "and %.1f ms waiting for the all-reduce (%.1f s in %lld steps)\n",
         ds.bytes / (double)ds.steps / 1e6, 1e3 * ds.stage_s / (double)ds.steps,
         1e3 * ds.wait_s / (double)ds.steps, now_seconds() - started, (long long)steps_here);
-  free(lengths), free(ids), free(mask), free(labels), free(batch_rows);
+  free(lengths), free(ids), free(mask), free(labels), free(batch_rows), free(pass_start);
   return st;
 }
 
@@ -766,6 +806,7 @@ porta_status porta_train(porta_train_result *result, const porta_train_options *
       }
     }
   }
+  if (st == PORTA_OK && !already_done) st = log_memory(j, result->steps, err, err_size);
   // the log's last lines reach the disk, or the run says why not
   char close_err[1400];
   porta_status closed = porta_metrics_log_close(&j->metrics, close_err, sizeof close_err);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,7 +54,22 @@ static porta_status cpu_alloc(porta_backend *be, size_t bytes, void **out) {
                               (unsigned long long)be->info.global_mem_bytes);
   porta_cpu_buffer *b = malloc(sizeof *b);
   size_t rounded = bytes == 0 ? 64 : (bytes + 63) & ~(size_t)63;
-  void *data = b ? aligned_alloc(64, rounded) : NULL;
+  void *data = NULL;
+  size_t mapped = 0;
+#ifdef MAP_ANONYMOUS
+  /* Large buffers are mappings of their own, so a buffer the core's allocator gives back returns
+   * its memory to the system at once; from malloc's heap it would stay in the process (glibc
+   * serves blocks under its adaptive mmap threshold, up to 32 MiB, from heaps it rarely shrinks),
+   * and the allocator's cache policy would not bound the resident set. */
+  if (b && rounded >= PORTA_CPU_MAP_BYTES) {
+    data = mmap(NULL, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (data == MAP_FAILED)
+      data = NULL;
+    else
+      mapped = rounded;
+  }
+#endif
+  if (b && !data) data = aligned_alloc(64, rounded);
   if (!data) {
     free(b);
     return porta_backend_fail(be, PORTA_ERR_DEVICE_MEMORY,
@@ -61,6 +77,7 @@ static porta_status cpu_alloc(porta_backend *be, size_t bytes, void **out) {
   }
   b->data = data;
   b->bytes = bytes;
+  b->mapped = mapped;
   *out = b;
   return PORTA_OK;
 }
@@ -69,7 +86,12 @@ static void cpu_free(porta_backend *be, void *buf) {
   (void)be;
   porta_cpu_buffer *b = buf;
   if (!b) return;
-  free(b->data);
+#ifdef MAP_ANONYMOUS
+  if (b->mapped)
+    munmap(b->data, b->mapped);
+  else
+#endif
+    free(b->data);
   free(b);
 }
 

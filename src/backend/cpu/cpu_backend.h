@@ -16,9 +16,14 @@
 #include "backend/backend.h"
 
 typedef struct porta_cpu_buffer {
-  void *data;   /* 64-byte aligned */
-  size_t bytes; /* as requested */
+  void *data;    /* 64-byte aligned */
+  size_t bytes;  /* as requested */
+  size_t mapped; /* > 0: data is an anonymous mapping of that many bytes (large buffers) */
 } porta_cpu_buffer;
+
+/* Buffers of at least this many bytes are anonymous mappings (page-aligned, returned to the
+ * system when freed); smaller ones come from aligned_alloc. */
+#define PORTA_CPU_MAP_BYTES ((size_t)256 << 10)
 
 /* cpu_pool.c: the worker threads behind every parallel op. */
 typedef struct porta_cpu_pool porta_cpu_pool;
