@@ -93,9 +93,13 @@ static porta_status optimizer_new(porta_optimizer **out, porta_context *ctx, por
   return PORTA_OK;
 }
 
-/* Checks AdamW's options (lr may be 0 only when no group needs it as its base). */
-static porta_status adamw_check(porta_context *ctx, const char *what,
-                                const porta_adamw_options *o) {
+/* *o = options (NULL: the defaults), checked: betas in [0, 1), lr, eps and weight decay ≥ 0. */
+static porta_status adamw_options_take(porta_context *ctx, const char *what,
+                                       const porta_adamw_options *options, porta_adamw_options *o) {
+  if (options)
+    *o = *options;
+  else
+    porta_adamw_options_init(o);
   if (ctx && (!(o->beta1 >= 0.0f && o->beta1 < 1.0f) || !(o->beta2 >= 0.0f && o->beta2 < 1.0f) ||
               !(o->eps >= 0.0f) || !(o->weight_decay >= 0.0f) || !(o->lr >= 0.0f)))
     return porta_fail(ctx, PORTA_ERR_INVALID_ARGUMENT,
@@ -118,11 +122,7 @@ porta_status porta_adamw_create(porta_optimizer **out, porta_context *ctx, porta
                                 const porta_adamw_options *options) {
   const char *what = "porta_adamw_create";
   porta_adamw_options o;
-  if (options)
-    o = *options;
-  else
-    porta_adamw_options_init(&o);
-  porta_status st = adamw_check(ctx, what, &o);
+  porta_status st = adamw_options_take(ctx, what, options, &o);
   if (st == PORTA_OK) st = optimizer_new(out, ctx, params, count, OPT_ADAMW, what);
   if (st != PORTA_OK) return st;
   adamw_set_options(*out, &o);
@@ -141,11 +141,7 @@ porta_status porta_adamw_create_groups(porta_optimizer **out, porta_context *ctx
                       what, n_groups);
   *out = NULL;
   porta_adamw_options o;
-  if (options)
-    o = *options;
-  else
-    porta_adamw_options_init(&o);
-  porta_status st = adamw_check(ctx, what, &o);
+  porta_status st = adamw_options_take(ctx, what, options, &o);
   if (st != PORTA_OK) return st;
   int64_t total = 0;
   for (int g = 0; g < n_groups; g++) {
