@@ -231,6 +231,13 @@ porta_status porta_dropout_base(porta_context *ctx, const char *what, int64_t nu
                                 uint64_t *base);
 porta_status porta_be_fill(porta_context *ctx, const char *what, porta_ref out, int64_t n,
                            float value);
+/* The backend's compute-bound probe for `porta bench` (PORTA_ERR_UNSUPPORTED without one), whether
+ * it has one, and the total device nanoseconds of every op so far from the backend's own timers
+ * (false when it does not time ops). */
+porta_status porta_be_bench_fma(porta_context *ctx, const char *what, porta_ref out, int64_t n,
+                                int iters);
+bool porta_be_has_bench_fma(const porta_context *ctx);
+bool porta_be_device_ns(porta_context *ctx, uint64_t *total);
 /* dst = beta · dst + alpha · src over n contiguous elements (a reduce with nothing reduced). */
 porta_status porta_be_axpby(porta_context *ctx, const char *what, porta_ref dst, porta_ref src,
                             int64_t n, float alpha, float beta);

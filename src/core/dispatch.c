@@ -97,3 +97,26 @@ porta_status porta_be_axpby(porta_context *ctx, const char *what, porta_ref dst,
   r.beta = beta;
   return porta_run(ctx, what, &r);
 }
+
+porta_status porta_be_bench_fma(porta_context *ctx, const char *what, porta_ref out, int64_t n,
+                                int iters) {
+  porta_backend *be = ctx->be;
+  if (!be->ops->bench_fma)
+    return porta_fail(ctx, PORTA_ERR_UNSUPPORTED, "%s: the %s backend has no FMA probe", what,
+                      porta_backend_name(ctx->kind));
+  be->err[0] = '\0';
+  porta_status st = be->ops->bench_fma(be, out, n, iters);
+  return st == PORTA_OK ? st : porta_fail_backend(ctx, st, what);
+}
+
+bool porta_be_has_bench_fma(const porta_context *ctx) { return ctx->be->ops->bench_fma != NULL; }
+
+bool porta_be_device_ns(porta_context *ctx, uint64_t *total) {
+  porta_backend *be = ctx->be;
+  if (!ctx->profile || ctx->profile_host || !be->ops->profile_read) return false;
+  uint64_t ns[PORTA_OP_COUNT], calls[PORTA_OP_COUNT];
+  if (be->ops->profile_read(be, ns, calls) != PORTA_OK) return false;
+  *total = 0;
+  for (int i = 0; i < PORTA_OP_COUNT; i++) *total += ns[i];
+  return true;
+}

@@ -1,6 +1,7 @@
 /* Benchmarks behind `porta bench` (include/porta/bench.h): device peaks, GEMM, attention and whole
- * training / eval steps. The peak kernel and the backend timers are reached through the core's
- * internal header: a benchmark has to see the device, not only the tensor API. */
+ * training / eval steps. The peak kernel and the backend's timers are reached through the core's
+ * checked calls (porta_be_bench_fma, porta_be_device_ns): a benchmark has to see the device, not
+ * only the tensor API, but never the backend's vtable itself. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,17 +27,6 @@ static double median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Total device nanoseconds of every op so far, from the backend's own timers. */
-static bool device_ns(porta_context *ctx, uint64_t *total) {
-  porta_backend *be = ctx->be;
-  if (!ctx->profile || ctx->profile_host || !be->ops->profile_read) return false;
-  uint64_t ns[PORTA_OP_COUNT], calls[PORTA_OP_COUNT];
-  if (be->ops->profile_read(be, ns, calls) != PORTA_OK) return false;
-  *total = 0;
-  for (int i = 0; i < PORTA_OP_COUNT; i++) *total += ns[i];
-  return true;
-}
-
 typedef porta_status (*bench_fn)(porta_context *ctx, void *arg);
 
 /* Runs fn twice to warm up (kernel builds, allocator), then `repeat` times; the median time of one
@@ -54,17 +44,17 @@ static porta_status time_runs(porta_context *ctx, bench_fn fn, void *arg, int re
   double *ms = malloc(sizeof(double) * (size_t)repeat);
   if (!ms) return porta_fail(ctx, PORTA_ERR_OUT_OF_MEMORY, "porta_bench: out of host memory");
   uint64_t before = 0, after = 0;
-  bool dev = allow_device_timer && device_ns(ctx, &before);
+  bool dev = allow_device_timer && porta_be_device_ns(ctx, &before);
   for (int i = 0; i < repeat; i++) {
     double t0 = now_ms();
-    if (dev) device_ns(ctx, &before);
+    if (dev) porta_be_device_ns(ctx, &before);
     st = fn(ctx, arg);
     if (st == PORTA_OK) st = porta_synchronize(ctx);
     if (st != PORTA_OK) {
       free(ms);
       return st;
     }
-    if (dev && device_ns(ctx, &after))
+    if (dev && porta_be_device_ns(ctx, &after))
       ms[i] = (double)(after - before) * 1e-6;
     else
       ms[i] = now_ms() - t0;
@@ -108,10 +98,8 @@ typedef struct fma_arg {
 
 static porta_status run_fma(porta_context *ctx, void *p) {
   fma_arg *a = p;
-  porta_backend *be = ctx->be;
-  be->err[0] = '\0';
-  porta_status st = be->ops->bench_fma(be, porta_tensor_ref(a->out), a->out->numel, a->iters);
-  return st == PORTA_OK ? st : porta_fail_backend(ctx, st, "porta_bench_peak");
+  return porta_be_bench_fma(ctx, "porta_bench_peak", porta_tensor_ref(a->out), a->out->numel,
+                            a->iters);
 }
 
 typedef struct copy_arg {
@@ -132,10 +120,10 @@ porta_status porta_bench_peak(porta_context *ctx, int repeat, porta_bench_result
   snprintf(bandwidth->name, sizeof bandwidth->name, "copy bandwidth");
   porta_status st = PORTA_OK;
   bool dev;
-  if (ctx->be->ops->bench_fma) {
+  if (porta_be_has_bench_fma(ctx)) {
     /* Enough items to fill any device, enough iterations to hide launch costs. */
     int64_t n = (int64_t)1 << 20;
-    int iters = ctx->be->info.is_cpu ? 64 : 1024;
+    int iters = porta_context_device(ctx)->is_cpu ? 64 : 1024;
     fma_arg a = {NULL, iters};
     if ((st = porta_tensor_new(ctx, &a.out, PORTA_F32, 1, &n)) != PORTA_OK) return st;
     st = time_runs(ctx, run_fma, &a, repeat, false, &fma->median_ms, &dev);
